@@ -1,0 +1,58 @@
+"""Shared fixtures: an isolated YC_HOME (lake, registry, zone, Dagster home) and demo sources."""
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ycpipelines.catalog.load import PROJECT_ROOT
+
+TEST_KEY = "test-pseudonym-key-not-for-production"
+
+
+@pytest.fixture(scope="module")
+def yc_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every path the pipeline writes, under one temporary YC_HOME, for one test module."""
+    home = tmp_path_factory.mktemp("yc")
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(("YC_", "DAGSTER_")):
+            del os.environ[name]
+    os.environ.update({"YC_HOME": str(home), "YC_PSEUDONYM_KEY": TEST_KEY})
+    from ycpipelines.cli import embedded_dagster_home
+
+    embedded_dagster_home()
+    yield home
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def instance(yc_home: Path) -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.get() as inst:
+        yield inst
+
+
+@pytest.fixture(scope="module")
+def sources(yc_home: Path) -> dict:
+    """Small demo sources: 1,200 visits over 3 days, with the seeded defects."""
+    from ycpipelines.demo.sources import write_sources
+
+    return write_sources(1200, seed=11, out=yc_home / "sources", days=3, end=date(2025, 6, 30))
+
+
+@pytest.fixture
+def catalog_copy(tmp_path: Path) -> Path:
+    """A writable copy of the catalog and expectations, for tests that break them."""
+    shutil.copytree(PROJECT_ROOT / "assets", tmp_path / "assets")
+    shutil.copytree(PROJECT_ROOT / "expectations", tmp_path / "expectations")
+    return tmp_path
+
+
+def manifest(home: Path) -> dict:
+    return json.loads((home / "sources" / "manifest.json").read_text())

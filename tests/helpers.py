@@ -1,0 +1,39 @@
+"""Reading what runs recorded: materialization metadata, check results, failure messages."""
+
+from collections import defaultdict
+
+import dagster as dg
+
+
+def materializations(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, dict]:
+    """Latest metadata per partition (or '' for an unpartitioned asset)."""
+    latest: dict[str, dict] = {}
+    records = instance.fetch_materializations(key, limit=10_000).records
+    for record in sorted(records, key=lambda r: r.storage_id):
+        materialization = record.asset_materialization
+        assert materialization is not None
+        latest[materialization.partition or ""] = {
+            k: v.value for k, v in materialization.metadata.items()
+        }
+    return latest
+
+
+def totals(by_partition: dict[str, dict], field: str) -> int:
+    return sum(int(m[field]) for m in by_partition.values())
+
+
+def failures(result: dg.ExecuteInProcessResult) -> str:
+    """Every step failure's message in one string."""
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            messages.append(error.to_string() if error else "")
+    return "\n".join(messages)
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    found: dict[str, bool] = defaultdict(bool)
+    for evaluation in result.get_asset_check_evaluations():
+        found[evaluation.check_name] = evaluation.passed
+    return dict(found)

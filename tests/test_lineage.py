@@ -1,0 +1,228 @@
+"""End to end, on the embedded defaults: sources → raw → std → safe → product → review → zone."""
+
+import csv
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+from helpers import failures, materializations, totals
+from sqlalchemy import create_engine, text
+
+from ycpipelines.catalog import load_catalog
+from ycpipelines.definitions import build_definitions
+from ycpipelines.demo.people import legacy_id
+from ycpipelines.demo.run import DEMO_REVIEWER, QUIET, review_tick, run_demo
+from ycpipelines.egress.publish import APPROVAL_TAG
+from ycpipelines.lake import duck
+from ycpipelines.registry import Registry
+
+# The direct identifiers of each source, named here independently of the catalog.
+PII_COLUMNS = {
+    "outpatient_visits": {
+        "patient_name": "name",
+        "id_number": "id",
+        "phone": "phone",
+        "address": "address",
+    },
+    "settlements": {"name": "name", "id_number": "id"},
+    "residents": {
+        "name": "name",
+        "id_number": "id",
+        "phone": "phone",
+        "household_address": "address",
+    },
+    "enterprises": {
+        "legal_rep": "name",
+        "legal_rep_id": "id",
+        "phone": "phone",
+        "address": "address",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def demo(yc_home: Path, sources: dict, instance: dg.DagsterInstance):
+    catalog = load_catalog()
+    defs = build_definitions(catalog)
+    registry = Registry()
+    result = run_demo(
+        defs,
+        catalog,
+        instance,
+        registry,
+        date.fromisoformat(sources["first"]),
+        date.fromisoformat(sources["end"]),
+    )
+    return defs, catalog, registry, result
+
+
+def source_rows(sources: dict, dataset: str) -> list[dict]:
+    """Every row of a demo source system, read back from its database or its GBK inbox."""
+    location = Path(sources["datasets"][dataset]["location"])
+    if location.is_dir():
+        rows: list[dict] = []
+        for path in location.glob("*.csv"):
+            with path.open(encoding="gbk", newline="") as f:
+                rows.extend(csv.DictReader(f))
+        return rows
+    with create_engine(f"sqlite:///{location}").connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {dataset}"))]
+
+
+def identifiers(sources: dict) -> dict[str, set[str]]:
+    """The sources' direct identifiers, in the forms they could reappear in."""
+    found: dict[str, set[str]] = {"name": set(), "id": set(), "phone": set(), "address": set()}
+    for dataset, columns in PII_COLUMNS.items():
+        for row in source_rows(sources, dataset):
+            for column, kind in columns.items():
+                value = str(row.get(column) or "").strip()
+                if len(value) < 2:
+                    continue
+                if kind == "id":
+                    found[kind] |= {value.upper(), value.lower()}
+                    if len(value) == 18:
+                        found[kind].add(legacy_id(value))
+                elif kind == "phone":
+                    found[kind].add(re.sub(r"\D", "", value)[-11:])
+                elif kind == "address":
+                    found[kind] |= {value, re.sub(r"^.*?(区|县|市)(?!.*(区|县))", "", value)}
+                else:
+                    found[kind].add(value)
+    return found
+
+
+def cells(path: Path) -> list[str]:
+    """Every cell of a Parquet file as text, plus its digits alone (so spacing cannot hide one)."""
+    out = []
+    for column in pq.read_table(path).columns:
+        for value in column.to_pylist():
+            if value is not None:
+                out += [str(value), re.sub(r"\D", "", str(value))]
+    return out
+
+
+def leaks(files: list[Path], found: dict[str, set[str]], min_name: int = 2) -> list[str]:
+    problems = []
+    for path in files:
+        texts = cells(path) if path.suffix == ".parquet" else []
+        raw = path.read_bytes()
+        texts += [raw.decode("utf-8", "ignore"), raw.decode("gbk", "ignore")]
+        blob = "\n".join(texts)
+        for kind, values in found.items():
+            for value in values:
+                if kind == "name" and len(value) < min_name:
+                    continue
+                if value in blob:
+                    problems.append(f"{path.name}: {kind} {value[:2]}…")
+    return problems
+
+
+def test_whole_lineage_publishes_once_approved(demo, yc_home: Path) -> None:
+    _, _, registry, result = demo
+    assert result.failed == []
+    assert len(result.published) == 1
+    delivered = result.published[0]
+    assert delivered.is_relative_to(yc_home / "zone" / "demo_insurer" / "underwriting_features")
+    request = registry.request(result.request_id)
+    assert (request.status, request.reviewer) == ("published", DEMO_REVIEWER)
+    assert registry.verify_audit_chain() is None
+    actions = [e.action for e in registry.audit_log()]
+    assert actions == ["egress.requested", "egress.approved", "egress.published"]
+
+
+def test_nothing_identifying_reaches_the_published_zone(demo, sources: dict, yc_home: Path) -> None:
+    found = identifiers(sources)
+    assert all(len(v) > 20 for v in found.values()), "the scan needs identifiers to look for"
+    published = [p for p in (yc_home / "zone").rglob("*") if p.is_file()]
+    assert published, "nothing was published"
+    assert leaks(published, found) == []
+
+
+def test_no_direct_identifier_survives_in_safe_data(demo, sources: dict, yc_home: Path) -> None:
+    safe = sorted((yc_home / "lake" / "safe").rglob("*.parquet"))
+    assert len(safe) == 4 * 3
+    # Names of three or more characters: two-character names also occur as ordinary words.
+    assert leaks(safe, identifiers(sources), min_name=3) == []
+
+
+def test_row_counts_reconcile_at_each_step(
+    demo, instance: dg.DagsterInstance, sources: dict
+) -> None:
+    _, catalog, _, _ = demo
+    for dataset in catalog.datasets:
+        raw = materializations(instance, dg.AssetKey(["raw", dataset.bureau, dataset.id]))
+        std = materializations(instance, dg.AssetKey(["std", dataset.id]))
+        safe = materializations(instance, dg.AssetKey(["safe", dataset.id]))
+        assert len(raw) == len(std) == len(safe) == 3
+        for partition, r in raw.items():
+            assert r["read"] == r["dagster/row_count"] + r["quarantined"] == r["source_count"]
+            s = std[partition]
+            assert s["collected"] == r["dagster/row_count"]
+            assert s["collected"] == s["dagster/row_count"] + s["quarantined"]
+            assert s["reconciliation"].startswith(f"{s['collected']} = ")
+            assert safe[partition]["dagster/row_count"] == s["dagster/row_count"]
+        expected = sources["datasets"][dataset.id]
+        assert totals(raw, "read") == expected["rows"]
+        quarantined = totals(raw, "quarantined") + totals(std, "quarantined")
+        assert quarantined == expected["expected_quarantined"], dataset.id
+
+
+def test_quarantine_keeps_rule_reason_and_provenance(demo, yc_home: Path) -> None:
+    with duck() as con:
+        rows = con.execute(
+            "SELECT _rule, _reason, _record, _run_id, _row_hash, _source FROM read_parquet("
+            f"'{yc_home}/lake/quarantine/outpatient_visits/*/*/govern.parquet')"
+        ).fetchall()
+    assert rows
+    for rule, reason, record, run_id, row_hash, source in rows:
+        assert rule and reason and run_id and len(row_hash) == 64
+        assert source == "health/区域全民健康信息平台/outpatient_visits"
+        assert json.loads(record)["visit_id"].startswith("MZ")
+
+
+def test_publish_refuses_a_product_changed_since_approval(
+    demo, yc_home: Path, instance: dg.DagsterInstance
+) -> None:
+    defs, _, registry, result = demo
+    product = yc_home / "lake" / "product" / "underwriting_features" / "data.parquet"
+    before = sorted((yc_home / "zone").rglob("*"))
+    with duck() as con:
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{product}') LIMIT 10) "
+            f"TO '{product}.new' (FORMAT parquet)"
+        )
+    Path(f"{product}.new").replace(product)
+    job = defs.resolve_job_def("publish_underwriting_features")
+
+    tagged = job.execute_in_process(
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=False,
+        tags={APPROVAL_TAG: str(result.request_id)},
+    )
+    assert not tagged.success
+    assert "changed since request" in failures(tagged)
+
+    untagged = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
+    assert not untagged.success
+    assert "no approval for product/underwriting_features" in failures(untagged)
+
+    assert sorted((yc_home / "zone").rglob("*")) == before
+    refusals = [e for e in registry.audit_log() if e.action == "egress.refused"]
+    assert len(refusals) == 2
+    assert registry.verify_audit_chain() is None
+
+
+def test_rebuilding_unchanged_data_needs_no_new_review(demo, instance: dg.DagsterInstance) -> None:
+    defs, _, registry, _ = demo
+    assert (
+        defs.resolve_job_def("build_products")
+        .execute_in_process(instance=instance, run_config=QUIET)
+        .success
+    )
+    assert review_tick(defs, instance) == []
+    assert [r.status for r in registry.requests()] == ["published"]

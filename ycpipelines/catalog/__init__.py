@@ -1,0 +1,16 @@
+"""The declarative catalog (资源目录): bureaus, datasets, fields with level and policy, products."""
+
+from ycpipelines.catalog.levels import Level
+from ycpipelines.catalog.load import CatalogError, load_catalog
+from ycpipelines.catalog.models import Catalog, Dataset, Policy, Product, SourceField
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Dataset",
+    "Level",
+    "Policy",
+    "Product",
+    "SourceField",
+    "load_catalog",
+]

@@ -1,0 +1,112 @@
+"""Load and validate the declarative catalog (资源目录) under `assets/`."""
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import ValidationError
+
+from ycpipelines.catalog.levels import Level, highest
+from ycpipelines.catalog.models import Catalog, Dataset, Product
+
+T = TypeVar("T", Dataset, Product)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class CatalogError(ValueError):
+    """The catalog is invalid; the message names the file and the offending entry."""
+
+
+def catalog_dir() -> Path:
+    return Path(os.environ.get("YC_CATALOG", PROJECT_ROOT / "assets"))
+
+
+def _read(path: Path) -> tuple[dict, str]:
+    text = path.read_text(encoding="utf-8")
+    return yaml.safe_load(text), hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _parse(model: type[T], path: Path, data: dict) -> T:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise CatalogError(f"{path}: {error}") from error
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    """Read bureaus, datasets and products; fail naming the file on any violation."""
+    root = root or catalog_dir()
+    head, head_version = _read(root / "bureaus.yaml")
+    versions = {"bureaus": head_version}
+    datasets: list[Dataset] = []
+    for path in sorted((root / "datasets").glob("*.yaml")):
+        data, versions[path.stem] = _read(path)
+        datasets.append(_parse(Dataset, path, data))
+    products: list[Product] = []
+    for path in sorted((root / "products").glob("*.yaml")):
+        data, versions[path.stem] = _read(path)
+        products.append(_parse(Product, path, data))
+    try:
+        catalog = Catalog(
+            start_date=head["start_date"],
+            bureaus=head["bureaus"],
+            datasets=datasets,
+            products=products,
+            versions=versions,
+        )
+    except ValidationError as error:
+        raise CatalogError(f"{root / 'bureaus.yaml'}: {error}") from error
+    check_references(catalog)
+    return catalog
+
+
+def check_references(catalog: Catalog) -> None:
+    """Cross-document rules: bureaus exist; products read only de-identified data.
+
+    原始数据不出域: a product whose lineage skips de-identification does not load.
+    """
+    bureaus = {b.id for b in catalog.bureaus}
+    for dataset in catalog.datasets:
+        if dataset.bureau not in bureaus:
+            raise CatalogError(f"dataset {dataset.id!r}: unknown bureau {dataset.bureau!r}")
+    safe_levels = {
+        f"safe/{d.id}.{f.safe_column}": f.safe_level
+        for d in catalog.datasets
+        for f in d.fields
+        if f.policy != "drop"
+    }
+    for product in catalog.products:
+        _check_product(product, safe_levels)
+        safe_levels |= {f"product/{product.scenario}.{f.name}": f.level for f in product.fields}
+
+
+def _check_product(product: Product, safe_levels: dict[str, Level]) -> None:
+    where = f"product {product.scenario!r}"
+    for key in product.inputs:
+        if not key.startswith(("safe/", "product/")):
+            raise CatalogError(
+                f"{where} depends on {key!r}: products may read only safe/ or product/ assets"
+            )
+    for field in product.fields:
+        unknown = [src for src in field.derived_from if src not in safe_levels]
+        if unknown:
+            raise CatalogError(
+                f"{where}, field {field.name!r}: unknown or dropped inputs {unknown}"
+            )
+        outside = [s for s in field.derived_from if s.split(".")[0] not in product.inputs]
+        if outside:
+            raise CatalogError(f"{where}, field {field.name!r}: inputs {outside} not in `inputs`")
+        inherited = highest([safe_levels[src] for src in field.derived_from])
+        if Level.PROHIBITED in (inherited, field.level):
+            raise CatalogError(f"{where}, field {field.name!r} reaches data graded 禁止开放")
+        if field.transform == "copy" and field.level.rank < inherited.rank:
+            raise CatalogError(
+                f"{where}, field {field.name!r} is declared {field.level} but inherits "
+                f"{inherited} from {field.derived_from}; only aggregate/generalize may lower it"
+            )
+    for qi in product.quasi_identifiers:
+        if qi not in {f.name for f in product.fields}:
+            raise CatalogError(f"{where}: quasi-identifier {qi!r} is not in its field list")

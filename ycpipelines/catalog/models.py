@@ -1,0 +1,177 @@
+"""Typed models of the declarative catalog in `assets/`."""
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ycpipelines.catalog.levels import Level
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bureau(Strict):
+    """A data-providing department (数据提供部门)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    name_en: str
+    owner: str = Field(pattern=r"^team:[a-z0-9_-]+$")
+
+
+class Policy(StrEnum):
+    """How a field is treated by de-identification (脱敏)."""
+
+    KEEP = "keep"
+    DROP = "drop"
+    PSEUDONYMIZE = "pseudonymize"  # keyed HMAC-SHA256, stable across datasets
+    BIRTH_YEAR = "birth_year"  # date → year
+    COUNTY = "county"  # address → county/district (区县)
+    REDACT_TEXT = "redact_text"  # free text → PII replaced by entity tags
+
+
+POLICIES_ALLOWED_AT = {
+    Level.L1: set(Policy),
+    Level.L2: set(Policy),
+    Level.L3: set(Policy),
+    Level.L4: set(Policy) - {Policy.KEEP},
+    Level.PROHIBITED: {Policy.DROP},
+}
+
+# Level a value carries after its policy; KEEP and PSEUDONYMIZE keep linkability.
+LEVEL_AFTER = {
+    Policy.PSEUDONYMIZE: Level.L3,
+    Policy.BIRTH_YEAR: Level.L2,
+    Policy.COUNTY: Level.L2,
+    Policy.REDACT_TEXT: Level.L3,
+}
+
+
+class SourceField(Strict):
+    """One element of a source dataset, with its standard, grade and policy."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    type: Literal["string", "integer", "decimal", "date", "timestamp"] = "string"
+    standard: str | None = None
+    required: bool = False
+    category: str
+    level: Level
+    policy: Policy
+    safe_name: str | None = None
+
+    @model_validator(mode="after")
+    def _policy_fits_level(self) -> "SourceField":
+        if self.policy not in POLICIES_ALLOWED_AT[self.level]:
+            raise ValueError(
+                f"field {self.name!r} is graded {self.level} ({self.level.label}); "
+                f"policy {self.policy} is not allowed at that level"
+            )
+        return self
+
+    @property
+    def safe_column(self) -> str:
+        return self.safe_name or self.name
+
+    @property
+    def safe_level(self) -> Level:
+        return LEVEL_AFTER.get(self.policy, self.level)
+
+
+class SqlSource(Strict):
+    kind: Literal["sql"]
+    system: str
+    connection_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    table: str
+    partition_column: str
+
+
+class FileSource(Strict):
+    kind: Literal["files"]
+    system: str
+    inbox: str
+    pattern: str  # strftime pattern of one day's delivery, e.g. enterprises_%Y%m%d.csv
+    encoding: str = "utf-8"
+
+
+class RowRule(Strict):
+    """A row-level rule across fields, by name (see govern.rules)."""
+
+    rule: str
+    fields: list[str]
+
+
+class Dataset(Strict):
+    """A bureau's source dataset as it is collected and governed."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    bureau: str
+    description: str
+    source: SqlSource | FileSource = Field(discriminator="kind")
+    primary_key: list[str]
+    quarantine_threshold: float = Field(gt=0, le=1)
+    fields: list[SourceField]
+    rules: list[RowRule] = []
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> "Dataset":
+        names = {f.name for f in self.fields}
+        referenced = set(self.primary_key) | {n for r in self.rules for n in r.fields}
+        if isinstance(self.source, SqlSource):
+            referenced.add(self.source.partition_column)
+        missing = sorted(referenced - names)
+        if missing:
+            raise ValueError(f"dataset {self.id!r} references unknown fields {missing}")
+        return self
+
+    def field(self, name: str) -> SourceField:
+        return next(f for f in self.fields if f.name == name)
+
+
+class ProductField(Strict):
+    """One column of a product's field list (一清单)."""
+
+    name: str
+    label: str
+    level: Level
+    derived_from: list[str]  # "safe/<dataset>.<column>" or "product/<scenario>.<column>"
+    transform: Literal["copy", "aggregate", "generalize"] = "copy"
+
+
+class Product(Strict):
+    """A scenario product manifest: one scenario, one field list, one review."""
+
+    scenario: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    description: str
+    consumer: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    consumer_label: str
+    purpose: str
+    legal_basis: str
+    inputs: list[str]
+    fields: list[ProductField]
+    quasi_identifiers: list[str]
+    k: int = Field(ge=2)
+    retention_days: int = Field(gt=0)
+    format: Literal["parquet"] = "parquet"
+    builder: str  # "module:function" returning the product's SQL
+
+
+class Catalog(Strict):
+    """Everything under `assets/`, validated."""
+
+    start_date: date
+    bureaus: list[Bureau]
+    datasets: list[Dataset]
+    products: list[Product]
+    versions: dict[str, str]  # content hash of each YAML document, used as code_version
+
+    def bureau(self, bureau_id: str) -> Bureau:
+        return next(b for b in self.bureaus if b.id == bureau_id)
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        return next(d for d in self.datasets if d.id == dataset_id)

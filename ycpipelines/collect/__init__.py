@@ -1,0 +1,1 @@
+"""归集 Collect: source connectors and the raw assets."""

@@ -1,0 +1,41 @@
+"""Bureau × day partitions (归集批次), shared by a dataset's raw, std and safe assets."""
+
+import warnings
+
+import dagster as dg
+
+from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.lake import Partition
+
+TIMEZONE = "Asia/Shanghai"
+
+
+def dataset_partitions(catalog: Catalog, dataset: Dataset) -> dg.MultiPartitionsDefinition:
+    return dg.MultiPartitionsDefinition(
+        {
+            "bureau": dg.StaticPartitionsDefinition([dataset.bureau]),
+            "date": dg.DailyPartitionsDefinition(
+                start_date=catalog.start_date.isoformat(), timezone=TIMEZONE
+            ),
+        }
+    )
+
+
+def partition_key(bureau: str, day: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"bureau": bureau, "date": day})
+
+
+def partition_of(context: dg.AssetExecutionContext) -> Partition:
+    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    return Partition(bureau=keys["bureau"], date=keys["date"])
+
+
+def partition_check(
+    name: str, key: dg.AssetKey, partitions: dg.PartitionsDefinition, description: str
+) -> dg.AssetCheckSpec:
+    """A blocking check whose results are kept per partition (a preview feature, used knowingly)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name, asset=key, blocking=True, partitions_def=partitions, description=description
+        )

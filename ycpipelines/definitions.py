@@ -1,0 +1,27 @@
+"""The code location: merges each stage's Definitions and binds resources once, by key."""
+
+import dagster as dg
+
+from ycpipelines.catalog import Catalog, load_catalog
+from ycpipelines.collect.assets import collect_defs
+from ycpipelines.deid.assets import deid_defs
+from ycpipelines.egress.defs import egress_defs
+from ycpipelines.govern.assets import govern_defs
+from ycpipelines.jobs import jobs
+from ycpipelines.products.assets import product_defs
+from ycpipelines.resources import resources
+
+
+def build_definitions(catalog: Catalog | None = None) -> dg.Definitions:
+    catalog = catalog or load_catalog()
+    return dg.Definitions.merge(
+        collect_defs(catalog),
+        govern_defs(catalog),
+        deid_defs(catalog),
+        product_defs(catalog),
+        egress_defs(catalog),
+        dg.Definitions(jobs=jobs(catalog), resources=resources()),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,1 @@
+"""脱敏 De-identify: Presidio recognizers and engines, column policies, privacy checks."""

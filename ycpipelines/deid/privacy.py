@@ -1,0 +1,32 @@
+"""Privacy checks (隐私检查): no direct identifier may survive in safe/ or product/ data."""
+
+from pathlib import Path
+
+import duckdb
+
+from ycpipelines.govern.standards import MACROS
+
+MOBILE = r"(^|[^\d])(\+?86)?1[3-9]\d{9}([^\d]|$)"
+
+
+def residual_identifiers(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: list[str]
+) -> dict[str, int]:
+    """Rows per column still holding a checksum-valid resident ID or a mobile number."""
+    if not columns:
+        return {}
+    for macro in MACROS:
+        con.execute(macro)
+    counts = []
+    for column in columns:
+        c = f'CAST("{column}" AS VARCHAR)'
+        has_id = (
+            f"(regexp_matches({c}, '\\d{{15}}') AND ("
+            f"len(list_filter(regexp_extract_all({c}, '\\d{{17}}[\\dXx]'), "
+            "lambda x: yc_resident_id_valid(upper(x)))) > 0 OR "
+            f"len(list_filter(regexp_extract_all({c}, '(^|\\D)(\\d{{15}})(\\D|$)', 2), "
+            "lambda x: try_strptime('19' || substr(x, 7, 6), '%Y%m%d') IS NOT NULL)) > 0))"
+        )
+        counts.append(f"count(*) FILTER ({has_id} OR regexp_matches({c}, '{MOBILE}'))")
+    found = con.execute(f"SELECT {', '.join(counts)} FROM read_parquet('{path}')").fetchone()
+    return dict(zip(columns, found, strict=True))

@@ -1,0 +1,336 @@
+"""`ycp demo sources`: bureau databases (SQLite through SQLAlchemy) and a GBK CSV inbox.
+
+Each generated row carries at most one defect, drawn at seeded rates, and `manifest.json`
+records how many of each were injected so tests can reconcile quarantine against them.
+"""
+
+import csv
+import json
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from ycpipelines.demo.people import DISTRICTS, Person, credit_code, legacy_id, mobile, person
+
+HOSPITALS = [
+    "宁夏医科大学总医院",
+    "宁夏回族自治区人民医院",
+    "银川市第一人民医院",
+    "银川市中医医院",
+    "宁夏回族自治区中医医院",
+    "银川市妇幼保健院",
+]
+# (ICD-10, diagnosis, department, weight)
+DIAGNOSES = [
+    ("J06.9", "急性上呼吸道感染", "呼吸内科", 18),
+    ("I10", "原发性高血压", "心血管内科", 12),
+    ("E11.9", "2型糖尿病", "内分泌科", 9),
+    ("K29.7", "胃炎", "消化内科", 8),
+    ("M54.5", "腰痛", "骨科", 6),
+    ("J20.9", "急性支气管炎", "呼吸内科", 6),
+    ("I25.1", "动脉粥样硬化性心脏病", "心血管内科", 4),
+    ("J44.9", "慢性阻塞性肺疾病", "呼吸内科", 3),
+    ("I63.9", "脑梗死", "神经内科", 2),
+    ("N18.9", "慢性肾脏病", "肾内科", 2),
+    ("C34.9", "支气管或肺恶性肿瘤", "肿瘤科", 1),
+    ("Z00.0", "一般医学检查", "全科医学科", 5),
+]
+INDUSTRIES = [
+    "批发和零售业",
+    "制造业",
+    "信息传输、软件和信息技术服务业",
+    "住宿和餐饮业",
+    "农、林、牧、渔业",
+]
+INSURANCE_TYPES = ["职工基本医疗保险", "城乡居民基本医疗保险"]
+# Rates per row; "standardized" defects are fixed by the govern stage, the rest are quarantined.
+DEFECT_RATES = {
+    "bad_checksum": 0.01,
+    "legacy_15_digit_id": 0.02,
+    "phone_format": 0.03,
+    "duplicate": 0.01,
+    "missing_required": 0.01,
+    "future_date": 0.005,
+    "gender_mismatch": 0.01,
+}
+STANDARDIZED = {"legacy_15_digit_id", "phone_format"}
+Row = dict[str, object]
+
+
+@dataclass
+class Table:
+    """One generated source dataset and the defects injected into it."""
+
+    bureau: str
+    dataset: str
+    rows: list[Row] = field(default_factory=list)
+    defects: Counter = field(default_factory=Counter)
+
+    def manifest(self) -> dict:
+        quarantined = sum(n for kind, n in self.defects.items() if kind not in STANDARDIZED)
+        return {
+            "bureau": self.bureau,
+            "rows": len(self.rows),
+            "defects": dict(sorted(self.defects.items())),
+            "expected_quarantined": quarantined,
+        }
+
+
+class Defects:
+    """Seeded defect injection: at most one defect per row, each kind at its own rate."""
+
+    def __init__(self, rng: random.Random, scale: float) -> None:
+        self.rng = rng
+        self.scale = scale
+
+    def draw(self, kinds: list[str]) -> str | None:
+        roll = self.rng.random()
+        for kind in kinds:
+            roll -= DEFECT_RATES[kind] * self.scale
+            if roll < 0:
+                return kind
+        return None
+
+    def apply(self, table: Table, row: Row, kinds: list[str], fixes: dict[str, Callable]) -> None:
+        kind = self.draw(kinds)
+        table.rows.append(row)
+        if kind == "duplicate":
+            table.rows.append(dict(row))
+        elif kind and fixes[kind](row) is False:
+            kind = None  # not applicable to this row (e.g. no 15-digit form after 1999)
+        if kind:
+            table.defects[kind] += 1
+
+
+def phone_variant(rng: random.Random, phone: str) -> str:
+    if not phone.startswith("1"):
+        return phone.replace("-", " ")
+    return rng.choice(
+        [
+            f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}",
+            f"{phone[:3]}-{phone[3:7]}-{phone[7:]}",
+            f"0086{phone}",
+            f"86-{phone}",
+        ]
+    )
+
+
+def bad_checksum(id_number: str) -> str:
+    check = "0123456789X"
+    return id_number[:17] + check[(check.index(id_number[17]) + 1) % 11]
+
+
+def flip_gender(gender: str) -> str:
+    return "女" if gender == "男" else "男"
+
+
+def note(rng: random.Random, p: Person, diagnosis: str, day: date) -> str:
+    age = (day - p.birth_date).days // 365
+    parts = [
+        f"患者{p.name},{p.gender},{age}岁。" if rng.random() < 0.7 else "患者自述",
+        f"因{diagnosis}就诊,症状{rng.randrange(1, 15)}天。",
+    ]
+    if rng.random() < 0.3:
+        parts.append(f"身份证号{p.id_number}。")
+    if rng.random() < 0.4:
+        parts.append(f"联系电话{p.phone}。")
+    if rng.random() < 0.2:
+        parts.append(f"现住{p.address}。")
+    parts.append(rng.choice(["查体未见明显异常。", "建议复诊。", "予对症处理。"]))
+    return "".join(parts)
+
+
+def fmt(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def generate(rows: int, seed: int, days: int, end: date, defect_scale: float = 1.0) -> list[Table]:
+    """Generate the four bureaus' datasets: `rows` outpatient visits over `days` days to `end`."""
+    rng = random.Random(seed)
+    defects = Defects(rng, defect_scale)
+    first = end - timedelta(days=days - 1)
+
+    def moment() -> datetime:
+        return datetime.combine(first, datetime.min.time()) + timedelta(
+            seconds=rng.randrange(days * 86400)
+        )
+
+    unique: dict[str, Person] = {}
+    while len(unique) < max(50, rows // 4):
+        p = person(rng, end)
+        unique.setdefault(p.id_number, p)
+    people = list(unique.values())
+    residents = Table("population", "residents")
+    for p in people:
+        row: Row = {
+            "id_number": p.id_number,
+            "name": p.name,
+            "gender": p.gender,
+            "ethnicity": p.ethnicity,
+            "birth_date": p.birth_date.isoformat(),
+            "household_address": p.address,
+            "phone": p.phone,
+            "updated_at": fmt(moment()),
+        }
+        defects.apply(residents, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
+
+    visits = Table("health", "outpatient_visits")
+    settlements = Table("medical_insurance", "settlements")
+    weights = [d[3] for d in DIAGNOSES]
+    for n in range(rows):
+        p = rng.choice(people)
+        code, diagnosis, department, _ = rng.choices(DIAGNOSES, weights)[0]
+        at = moment()
+        fee = round(rng.lognormvariate(5.0, 0.8), 2)
+        row = {
+            "visit_id": f"MZ{at:%Y%m%d}{n:08d}",
+            "patient_name": p.name,
+            "id_number": p.id_number,
+            "phone": p.phone,
+            "gender": p.gender,
+            "birth_date": p.birth_date.isoformat(),
+            "address": p.address,
+            "hospital": rng.choice(HOSPITALS),
+            "department": department,
+            "icd10_code": code,
+            "diagnosis": diagnosis,
+            "note": note(rng, p, diagnosis, at.date()),
+            "visit_time": fmt(at),
+            "fee": fee,
+        }
+        defects.apply(visits, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
+        if rng.random() < 0.85:
+            fund = round(fee * rng.uniform(0.5, 0.8), 2)
+            settled = {
+                "settlement_id": f"JS{at:%Y%m%d}{n:08d}",
+                "id_number": p.id_number,
+                "name": p.name,
+                "insurance_type": rng.choice(INSURANCE_TYPES),
+                "visit_id": row["visit_id"],
+                "total": fee,
+                "fund_paid": fund,
+                "self_paid": round(fee - fund, 2),
+                "settle_time": fmt(
+                    min(
+                        at + timedelta(minutes=rng.randrange(5, 90)),
+                        datetime.combine(at.date(), datetime.max.time()),
+                    )
+                ),
+            }
+            defects.apply(
+                settlements,
+                settled,
+                ["bad_checksum", "duplicate", "missing_required"],
+                _person_fixes(rng, p, None),
+            )
+
+    enterprises = Table("market_regulation", "enterprises")
+    for _ in range(max(20, rows // 20)):
+        rep = rng.choice(people)
+        region = rng.choice(list(DISTRICTS))
+        district, streets = DISTRICTS[region]
+        registered = end - timedelta(days=rng.randrange(30, 25 * 365))
+        row = {
+            "uscc": credit_code(rng, region),
+            "name": f"银川{rng.choice('宏鑫华泰瑞丰盛达')}"
+            f"{rng.choice('源通远祥和兴')}{rng.choice(['商贸', '科技', '餐饮', '农业'])}有限公司",
+            "legal_rep": rep.name,
+            "legal_rep_id": rep.id_number,
+            "address": f"宁夏回族自治区银川市{district}{rng.choice(streets)}"
+            f"{rng.randrange(1, 300)}号",
+            "phone": mobile(rng),
+            "industry": rng.choice(INDUSTRIES),
+            "registration_date": registered.isoformat(),
+            "updated_at": fmt(moment()),
+        }
+        fixes = {
+            "bad_checksum": lambda r: r.update(legal_rep_id=bad_checksum(str(r["legal_rep_id"]))),
+            "phone_format": lambda r: r.update(phone=phone_variant(rng, str(r["phone"]))),
+            "missing_required": lambda r: r.update(legal_rep_id=None),
+            "future_date": lambda r: r.update(
+                registration_date=(end + timedelta(days=400)).isoformat()
+            ),
+        }
+        defects.apply(enterprises, row, [*fixes, "duplicate"], fixes)
+    return [residents, visits, settlements, enterprises]
+
+
+def _person_fixes(rng: random.Random, p: Person, birth_field: str | None) -> dict[str, Callable]:
+    fixes: dict[str, Callable[[Row], object]] = {
+        "bad_checksum": lambda r: r.update(id_number=bad_checksum(p.id_number)),
+        "missing_required": lambda r: r.update(id_number=None),
+    }
+    if birth_field:
+        fixes |= {
+            "legacy_15_digit_id": lambda r: (
+                p.birth_date.year < 2000 and r.update(id_number=legacy_id(p.id_number))
+            ),
+            "phone_format": lambda r: r.update(phone=phone_variant(rng, p.phone)),
+            "future_date": lambda r: r.update(
+                **{birth_field: date(2031, 1 + rng.randrange(12), 1).isoformat()}
+            ),
+            "gender_mismatch": lambda r: r.update(gender=flip_gender(p.gender)),
+        }
+    return fixes
+
+
+def write_sql(table: Table, out: Path) -> Path:
+    """One SQLite database per bureau, reached like any bureau database through SQLAlchemy."""
+    path = out / f"{table.bureau}.sqlite"
+    engine = create_engine(f"sqlite:///{path}")
+    columns = list(table.rows[0])
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.dataset}"))
+        conn.execute(text(f"CREATE TABLE {table.dataset} ({', '.join(columns)})"))
+        conn.execute(
+            text(f"INSERT INTO {table.dataset} VALUES ({', '.join(':' + c for c in columns)})"),
+            table.rows,
+        )
+    engine.dispose()
+    return path
+
+
+def write_inbox(table: Table, out: Path) -> Path:
+    """Daily GBK CSV deliveries, `enterprises_YYYYMMDD.csv`, into the bureau's inbox folder."""
+    inbox = out / "inbox" / table.bureau
+    inbox.mkdir(parents=True, exist_ok=True)
+    for old in inbox.glob("*.csv"):
+        old.unlink()
+    by_day: dict[str, list[Row]] = {}
+    for row in table.rows:
+        by_day.setdefault(str(row["updated_at"])[:10].replace("-", ""), []).append(row)
+    columns = [c for c in table.rows[0] if c != "updated_at"]
+    for day, rows in by_day.items():
+        with open(inbox / f"{table.dataset}_{day}.csv", "w", encoding="gbk", newline="") as f:
+            writer = csv.DictWriter(f, columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    return inbox
+
+
+def write_sources(
+    rows: int, seed: int, out: Path, days: int = 7, end: date = date(2025, 6, 30)
+) -> dict:
+    """Generate and write every demo source; return (and save) the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    tables = generate(rows, seed, days, end)
+    manifest: dict = {
+        "seed": seed,
+        "rows": rows,
+        "days": days,
+        "end": end.isoformat(),
+        "first": (end - timedelta(days=days - 1)).isoformat(),
+        "datasets": {},
+    }
+    for table in tables:
+        location = (
+            write_inbox(table, out) if table.dataset == "enterprises" else write_sql(table, out)
+        )
+        manifest["datasets"][table.dataset] = table.manifest() | {"location": str(location)}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest

@@ -1,0 +1,1 @@
+"""出域 Egress: approval sensor, review, publish into consumer zones."""

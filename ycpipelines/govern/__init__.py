@@ -1,0 +1,1 @@
+"""治理 Govern: standards, quality gates, quarantine."""

@@ -1,0 +1,122 @@
+"""治理 Govern: `std/<dataset>` (standardized, quality-gated) and its quarantine per partition."""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.collect.assets import raw_key
+from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.govern.gate import load_suite, validate
+from ycpipelines.govern.standardize import route
+from ycpipelines.govern.standards import STANDARDS
+from ycpipelines.lake import duck
+from ycpipelines.metadata import lineage, reconciled, schema, source_columns
+from ycpipelines.resources import LakeResource
+
+QUALITY_GATE = "quality_gate"
+QUARANTINE_SHARE = "quarantine_share"
+
+
+def std_key(dataset: Dataset) -> dg.AssetKey:
+    return dg.AssetKey(["std", dataset.id])
+
+
+def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
+    for f in dataset.fields:
+        if (f.standard or "text") not in STANDARDS:
+            raise ValueError(f"dataset {dataset.id}, field {f.name}: unknown standard {f.standard}")
+    suite = load_suite(dataset.id)
+    suite_version = hashlib.sha256(json.dumps(suite, sort_keys=True).encode()).hexdigest()[:8]
+    key = std_key(dataset)
+    partitions = dataset_partitions(catalog, dataset)
+    bureau = catalog.bureau(dataset.bureau)
+
+    @dg.asset(
+        key=key,
+        deps=[raw_key(dataset)],
+        partitions_def=partitions,
+        group_name="std",
+        owners=[bureau.owner, "team:governance"],
+        kinds={"duckdb", "parquet"},
+        code_version=f"{catalog.versions[dataset.id]}-{suite_version}",
+        description=f"治理 Govern: {dataset.label}, standardized (一数一源一标准); rows failing "
+        "row-level rules are quarantined with rule and reason; a Great Expectations suite "
+        "gates it.",
+        metadata={
+            "dagster/column_schema": schema(source_columns(dataset, typed=True)),
+            "expectation_suite": f"expectations/{dataset.id}.json",
+        },
+        check_specs=[
+            partition_check(
+                QUALITY_GATE, key, partitions, f"Great Expectations suite {suite.get('name')}"
+            ),
+            partition_check(
+                QUARANTINE_SHARE,
+                key,
+                partitions,
+                "quarantined share within the catalog's threshold "
+                f"({dataset.quarantine_threshold:.0%})",
+            ),
+        ],
+    )
+    def govern(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+        partition = partition_of(context)
+        std_path = lake.lake.file("std", dataset.id, partition)
+        with duck() as con:
+            routed = route(
+                con,
+                dataset,
+                raw=lake.lake.file("raw", dataset.id, partition),
+                day=partition.date,
+                std_path=std_path,
+                quarantine_path=lake.lake.file("quarantine", dataset.id, partition, "govern"),
+                run_id=context.run_id,
+            )
+            frame = con.execute(f"SELECT * FROM read_parquet('{std_path}')").df()
+        gate = validate(frame, suite)
+        share = routed.quarantined / routed.collected if routed.collected else 0.0
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": routed.standardized,
+                "collected": routed.collected,
+                "quarantined": routed.quarantined,
+                **reconciled(
+                    routed.collected,
+                    {"standardized": routed.standardized, "quarantined": routed.quarantined},
+                ),
+                "quarantined_by_rule": dg.MetadataValue.json(routed.by_rule),
+                "dagster/column_lineage": lineage(
+                    {f.name: [(raw_key(dataset), f.name)] for f in dataset.fields}
+                ),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=QUALITY_GATE,
+                    passed=gate.success,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "expectations_run": gate.evaluated,
+                        "expectations_failed": len(gate.failed),
+                        "failed": ", ".join(gate.failed) or "none",
+                        "results": dg.MetadataValue.json(gate.details),
+                    },
+                ),
+                dg.AssetCheckResult(
+                    check_name=QUARANTINE_SHARE,
+                    passed=share <= dataset.quarantine_threshold,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "quarantined_share": share,
+                        "threshold": dataset.quarantine_threshold,
+                    },
+                ),
+            ],
+        )
+
+    return govern
+
+
+def govern_defs(catalog: Catalog) -> dg.Definitions:
+    return dg.Definitions(assets=[std_asset(catalog, d) for d in catalog.datasets])

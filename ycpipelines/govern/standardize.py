@@ -1,0 +1,135 @@
+"""Apply standards and row rules to one partition; passing rows to std/, the rest to quarantine/."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ycpipelines.catalog import Dataset, SourceField
+from ycpipelines.govern.quarantine import PROVENANCE, quarantine_select
+from ycpipelines.govern.rules import ROW_RULES
+from ycpipelines.govern.standards import MACROS, STANDARDS
+from ycpipelines.lake import copy_to_parquet, sql_literal
+
+
+@dataclass(frozen=True)
+class Routed:
+    """How one partition's rows were routed; collected = standardized + quarantined."""
+
+    collected: int
+    standardized: int
+    quarantined: int
+    by_rule: dict[str, int]
+
+
+def q(name: str) -> str:
+    return f'"{name}"'
+
+
+def std(field: SourceField) -> str:
+    return q(f"{field.name}__std")
+
+
+def violations(dataset: Dataset, day: str) -> list[tuple[str, str, str]]:
+    """(code, reason, SQL that is true when violated) for every row-level check of a dataset."""
+    checks = []
+    for f in dataset.fields:
+        if f.required:
+            checks.append(
+                (
+                    f"missing:{f.name}",
+                    f"{f.label} {f.name}: 必填字段缺失 required value is missing",
+                    f"{std(f)} IS NULL",
+                )
+            )
+        standard = STANDARDS[f.standard or "text"]
+        valid = standard.is_valid(std(f))
+        if valid:
+            checks.append(
+                (
+                    f"invalid:{f.name}",
+                    f"{f.label} {f.name}: 不符合标准 fails standard "
+                    f"{standard.name} ({standard.label})",
+                    f"({q(f.name)} IS NOT NULL AND {std(f)} IS NOT NULL AND NOT ({valid}))"
+                    f" OR ({q(f.name)} IS NOT NULL AND trim({q(f.name)}) <> '' "
+                    f"AND {std(f)} IS NULL)",
+                )
+            )
+    for rule in dataset.rules:
+        row_rule = ROW_RULES[rule.rule]
+        columns = [std(dataset.field(n)) for n in rule.fields]
+        checks.append(
+            (
+                f"rule:{rule.rule}",
+                f"{row_rule.reason} ({', '.join(rule.fields)})",
+                row_rule.violated(columns, day),
+            )
+        )
+    return checks
+
+
+def route(
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    raw: Path,
+    day: str,
+    std_path: Path,
+    quarantine_path: Path,
+    run_id: str,
+) -> Routed:
+    """Standardize one partition; each row goes to std/ or to quarantine/, never both or neither."""
+    for macro in MACROS:
+        con.execute(macro)
+    checks = violations(dataset, day)
+    pk = ", ".join(std(dataset.field(k)) for k in dataset.primary_key)
+    duplicate = f"duplicate:{'+'.join(dataset.primary_key)}"
+    reasons = {code: reason for code, reason, _ in checks}
+    reasons[duplicate] = "主键重复 duplicate primary key within the partition"
+    normalized = ", ".join(
+        f"{STANDARDS[f.standard or 'text'].normalized(q(f.name))} AS {std(f)}"
+        for f in dataset.fields
+    )
+    flagged = ", ".join(f"CASE WHEN {sql} THEN {sql_literal(code)} END" for code, _, sql in checks)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE checked AS
+        WITH normalized AS (SELECT *, {normalized} FROM read_parquet('{raw}')),
+        flagged AS (
+            SELECT *, list_filter([{flagged}], lambda x: x IS NOT NULL) AS _v FROM normalized
+        )
+        SELECT * EXCLUDE (_v), CASE
+            WHEN len(_v) = 0 AND row_number() OVER (
+                PARTITION BY {pk}, len(_v) = 0 ORDER BY _line) > 1
+            THEN [{sql_literal(duplicate)}] ELSE _v END AS _violations
+        FROM flagged
+    """)
+    reason_map = (
+        "MAP {" + ", ".join(f"{sql_literal(c)}: {sql_literal(r)}" for c, r in reasons.items()) + "}"
+    )
+    record = (
+        "to_json({"
+        + ", ".join(f"{sql_literal(f.name)}: {q(f.name)}" for f in dataset.fields)
+        + "})"
+    )
+    standardized = copy_to_parquet(
+        con,
+        "SELECT "
+        + ", ".join(f"{std(f)} AS {q(f.name)}" for f in dataset.fields)
+        + f", {', '.join(PROVENANCE)} FROM checked WHERE len(_violations) = 0",
+        std_path,
+    )
+    quarantined = copy_to_parquet(
+        con,
+        quarantine_select("govern", run_id) + f" FROM (SELECT *, _violations[1] AS _rule, "
+        "array_to_string(list_transform(_violations, "
+        f"lambda c: {reason_map}[c]), '; ') AS _reason, "
+        f"{record} AS _record FROM checked WHERE len(_violations) > 0)",
+        quarantine_path,
+    )
+    by_rule = dict(
+        con.execute(
+            "SELECT _violations[1], count(*) FROM checked WHERE len(_violations) > 0 GROUP BY 1"
+        ).fetchall()
+    )
+    collected = con.execute("SELECT count(*) FROM checked").fetchone()[0]
+    con.execute("DROP TABLE checked")
+    return Routed(collected, standardized, quarantined, by_rule)

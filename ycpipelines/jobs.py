@@ -1,0 +1,34 @@
+"""Jobs that span stages: one partitioned job per dataset (collect → govern → de-identify), and
+the products job. A blocking check only stops the steps after it inside the same run."""
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.collect.assets import raw_key
+from ycpipelines.collect.partitions import dataset_partitions
+from ycpipelines.deid.assets import safe_key
+from ycpipelines.govern.assets import std_key
+from ycpipelines.products.assets import product_key
+
+
+def dataset_job_name(dataset: Dataset) -> str:
+    return f"ingest_{dataset.id}"
+
+
+def jobs(catalog: Catalog) -> list[UnresolvedAssetJobDefinition]:
+    ingest = [
+        dg.define_asset_job(
+            dataset_job_name(d),
+            selection=dg.AssetSelection.assets(raw_key(d), std_key(d), safe_key(d)),
+            partitions_def=dataset_partitions(catalog, d),
+            description=f"归集→治理→脱敏 {d.label}, one bureau × day partition per run",
+        )
+        for d in catalog.datasets
+    ]
+    products = dg.define_asset_job(
+        "build_products",
+        selection=dg.AssetSelection.assets(*[product_key(p.scenario) for p in catalog.products]),
+        description="产品: rebuild every scenario product from safe/ data",
+    )
+    return [*ingest, products]

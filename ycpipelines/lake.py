@@ -1,0 +1,88 @@
+"""Where data lives: the Parquet lake by layer/dataset/partition, and DuckDB connections over it."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+LAYERS = ("raw", "std", "quarantine", "safe", "product")
+
+
+def home() -> Path:
+    """Root of the embedded defaults (`YC_HOME`, default `./.yc`)."""
+    return Path(os.environ.get("YC_HOME", ".yc")).absolute()
+
+
+def default_lake_root() -> str:
+    return os.environ.get("YC_LAKE", str(home() / "lake"))
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A bureau × day partition (归集批次)."""
+
+    bureau: str
+    date: str  # ISO day, e.g. 2025-06-01
+
+    @property
+    def path(self) -> str:
+        return f"bureau={self.bureau}/date={self.date}"
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Parquet files under one root; one file per layer, dataset and partition."""
+
+    root: Path
+
+    def dataset_dir(self, layer: str, dataset: str, bureau: str | None = None) -> Path:
+        if layer not in LAYERS:
+            raise ValueError(f"unknown lake layer {layer!r}")
+        parts = [layer, bureau, dataset] if layer == "raw" else [layer, dataset]
+        return self.root.joinpath(*[p for p in parts if p])
+
+    def file(
+        self, layer: str, dataset: str, partition: Partition, name: str = "data", bureau: str = ""
+    ) -> Path:
+        folder = self.dataset_dir(layer, dataset, bureau or partition.bureau)
+        return folder / partition.path / f"{name}.parquet"
+
+    def glob(self, layer: str, dataset: str, name: str = "data") -> str:
+        """All committed partition files of a dataset (the raw layer is per bureau)."""
+        base = self.root / layer / ("*" if layer == "raw" else "") / dataset
+        return str(base / "bureau=*" / "date=*" / f"{name}.parquet")
+
+    def product_file(self, scenario: str) -> Path:
+        return self.root / "product" / scenario / "data.parquet"
+
+
+def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
+    """Write a query's result to `target` atomically (write aside, then rename); return rows."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        rows = con.execute(
+            f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+        ).fetchone()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return int(rows[0]) if rows else 0
+
+
+@contextmanager
+def duck() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private in-memory DuckDB connection for one step; never shared across processes."""
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1, "preserve_insertion_order": False})
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,1 @@
+"""产品 Products: one module per scenario; manifests live in assets/products/."""

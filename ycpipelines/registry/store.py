@@ -1,0 +1,224 @@
+"""The registry database: approval requests and the append-only, hash-chained audit log."""
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ycpipelines.lake import home
+from ycpipelines.registry.models import ApprovalRequest, AuditEntry
+
+GENESIS = "0" * 64
+T = TypeVar("T")
+
+
+class RegistryError(RuntimeError):
+    """A registry operation was refused; the message says why."""
+
+
+def default_registry_url() -> str:
+    return os.environ.get("YC_REGISTRY_URL", f"sqlite:///{home() / 'registry.db'}")
+
+
+def migrate(url: str) -> None:
+    """Bring the registry schema to the newest Alembic revision."""
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+    body = {
+        "at": at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": entry.subject,
+        "detail": entry.detail,
+        "prev_hash": entry.prev_hash,
+    }
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Registry:
+    """Operations on the registry; every change is audited in the same transaction."""
+
+    _migrated: ClassVar[set[str]] = set()
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_registry_url()
+        if self.url not in Registry._migrated:
+            migrate(self.url)
+            Registry._migrated.add(self.url)
+        self.engine: Engine = create_engine(self.url)
+
+    def _transact(self, work: Callable[[Session], T], attempts: int = 5) -> T:
+        """Run `work` in one transaction; retry when a concurrent audit append won the race."""
+        for attempt in range(attempts):
+            with Session(self.engine, expire_on_commit=False) as session:
+                try:
+                    result = work(session)
+                    session.commit()
+                    return result
+                except IntegrityError as error:
+                    session.rollback()
+                    if "audit_log" not in str(error) or attempt == attempts - 1:
+                        raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _audit(session: Session, actor: str, action: str, subject: str, detail: dict) -> None:
+        last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+        entry = AuditEntry(
+            at=datetime.now(UTC),
+            actor=actor,
+            action=action,
+            subject=subject,
+            detail=detail,
+            prev_hash=last or GENESIS,
+        )
+        entry.hash = entry_hash(entry)
+        session.add(entry)
+        session.flush()
+
+    def audit(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+        """Append one audit entry on its own (for refusals and events without a state change)."""
+        self._transact(lambda s: self._audit(s, actor, action, subject, detail))
+
+    def audit_log(self) -> list[AuditEntry]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+    def verify_audit_chain(self) -> int | None:
+        """Return the id of the first entry whose chain is broken, or None if all verify."""
+        prev = GENESIS
+        for entry in self.audit_log():
+            if entry.prev_hash != prev or entry_hash(entry) != entry.hash:
+                return entry.id
+            prev = entry.hash
+        return None
+
+    def file_request(self, actor: str, **fields: Any) -> tuple[ApprovalRequest, bool]:
+        """File an approval request for one product content; idempotent per content hash."""
+
+        def work(session: Session) -> tuple[ApprovalRequest, bool]:
+            existing = session.scalar(
+                select(ApprovalRequest).where(
+                    ApprovalRequest.scenario == fields["scenario"],
+                    ApprovalRequest.content_hash == fields["content_hash"],
+                )
+            )
+            if existing:
+                return existing, False
+            for older in session.scalars(
+                select(ApprovalRequest).where(
+                    ApprovalRequest.scenario == fields["scenario"],
+                    ApprovalRequest.status.in_(("pending", "approved")),
+                )
+            ):
+                older.status = "superseded"
+                self._audit(session, actor, "egress.superseded", f"request/{older.id}", {})
+            request = ApprovalRequest(status="pending", requested_at=datetime.now(UTC), **fields)
+            session.add(request)
+            session.flush()
+            self._audit(
+                session,
+                actor,
+                "egress.requested",
+                f"request/{request.id}",
+                {k: fields[k] for k in ("scenario", "consumer", "content_hash", "row_count")},
+            )
+            return request, True
+
+        return self._transact(work)
+
+    def requests(self, status: str | None = None) -> list[ApprovalRequest]:
+        query = select(ApprovalRequest).order_by(ApprovalRequest.id)
+        if status:
+            query = query.where(ApprovalRequest.status == status)
+        with Session(self.engine) as session:
+            return list(session.scalars(query))
+
+    def request(self, request_id: int) -> ApprovalRequest:
+        with Session(self.engine) as session:
+            found = session.get(ApprovalRequest, request_id)
+        if found is None:
+            raise RegistryError(f"no approval request {request_id}")
+        return found
+
+    def decide(
+        self, request_id: int, *, approve: bool, reviewer: str, comment: str
+    ) -> ApprovalRequest:
+        """Record a reviewer's decision on a pending request (一场景一清单一审核)."""
+        if not reviewer.strip():
+            raise RegistryError("a decision must name its reviewer")
+
+        def work(session: Session) -> ApprovalRequest:
+            request = session.get(ApprovalRequest, request_id)
+            if request is None:
+                raise RegistryError(f"no approval request {request_id}")
+            if request.status != "pending":
+                raise RegistryError(f"request {request_id} is {request.status}, not pending")
+            request.status = "approved" if approve else "rejected"
+            request.reviewer = reviewer
+            request.comment = comment
+            request.decided_at = datetime.now(UTC)
+            self._audit(
+                session,
+                reviewer,
+                f"egress.{request.status}",
+                f"request/{request_id}",
+                {
+                    "scenario": request.scenario,
+                    "content_hash": request.content_hash,
+                    "comment": comment,
+                },
+            )
+            return request
+
+        return self._transact(work)
+
+    def approved_for(self, scenario: str, content_hash: str) -> ApprovalRequest | None:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(ApprovalRequest).where(
+                    ApprovalRequest.scenario == scenario,
+                    ApprovalRequest.content_hash == content_hash,
+                    ApprovalRequest.status.in_(("approved", "published")),
+                )
+            )
+
+    def mark_published(self, request_id: int, path: str, actor: str, detail: dict) -> None:
+        def work(session: Session) -> None:
+            request = session.get(ApprovalRequest, request_id)
+            assert request is not None
+            request.status = "published"
+            request.published_path = path
+            request.published_at = datetime.now(UTC)
+            self._audit(session, actor, "egress.published", f"request/{request_id}", detail)
+
+        self._transact(work)
+
+    def count_audit(self, action: str) -> int:
+        with Session(self.engine) as session:
+            return (
+                session.scalar(
+                    select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+                )
+                or 0
+            )

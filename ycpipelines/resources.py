@@ -1,0 +1,79 @@
+"""Resources every stage uses, bound once by key in `definitions.py`."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from ycpipelines.catalog.models import FileSource, SqlSource
+from ycpipelines.lake import Lake, default_lake_root, home
+from ycpipelines.registry import Registry, default_registry_url
+
+
+def default_sources_root() -> str:
+    return os.environ.get("YC_SOURCES", str(home() / "sources"))
+
+
+def default_zone_root() -> str:
+    return os.environ.get("YC_ZONE", str(home() / "zone"))
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The Parquet lake (数据湖) under `root`."""
+
+    root: str
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(Path(self.root))
+
+
+class SourcesResource(dg.ConfigurableResource):
+    """Bureau systems: a SQL source's URL comes from its environment variable; the embedded
+    default (the generated demo systems under `demo_root`) applies only when it is unset."""
+
+    demo_root: str
+
+    def url(self, source: SqlSource, bureau: str) -> str:
+        return os.environ.get(source.connection_env) or (
+            f"sqlite:///{Path(self.demo_root) / f'{bureau}.sqlite'}"
+        )
+
+    def inbox(self, source: FileSource) -> Path:
+        return Path(os.environ.get("YC_INBOX", Path(self.demo_root) / "inbox")) / source.inbox
+
+
+class RegistryResource(dg.ConfigurableResource):
+    """The registry database (approvals, audit chain)."""
+
+    url: str
+
+    @property
+    def registry(self) -> Registry:
+        return Registry(self.url)
+
+
+class DeidResource(dg.ConfigurableResource):
+    """De-identification secrets (脱敏密钥); bound from the environment, never logged."""
+
+    pseudonym_key: str
+
+
+class ZoneResource(dg.ConfigurableResource):
+    """Consumer zones (交付区): the only place outside the lake that anything is written."""
+
+    root: str
+
+    def path(self, consumer: str) -> Path:
+        return Path(self.root) / consumer
+
+
+def resources() -> dict[str, dg.ConfigurableResource]:
+    """Every resource by key, with secrets read through `EnvVar`."""
+    return {
+        "lake": LakeResource(root=default_lake_root()),
+        "sources": SourcesResource(demo_root=default_sources_root()),
+        "registry": RegistryResource(url=default_registry_url()),
+        "deid": DeidResource(pseudonym_key=dg.EnvVar("YC_PSEUDONYM_KEY")),
+        "zone": ZoneResource(root=default_zone_root()),
+    }
