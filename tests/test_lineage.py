@@ -9,7 +9,6 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
-from helpers import failures, materializations, totals
 from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog import load_catalog
@@ -19,6 +18,8 @@ from ycpipelines.demo.run import DEMO_REVIEWER, QUIET, review_tick, run_demo
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.lake import duck
 from ycpipelines.registry import Registry
+
+from helpers import failures, materializations, totals
 
 # The direct identifiers of each source, named here independently of the catalog.
 PII_COLUMNS = {

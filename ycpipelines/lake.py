@@ -4,7 +4,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -58,6 +58,62 @@ class Lake:
 
     def product_file(self, scenario: str) -> Path:
         return self.root / "product" / scenario / "data.parquet"
+
+    @contextmanager
+    def staging(self, run_id: str) -> Iterator["Staging"]:
+        """Files written aside during a step; on error none of them is left behind."""
+        stage = Staging(self, run_id)
+        try:
+            yield stage
+        finally:
+            stage.discard()
+
+
+@dataclass
+class Staging:
+    """Write aside, check, then commit (swap into place) or reject; readers never see a
+    partition that failed its blocking checks, and the previous version stays in place."""
+
+    lake: Lake
+    run_id: str
+    pending: list[tuple[Path, Path]] = field(default_factory=list)
+
+    def path(self, target: Path) -> Path:
+        staged = target.with_name(f".{target.stem}.{self.run_id}.staged.parquet")
+        self.pending.append((staged, target))
+        return staged
+
+    def commit(self) -> None:
+        for staged, target in self.pending:
+            os.replace(staged, target)
+        self.pending.clear()
+
+    def reject(self) -> list[Path]:
+        """Keep what failed for inspection under `rejected/`, inside the domain."""
+        kept = []
+        for staged, target in self.pending:
+            place = self.lake.root / "rejected" / target.relative_to(self.lake.root)
+            place = place.with_name(f"{target.stem}.{self.run_id}.parquet")
+            place.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, place)
+            kept.append(place)
+        self.pending.clear()
+        return kept
+
+    def discard(self) -> None:
+        for staged, _ in self.pending:
+            staged.unlink(missing_ok=True)
+        self.pending.clear()
+
+
+def commit_or_reject(stage: Staging, passed: bool) -> dict[str, object]:
+    """Commit a step's staged files when its blocking checks passed, else keep them aside;
+    returns the metadata saying which."""
+    if passed:
+        stage.commit()
+        return {"committed": True}
+    kept = stage.reject()
+    return {"committed": False, "rejected_to": ", ".join(str(p) for p in kept)}
 
 
 def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:

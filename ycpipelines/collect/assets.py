@@ -51,20 +51,26 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         else:
             path = sources.inbox(source) / day.strftime(source.pattern)
             batches = read_file(path, source, dataset, reading)
-        with duck() as con:
+        with duck() as con, lake.lake.staging(context.run_id) as stage:
             done = write_partition(
                 con,
                 batches,
                 reading,
-                raw_path=lake.lake.file("raw", dataset.id, partition),
-                quarantine_path=lake.lake.file("quarantine", dataset.id, partition, "collect"),
+                raw_path=stage.path(lake.lake.file("raw", dataset.id, partition)),
+                quarantine_path=stage.path(
+                    lake.lake.file("quarantine", dataset.id, partition, "collect")
+                ),
                 bureau=dataset.bureau,
                 source=label,
                 run_id=context.run_id,
                 watermark_column=getattr(source, "partition_column", None),
             )
-        if reading.source_count != done.read:
-            raise dg.Failure(f"source reported {reading.source_count} rows, {done.read} were read")
+            if reading.source_count != done.read:
+                raise dg.Failure(
+                    f"source reported {reading.source_count} rows, {done.read} were read; "
+                    "the partition was not replaced"
+                )
+            stage.commit()
         if reading.new_columns:
             context.log.warning(
                 f"{dataset.id}: source has columns not in the catalog, "

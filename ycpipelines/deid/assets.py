@@ -7,11 +7,14 @@ from ycpipelines.collect.partitions import dataset_partitions, partition_check, 
 from ycpipelines.deid.policies import deidentify
 from ycpipelines.deid.privacy import residual_identifiers
 from ycpipelines.govern.assets import std_key
-from ycpipelines.lake import duck
+from ycpipelines.lake import commit_or_reject, duck
 from ycpipelines.metadata import SQL_TYPES, lineage, reconciled, schema
 from ycpipelines.resources import DeidResource, LakeResource
 
 RESIDUAL_IDENTIFIERS = "no_residual_identifiers"
+# Where an identifier could hide; values validated against a code standard (USCC, ICD-10,
+# money, dates) are that code, not a person's identifier.
+FREE_FORM = {None, "text", "person_name"}
 SAFE_TYPES = {
     Policy.PSEUDONYMIZE: "VARCHAR",
     Policy.BIRTH_YEAR: "BIGINT",
@@ -40,7 +43,9 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     key = safe_key(dataset)
     partitions = dataset_partitions(catalog, dataset)
     scanned = [
-        f.safe_column for f in dataset.fields if f.policy not in (Policy.DROP, Policy.PSEUDONYMIZE)
+        f.safe_column
+        for f in dataset.fields
+        if f.policy not in (Policy.DROP, Policy.PSEUDONYMIZE) and f.standard in FREE_FORM
     ]
     kept = [f for f in dataset.fields if f.policy != Policy.DROP]
 
@@ -64,7 +69,7 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 RESIDUAL_IDENTIFIERS,
                 key,
                 partitions,
-                "no resident ID or mobile number left in any non-pseudonym column",
+                "no resident ID or mobile number left in any free-form column",
             ),
         ],
     )
@@ -73,16 +78,17 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         partition = partition_of(context)
         std = lake.lake.file("std", dataset.id, partition)
-        safe = lake.lake.file("safe", dataset.id, partition)
-        with duck() as con:
+        with duck() as con, lake.lake.staging(context.run_id) as stage:
+            safe = stage.path(lake.lake.file("safe", dataset.id, partition))
             std_rows = con.execute(f"SELECT count(*) FROM read_parquet('{std}')").fetchone()[0]
             rows = deidentify(con, dataset, std, safe, deid.pseudonym_key)
-            residual = residual_identifiers(con, safe, scanned)
-        leaks = {c: n for c, n in residual.items() if n}
+            leaks = {c: n for c, n in residual_identifiers(con, safe, scanned).items() if n}
+            outcome = commit_or_reject(stage, not leaks)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
                 **reconciled(std_rows, {"de-identified": rows}),
+                **outcome,
                 "dagster/column_lineage": lineage(
                     {f.safe_column: [(std_key(dataset), f.name)] for f in kept}
                 ),

@@ -11,7 +11,7 @@ from ycpipelines.collect.partitions import dataset_partitions, partition_check, 
 from ycpipelines.govern.gate import load_suite, validate
 from ycpipelines.govern.standardize import route
 from ycpipelines.govern.standards import STANDARDS
-from ycpipelines.lake import duck
+from ycpipelines.lake import commit_or_reject, duck
 from ycpipelines.metadata import lineage, reconciled, schema, source_columns
 from ycpipelines.resources import LakeResource
 
@@ -63,20 +63,23 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     )
     def govern(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         partition = partition_of(context)
-        std_path = lake.lake.file("std", dataset.id, partition)
-        with duck() as con:
+        with duck() as con, lake.lake.staging(context.run_id) as stage:
+            std_path = stage.path(lake.lake.file("std", dataset.id, partition))
             routed = route(
                 con,
                 dataset,
                 raw=lake.lake.file("raw", dataset.id, partition),
                 day=partition.date,
                 std_path=std_path,
-                quarantine_path=lake.lake.file("quarantine", dataset.id, partition, "govern"),
+                quarantine_path=stage.path(
+                    lake.lake.file("quarantine", dataset.id, partition, "govern")
+                ),
                 run_id=context.run_id,
             )
-            frame = con.execute(f"SELECT * FROM read_parquet('{std_path}')").df()
-        gate = validate(frame, suite)
-        share = routed.quarantined / routed.collected if routed.collected else 0.0
+            gate = validate(con.execute(f"SELECT * FROM read_parquet('{std_path}')").df(), suite)
+            share = routed.quarantined / routed.collected if routed.collected else 0.0
+            committed = gate.success and share <= dataset.quarantine_threshold
+            outcome = commit_or_reject(stage, committed)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": routed.standardized,
@@ -87,6 +90,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     {"standardized": routed.standardized, "quarantined": routed.quarantined},
                 ),
                 "quarantined_by_rule": dg.MetadataValue.json(routed.by_rule),
+                **outcome,
                 "dagster/column_lineage": lineage(
                     {f.name: [(raw_key(dataset), f.name)] for f in dataset.fields}
                 ),

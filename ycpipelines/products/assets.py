@@ -7,9 +7,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from ycpipelines.catalog import Catalog, Product
+from ycpipelines.catalog import Catalog, Policy, Product
+from ycpipelines.deid.assets import RESIDUAL_IDENTIFIERS
 from ycpipelines.deid.privacy import residual_identifiers
-from ycpipelines.lake import Lake, copy_to_parquet, duck
+from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck
 from ycpipelines.metadata import lineage, schema
 from ycpipelines.resources import LakeResource
 
@@ -45,6 +46,17 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
     key = product_key(product.scenario)
     build = builder_of(product)
     fields = [f.name for f in product.fields]
+    pseudonyms = {
+        f"safe/{d.id}.{f.safe_column}"
+        for d in catalog.datasets
+        for f in d.fields
+        if f.policy == Policy.PSEUDONYMIZE
+    }
+    scanned = [
+        f.name
+        for f in product.fields
+        if f.transform != "copy" or not set(f.derived_from) <= pseudonyms
+    ]
 
     @dg.asset(
         key=key,
@@ -68,30 +80,37 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                 description=f"every combination of {product.quasi_identifiers} "
                 f"covers at least k={product.k} rows",
             ),
+            dg.AssetCheckSpec(
+                RESIDUAL_IDENTIFIERS,
+                asset=key,
+                blocking=True,
+                description="no resident ID or mobile number in any non-pseudonym column",
+            ),
         ],
     )
     def build_product(
         context: dg.AssetExecutionContext, lake: LakeResource
     ) -> dg.MaterializeResult:
-        path = lake.lake.product_file(product.scenario)
         inputs = {i: input_relation(lake.lake, i) for i in product.inputs}
-        with duck() as con:
+        with duck() as con, lake.lake.staging(context.run_id) as stage:
+            path = stage.path(lake.lake.product_file(product.scenario))
             con.execute("SET preserve_insertion_order = true")  # same input, same bytes
             rows = copy_to_parquet(con, build(inputs), path)
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
             columns = [r[0] for r in described]
             if columns != fields:
-                path.unlink()
                 raise dg.Failure(
                     f"product {product.scenario} produced columns {columns}; "
                     f"its manifest lists {fields}"
                 )
-            qis = ", ".join(product.quasi_identifiers)
             smallest = con.execute(
                 f"SELECT coalesce(min(n), 0) FROM (SELECT count(*) AS n FROM read_parquet('{path}')"
-                f" GROUP BY {qis})"
+                f" GROUP BY {', '.join(product.quasi_identifiers)})"
             ).fetchone()[0]
-            residual = residual_identifiers(con, path, [c for c in fields if c != "person_pid"])
+            leaks = {c: n for c, n in residual_identifiers(con, path, scanned).items() if n}
+            k_ok = rows == 0 or smallest >= product.k
+            digest = file_digest(path)
+            outcome = commit_or_reject(stage, k_ok and not leaks)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
@@ -101,9 +120,9 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                         for (name, kind, *_), f in zip(described, product.fields, strict=True)
                     ]
                 ),
-                "content_hash": file_digest(path),
-                "path": str(path),
-                "residual_identifiers": sum(residual.values()),
+                "content_hash": digest,
+                "path": str(lake.lake.product_file(product.scenario)),
+                **outcome,
                 "dagster/column_lineage": lineage(
                     {
                         f.name: [
@@ -117,10 +136,19 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
             check_results=[
                 dg.AssetCheckResult(
                     check_name=K_ANONYMITY,
-                    passed=rows == 0 or smallest >= product.k,
+                    passed=k_ok,
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={"smallest_group": smallest, "k": product.k},
-                )
+                ),
+                dg.AssetCheckResult(
+                    check_name=RESIDUAL_IDENTIFIERS,
+                    passed=not leaks,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "columns_scanned": len(scanned),
+                        "rows_with_identifiers": dg.MetadataValue.json(leaks),
+                    },
+                ),
             ],
         )
 
