@@ -133,7 +133,13 @@ def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) ->
 @contextmanager
 def duck() -> Iterator[duckdb.DuckDBPyConnection]:
     """A private in-memory DuckDB connection for one step; never shared across processes."""
-    con = duckdb.connect(config={"threads": os.cpu_count() or 1, "preserve_insertion_order": False})
+    con = duckdb.connect(
+        config={
+            "threads": os.cpu_count() or 1,
+            "preserve_insertion_order": False,
+        }
+    )
+    con.execute("SET enable_progress_bar = false")
     try:
         yield con
     finally:

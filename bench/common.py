@@ -1,0 +1,48 @@
+"""Run each contender in its own process and report wall time and that process's peak RSS."""
+
+import json
+import multiprocessing
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def _measure(target: Callable[..., int], args: tuple, queue: multiprocessing.Queue) -> None:
+    started = time.perf_counter()
+    rows = target(*args)
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"rows": rows, "seconds": seconds, "peak_mib": peak_mib})
+
+
+def measure(target: Callable[..., int], *args: Any) -> dict:
+    """Wall time, rows and peak RSS of `target(*args)` in a fresh process."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_measure, args=(target, args, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    result["rows_per_s"] = result["rows"] / result["seconds"]
+    return result
+
+
+def report(name: str, ours: dict, peer: dict, peer_name: str, **extra: Any) -> None:
+    """One JSON line: both contenders' rows/s and peak MiB, and the ratios ours/peer."""
+    print(
+        json.dumps(
+            {
+                "bench": name,
+                "peer": peer_name,
+                "rows": ours["rows"],
+                "ycp_rows_per_s": round(ours["rows_per_s"]),
+                "peer_rows_per_s": round(peer["rows_per_s"]),
+                "speed_ratio": round(ours["rows_per_s"] / peer["rows_per_s"], 2),
+                "ycp_peak_mib": round(ours["peak_mib"]),
+                "peer_peak_mib": round(peer["peak_mib"]),
+                "memory_ratio": round(ours["peak_mib"] / peer["peak_mib"], 2),
+                **extra,
+            }
+        )
+    )

@@ -1,0 +1,123 @@
+"""Collection loses nothing: bad lines are quarantined, re-runs replace, drift fails cleanly."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from sqlalchemy import create_engine, text
+
+from ycpipelines.collect.partitions import partition_key
+from ycpipelines.definitions import build_definitions
+from ycpipelines.demo.run import QUIET
+from ycpipelines.resources import resources
+
+from helpers import failures, materializations
+
+DAY = "2025-06-30"
+HEADER = "uscc,name,legal_rep,legal_rep_id,address,phone,industry,registration_date"
+GOOD = (
+    "91640104MA7TEST01X,银川某某商贸有限公司,王芳,640122197203045511,"
+    "银川市兴庆区,13800000000,制造业,2001-01-01"
+)
+
+
+def collect(
+    instance: dg.DagsterInstance, key: dg.AssetKey, bureau: str
+) -> dg.ExecuteInProcessResult:
+    defs = build_definitions()
+    return dg.materialize(
+        [defs.get_assets_def(key)],
+        partition_key=partition_key(bureau, DAY),
+        instance=instance,
+        resources=resources(),
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+
+
+def rows(path: Path, columns: str = "*") -> list[tuple]:
+    return duckdb.connect().execute(f"SELECT {columns} FROM '{path}' ORDER BY ALL").fetchall()
+
+
+def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
+    yc_home: Path, instance: dg.DagsterInstance
+) -> None:
+    inbox = yc_home / "sources" / "inbox" / "market_regulation"
+    inbox.mkdir(parents=True)
+    lines = [
+        HEADER,
+        GOOD,
+        "too,few",
+        GOOD.replace("TEST01", "TEST02"),
+        GOOD + ",one too many",
+        GOOD.replace("TEST01", "TEST03"),
+    ]
+    (inbox / "enterprises_20250630.csv").write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    key = dg.AssetKey(["raw", "market_regulation", "enterprises"])
+    lake = yc_home / "lake"
+    raw = lake / "raw/market_regulation/enterprises/bureau=market_regulation" / f"date={DAY}"
+    quarantine = lake / "quarantine/enterprises/bureau=market_regulation" / f"date={DAY}"
+
+    for _ in range(2):
+        assert collect(instance, key, "market_regulation").success
+        meta = materializations(instance, key)[partition_key("market_regulation", DAY)]
+        assert (meta["read"], meta["dagster/row_count"], meta["quarantined"]) == (5, 3, 2)
+        assert meta["reconciliation"] == "5 = 3 collected + 2 quarantined"
+        assert rows(raw / "data.parquet", "_line, name") == [
+            (2, "银川某某商贸有限公司"),
+            (4, "银川某某商贸有限公司"),
+            (6, "银川某某商贸有限公司"),
+        ]
+        assert rows(quarantine / "collect.parquet", "_line, _rule, _reason") == [
+            (3, "malformed_line", "expected 8 fields, found 2"),
+            (5, "malformed_line", "expected 8 fields, found 9"),
+        ]
+    assert not list(raw.glob(".*")), "no staged or temporary file is left behind"
+
+
+def make_residents(path: Path, columns: dict[str, str]) -> None:
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS residents"))
+        conn.execute(text(f"CREATE TABLE residents ({', '.join(columns)})"))
+        conn.execute(text(f"INSERT INTO residents VALUES ({', '.join(columns.values())})"))
+    engine.dispose()
+
+
+RESIDENT = {
+    "id_number": "'640122197203045511'",
+    "name": "'王芳'",
+    "gender": "'男'",
+    "ethnicity": "'回族'",
+    "birth_date": "'1972-03-04'",
+    "household_address": "'银川市'",
+    "phone": "'13800000000'",
+    "updated_at": f"'{DAY} 08:00:00'",
+}
+
+
+def test_schema_drift_fails_naming_the_column_and_keeps_the_last_version(
+    yc_home: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = yc_home / "drifting.sqlite"
+    monkeypatch.setenv("YC_SOURCE_POPULATION", f"sqlite:///{source}")
+    key = dg.AssetKey(["raw", "population", "residents"])
+    committed = (
+        yc_home / "lake/raw/population/residents/bureau=population" / f"date={DAY}" / "data.parquet"
+    )
+
+    make_residents(source, RESIDENT | {"nickname": "'阿芳'"})
+    assert collect(instance, key, "population").success
+    meta = materializations(instance, key)[partition_key("population", DAY)]
+    assert meta["new_columns"] == "nickname"
+    before = rows(committed)
+
+    make_residents(source, {k: v for k, v in RESIDENT.items() if k != "ethnicity"})
+    result = collect(instance, key, "population")
+    assert not result.success
+    missing = "dataset residents: column(s) ['ethnicity'] expected by the catalog are missing"
+    assert missing in failures(result)
+    assert rows(committed) == before
+    assert os.listdir(committed.parent) == ["data.parquet"]
