@@ -39,22 +39,17 @@ class Lake:
 
     root: Path
 
-    def dataset_dir(self, layer: str, dataset: str, bureau: str | None = None) -> Path:
+    def file(self, layer: str, dataset: str, partition: Partition, name: str = "data") -> Path:
+        """A partition's file; the raw layer keeps each bureau's deliveries apart."""
         if layer not in LAYERS:
             raise ValueError(f"unknown lake layer {layer!r}")
-        parts = [layer, bureau, dataset] if layer == "raw" else [layer, dataset]
-        return self.root.joinpath(*[p for p in parts if p])
+        folder = self.root / layer / partition.bureau if layer == "raw" else self.root / layer
+        return folder / dataset / partition.path / f"{name}.parquet"
 
-    def file(
-        self, layer: str, dataset: str, partition: Partition, name: str = "data", bureau: str = ""
-    ) -> Path:
-        folder = self.dataset_dir(layer, dataset, bureau or partition.bureau)
-        return folder / partition.path / f"{name}.parquet"
-
-    def glob(self, layer: str, dataset: str, name: str = "data") -> str:
+    def glob(self, layer: str, dataset: str) -> str:
         """All committed partition files of a dataset (the raw layer is per bureau)."""
         base = self.root / layer / ("*" if layer == "raw" else "") / dataset
-        return str(base / "bureau=*" / "date=*" / f"{name}.parquet")
+        return str(base / "bureau=*" / "date=*" / "data.parquet")
 
     def product_file(self, scenario: str) -> Path:
         return self.root / "product" / scenario / "data.parquet"

@@ -20,9 +20,9 @@ def expectations_dir() -> Path:
     return Path(os.environ.get("YC_EXPECTATIONS", PROJECT_ROOT / "expectations"))
 
 
-def load_suite(dataset: str, root: Path | None = None) -> dict:
+def load_suite(dataset: str) -> dict:
     """The suite of a dataset as GE JSON; a missing or malformed file fails loading, named."""
-    path = (root or expectations_dir()) / f"{dataset}.json"
+    path = expectations_dir() / f"{dataset}.json"
     try:
         suite = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:

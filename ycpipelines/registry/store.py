@@ -10,7 +10,7 @@ from typing import Any, ClassVar, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -213,12 +213,3 @@ class Registry:
             self._audit(session, actor, "egress.published", f"request/{request_id}", detail)
 
         self._transact(work)
-
-    def count_audit(self, action: str) -> int:
-        with Session(self.engine) as session:
-            return (
-                session.scalar(
-                    select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
-                )
-                or 0
-            )
