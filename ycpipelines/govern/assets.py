@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.catalog import Catalog, CatalogError, Dataset
 from ycpipelines.collect.assets import raw_key
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.govern.gate import load_suite, validate
@@ -26,7 +26,9 @@ def std_key(dataset: Dataset) -> dg.AssetKey:
 def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     for f in dataset.fields:
         if (f.standard or "text") not in STANDARDS:
-            raise ValueError(f"dataset {dataset.id}, field {f.name}: unknown standard {f.standard}")
+            raise CatalogError(
+                f"dataset {dataset.id}, field {f.name}: unknown standard {f.standard}"
+            )
     suite = load_suite(dataset.id)
     suite_version = hashlib.sha256(json.dumps(suite, sort_keys=True).encode()).hexdigest()[:8]
     key = std_key(dataset)
@@ -78,8 +80,8 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             )
             gate = validate(con.execute(f"SELECT * FROM read_parquet('{std_path}')").df(), suite)
             share = routed.quarantined / routed.collected if routed.collected else 0.0
-            committed = gate.success and share <= dataset.quarantine_threshold
-            outcome = commit_or_reject(stage, committed)
+            share_ok = share <= dataset.quarantine_threshold
+            outcome = commit_or_reject(stage, gate.success and share_ok)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": routed.standardized,
@@ -109,7 +111,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 ),
                 dg.AssetCheckResult(
                     check_name=QUARANTINE_SHARE,
-                    passed=share <= dataset.quarantine_threshold,
+                    passed=share_ok,
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={
                         "quarantined_share": share,
