@@ -227,3 +227,29 @@ def test_rebuilding_unchanged_data_needs_no_new_review(demo, instance: dg.Dagste
     )
     assert review_tick(defs, instance) == []
     assert [r.status for r in registry.requests()] == ["published"]
+
+
+def test_a_product_failing_k_anonymity_is_not_committed_nor_offered_for_review(
+    demo,
+    yc_home: Path,
+    instance: dg.DagsterInstance,
+    catalog_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defs, _, registry, _ = demo
+    manifest = catalog_copy / "assets" / "products" / "underwriting_features.yaml"
+    manifest.write_text(manifest.read_text().replace("\nk: 5\n", "\nk: 1000000\n"))
+    monkeypatch.setenv("YC_CATALOG", str(catalog_copy / "assets"))
+    strict = build_definitions(load_catalog())
+    product = yc_home / "lake" / "product" / "underwriting_features" / "data.parquet"
+    before = product.read_bytes()
+
+    result = strict.resolve_job_def("build_products").execute_in_process(
+        instance=instance, run_config=QUIET, raise_on_error=False
+    )
+    assert not result.success
+    assert "k_anonymity" in failures(result)
+    assert product.read_bytes() == before
+    assert list((yc_home / "lake" / "rejected" / "product").rglob("*.parquet"))
+    assert review_tick(defs, instance) == []
+    assert [r.status for r in registry.requests()] == ["published"]

@@ -125,7 +125,11 @@ def published_asset(product: Product) -> dg.AssetsDefinition:
     return publish
 
 
+def publish_job_name(scenario: str) -> str:
+    return f"publish_{scenario}"
+
+
 def publish_job(product: Product) -> UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
-        f"publish_{product.scenario}", selection=[published_key(product.scenario)]
+        publish_job_name(product.scenario), selection=[published_key(product.scenario)]
     )

@@ -5,16 +5,20 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ycpipelines.catalog import Catalog, Product
-from ycpipelines.egress.publish import APPROVAL_TAG
+from ycpipelines.egress.publish import APPROVAL_TAG, publish_job_name
 from ycpipelines.products.assets import product_key
 from ycpipelines.resources import RegistryResource
 
 SENSOR_ACTOR = "egress-sensor"
 
 
+def materialized(event: dg.EventLogEntry) -> dict:
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}  # type: ignore[union-attr]
+
+
 def request_fields(product: Product, event: dg.EventLogEntry) -> dict:
-    """What a reviewer needs, taken from the product's latest materialization."""
-    meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}  # type: ignore[union-attr]
+    """What a reviewer needs, taken from the product's latest committed materialization."""
+    meta = materialized(event)
     return {
         "scenario": product.scenario,
         "consumer": product.consumer,
@@ -27,8 +31,9 @@ def request_fields(product: Product, event: dg.EventLogEntry) -> dict:
             "legal_basis": product.legal_basis,
             "fields": [f.name for f in product.fields],
             "inputs": product.inputs,
-            "residual_identifiers": meta.get("residual_identifiers"),
+            "residual_identifiers": meta["residual_identifiers"],
             "k": product.k,
+            "smallest_group": meta["smallest_group"],
             "retention_days": product.retention_days,
         },
     }
@@ -52,7 +57,7 @@ def egress_sensor(
         filed = []
         for product in catalog.products:
             event = context.instance.get_latest_materialization_event(product_key(product.scenario))
-            if event is not None:
+            if event is not None and materialized(event)["committed"]:
                 request, created = store.file_request(
                     SENSOR_ACTOR, **request_fields(product, event)
                 )
@@ -63,7 +68,7 @@ def egress_sensor(
             run_requests=[
                 dg.RunRequest(
                     run_key=f"publish-request-{r.id}",
-                    job_name=f"publish_{r.scenario}",
+                    job_name=publish_job_name(r.scenario),
                     tags={APPROVAL_TAG: str(r.id)},
                 )
                 for r in approved

@@ -122,6 +122,8 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                 ),
                 "content_hash": digest,
                 "path": str(lake.lake.product_file(product.scenario)),
+                "smallest_group": smallest,
+                "residual_identifiers": sum(leaks.values()),
                 **outcome,
                 "dagster/column_lineage": lineage(
                     {
