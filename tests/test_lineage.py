@@ -253,3 +253,28 @@ def test_a_product_failing_k_anonymity_is_not_committed_nor_offered_for_review(
     assert list((yc_home / "lake" / "rejected" / "product").rglob("*.parquet"))
     assert review_tick(defs, instance) == []
     assert [r.status for r in registry.requests()] == ["published"]
+
+
+def test_reviewers_see_and_decide_requests_through_the_cli(demo) -> None:
+    from click.testing import CliRunner
+
+    from ycpipelines.cli import main
+
+    _, _, registry, result = demo
+    run = CliRunner().invoke
+    listed = run(main, ["egress", "list"])
+    assert listed.exit_code == 0
+    request = registry.request(result.request_id)
+    assert f"{request.id}\tpublished\tunderwriting_features\tdemo_insurer" in listed.output
+    assert request.content_hash in listed.output
+
+    again = run(
+        main,
+        ["egress", "approve", str(request.id), "--reviewer", "张审核", "--comment", "再次批准"],
+    )
+    assert again.exit_code == 1
+    assert "is published, not pending" in again.output
+    missing = run(main, ["egress", "reject", "999", "--reviewer", "张审核", "--comment", "无"])
+    assert "no approval request 999" in missing.output
+    verified = run(main, ["audit", "verify"])
+    assert verified.exit_code == 0 and "audit chain verified" in verified.output

@@ -8,6 +8,7 @@ import dagster as dg
 from ycpipelines.catalog.models import FileSource, SqlSource
 from ycpipelines.lake import Lake, default_lake_root, home
 from ycpipelines.registry import Registry, default_registry_url
+from ycpipelines.registry.store import open_registry
 
 
 def default_sources_root() -> str:
@@ -50,7 +51,7 @@ class RegistryResource(dg.ConfigurableResource):
 
     @property
     def registry(self) -> Registry:
-        return Registry(self.url)
+        return open_registry(self.url)
 
 
 class DeidResource(dg.ConfigurableResource):

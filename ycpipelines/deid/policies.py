@@ -10,7 +10,6 @@ import duckdb
 import pyarrow as pa
 
 from ycpipelines.catalog import Dataset, Policy, SourceField
-from ycpipelines.deid.analyzer import redact
 from ycpipelines.deid.pseudonym import hmac_macro
 from ycpipelines.deid.regions import NINGXIA_COUNTIES
 from ycpipelines.lake import copy_to_parquet, sql_literal
@@ -70,6 +69,8 @@ def deidentify(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, std: Path, safe: Path, key: str
 ) -> int:
     """Write the de-identified partition; returns its row count (equal to the std rows)."""
+    from ycpipelines.deid.analyzer import redact  # Presidio loads in runs, not with definitions
+
     con.execute(hmac_macro(key))
     texts = [f for f in dataset.fields if f.policy == Policy.REDACT_TEXT]
     pre = "".join(f", {_pre_redacted(dataset, f)} AS {q(f.name + '__pre')}" for f in texts)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import create_engine, text
 
@@ -59,25 +60,48 @@ DEFECT_RATES = {
     "gender_mismatch": 0.01,
 }
 STANDARDIZED = {"legacy_15_digit_id", "phone_format"}
+CHUNK_ROWS = 50_000
 Row = dict[str, object]
+
+
+class Sink(Protocol):
+    """Where a generated dataset is written, a chunk of rows at a time."""
+
+    location: Path
+
+    def write(self, dataset: str, rows: list[Row]) -> None: ...
 
 
 @dataclass
 class Table:
-    """One generated source dataset and the defects injected into it."""
+    """One generated source dataset, written in chunks, and the defects injected into it."""
 
     bureau: str
     dataset: str
-    rows: list[Row] = field(default_factory=list)
+    sink: Sink
+    count: int = 0
+    pending: list[Row] = field(default_factory=list)
     defects: Counter = field(default_factory=Counter)
+
+    def add(self, row: Row) -> None:
+        self.pending.append(row)
+        self.count += 1
+        if len(self.pending) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.sink.write(self.dataset, self.pending)
+            self.pending = []
 
     def manifest(self) -> dict:
         quarantined = sum(n for kind, n in self.defects.items() if kind not in STANDARDIZED)
         return {
             "bureau": self.bureau,
-            "rows": len(self.rows),
+            "rows": self.count,
             "defects": dict(sorted(self.defects.items())),
             "expected_quarantined": quarantined,
+            "location": str(self.sink.location),
         }
 
 
@@ -98,11 +122,11 @@ class Defects:
 
     def apply(self, table: Table, row: Row, kinds: list[str], fixes: dict[str, Callable]) -> None:
         kind = self.draw(kinds)
-        table.rows.append(row)
         if kind == "duplicate":
-            table.rows.append(dict(row))
+            table.add(dict(row))
         elif kind and fixes[kind](row) is False:
             kind = None  # not applicable to this row (e.g. no 15-digit form after 1999)
+        table.add(row)
         if kind:
             table.defects[kind] += 1
 
@@ -149,8 +173,16 @@ def fmt(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def generate(rows: int, seed: int, days: int, end: date, defect_scale: float = 1.0) -> list[Table]:
-    """Generate the four bureaus' datasets: `rows` outpatient visits over `days` days to `end`."""
+def generate(
+    rows: int,
+    seed: int,
+    days: int,
+    end: date,
+    sink: Callable[[str], Sink],
+    defect_scale: float = 1.0,
+) -> list[Table]:
+    """Generate and write the four bureaus' datasets: `rows` outpatient visits over `days` days
+    to `end`; `sink(bureau)` says where each bureau's data goes."""
     rng = random.Random(seed)
     defects = Defects(rng, defect_scale)
     first = end - timedelta(days=days - 1)
@@ -165,7 +197,7 @@ def generate(rows: int, seed: int, days: int, end: date, defect_scale: float = 1
         p = person(rng, end)
         unique.setdefault(p.id_number, p)
     people = list(unique.values())
-    residents = Table("population", "residents")
+    residents = Table("population", "residents", sink("population"))
     for p in people:
         row: Row = {
             "id_number": p.id_number,
@@ -179,8 +211,8 @@ def generate(rows: int, seed: int, days: int, end: date, defect_scale: float = 1
         }
         defects.apply(residents, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
 
-    visits = Table("health", "outpatient_visits")
-    settlements = Table("medical_insurance", "settlements")
+    visits = Table("health", "outpatient_visits", sink("health"))
+    settlements = Table("medical_insurance", "settlements", sink("medical_insurance"))
     weights = [d[3] for d in DIAGNOSES]
     for n in range(rows):
         p = rng.choice(people)
@@ -229,7 +261,7 @@ def generate(rows: int, seed: int, days: int, end: date, defect_scale: float = 1
                 _person_fixes(rng, p, None),
             )
 
-    enterprises = Table("market_regulation", "enterprises")
+    enterprises = Table("market_regulation", "enterprises", sink("market_regulation"))
     for _ in range(max(20, rows // 20)):
         rep = rng.choice(people)
         region = rng.choice(list(DISTRICTS))
@@ -257,7 +289,10 @@ def generate(rows: int, seed: int, days: int, end: date, defect_scale: float = 1
             ),
         }
         defects.apply(enterprises, row, [*fixes, "duplicate"], fixes)
-    return [residents, visits, settlements, enterprises]
+    tables = [residents, visits, settlements, enterprises]
+    for table in tables:
+        table.flush()
+    return tables
 
 
 def _person_fixes(rng: random.Random, p: Person, birth_field: str | None) -> dict[str, Callable]:
@@ -279,38 +314,48 @@ def _person_fixes(rng: random.Random, p: Person, birth_field: str | None) -> dic
     return fixes
 
 
-def write_sql(table: Table, out: Path) -> Path:
+class SqliteSink:
     """One SQLite database per bureau, reached like any bureau database through SQLAlchemy."""
-    path = out / f"{table.bureau}.sqlite"
-    engine = create_engine(f"sqlite:///{path}")
-    columns = list(table.rows[0])
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE IF EXISTS {table.dataset}"))
-        conn.execute(text(f"CREATE TABLE {table.dataset} ({', '.join(columns)})"))
-        conn.execute(
-            text(f"INSERT INTO {table.dataset} VALUES ({', '.join(':' + c for c in columns)})"),
-            table.rows,
-        )
-    engine.dispose()
-    return path
+
+    def __init__(self, out: Path, bureau: str) -> None:
+        self.location = out / f"{bureau}.sqlite"
+        self.engine = create_engine(f"sqlite:///{self.location}")
+        self.created: set[str] = set()
+
+    def write(self, dataset: str, rows: list[Row]) -> None:
+        columns = list(rows[0])
+        with self.engine.begin() as conn:
+            if dataset not in self.created:
+                conn.execute(text(f"DROP TABLE IF EXISTS {dataset}"))
+                conn.execute(text(f"CREATE TABLE {dataset} ({', '.join(columns)})"))
+                self.created.add(dataset)
+            conn.execute(
+                text(f"INSERT INTO {dataset} VALUES ({', '.join(':' + c for c in columns)})"), rows
+            )
 
 
-def write_inbox(table: Table, out: Path) -> Path:
-    """Daily GBK CSV deliveries, `enterprises_YYYYMMDD.csv`, into the bureau's inbox folder."""
-    inbox = out / "inbox" / table.bureau
-    inbox.mkdir(parents=True, exist_ok=True)
-    for old in inbox.glob("*.csv"):
-        old.unlink()
-    by_day: dict[str, list[Row]] = {}
-    for row in table.rows:
-        by_day.setdefault(str(row["updated_at"])[:10].replace("-", ""), []).append(row)
-    columns = [c for c in table.rows[0] if c != "updated_at"]
-    for day, rows in by_day.items():
-        with open(inbox / f"{table.dataset}_{day}.csv", "w", encoding="gbk", newline="") as f:
-            writer = csv.DictWriter(f, columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-    return inbox
+class InboxSink:
+    """Daily GBK CSV deliveries, `<dataset>_YYYYMMDD.csv`, into the bureau's inbox folder."""
+
+    def __init__(self, out: Path, bureau: str) -> None:
+        self.location = out / "inbox" / bureau
+        self.location.mkdir(parents=True, exist_ok=True)
+        for old in self.location.glob("*.csv"):
+            old.unlink()
+
+    def write(self, dataset: str, rows: list[Row]) -> None:
+        by_day: dict[str, list[Row]] = {}
+        for row in rows:
+            by_day.setdefault(str(row["updated_at"])[:10].replace("-", ""), []).append(row)
+        columns = [c for c in rows[0] if c != "updated_at"]
+        for day, delivered in by_day.items():
+            path = self.location / f"{dataset}_{day}.csv"
+            new = not path.exists()
+            with open(path, "a", encoding="gbk", newline="") as f:
+                writer = csv.DictWriter(f, columns, extrasaction="ignore")
+                if new:
+                    writer.writeheader()
+                writer.writerows(delivered)
 
 
 def write_sources(
@@ -318,19 +363,22 @@ def write_sources(
 ) -> dict:
     """Generate and write every demo source; return (and save) the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    tables = generate(rows, seed, days, end)
-    manifest: dict = {
+    sinks: dict[str, Sink] = {}
+
+    def sink(bureau: str) -> Sink:
+        if bureau not in sinks:
+            files = bureau == "market_regulation"  # the bureau that delivers files
+            sinks[bureau] = InboxSink(out, bureau) if files else SqliteSink(out, bureau)
+        return sinks[bureau]
+
+    tables = generate(rows, seed, days, end, sink)
+    manifest = {
         "seed": seed,
         "rows": rows,
         "days": days,
         "end": end.isoformat(),
         "first": (end - timedelta(days=days - 1)).isoformat(),
-        "datasets": {},
+        "datasets": {table.dataset: table.manifest() for table in tables},
     }
-    for table in tables:
-        location = (
-            write_inbox(table, out) if table.dataset == "enterprises" else write_sql(table, out)
-        )
-        manifest["datasets"][table.dataset] = table.manifest() | {"location": str(location)}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
     return manifest

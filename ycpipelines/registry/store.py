@@ -5,8 +5,9 @@ import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -55,16 +56,18 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@cache
+def open_registry(url: str) -> "Registry":
+    """One registry (and connection pool) per database per process."""
+    return Registry(url)
+
+
 class Registry:
     """Operations on the registry; every change is audited in the same transaction."""
 
-    _migrated: ClassVar[set[str]] = set()
-
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_registry_url()
-        if self.url not in Registry._migrated:
-            migrate(self.url)
-            Registry._migrated.add(self.url)
+        migrate(self.url)
         self.engine: Engine = create_engine(self.url)
 
     def _transact(self, work: Callable[[Session], T], attempts: int = 5) -> T:
