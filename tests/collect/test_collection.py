@@ -78,11 +78,16 @@ def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
 
 
 def make_residents(path: Path, columns: dict[str, str]) -> None:
+    """One resident updated at each edge of the day, and one just after it."""
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS residents"))
         conn.execute(text(f"CREATE TABLE residents ({', '.join(columns)})"))
-        conn.execute(text(f"INSERT INTO residents VALUES ({', '.join(columns.values())})"))
+        for n, moment in enumerate(
+            ["2025-06-30 00:00:00", "2025-06-30 23:59:59", "2025-07-01 00:00:00"]
+        ):
+            values = columns | {"id_number": f"'{n}'", "updated_at": f"'{moment}'"}
+            conn.execute(text(f"INSERT INTO residents VALUES ({', '.join(values.values())})"))
     engine.dispose()
 
 
@@ -113,6 +118,8 @@ def test_schema_drift_fails_naming_the_column_and_keeps_the_last_version(
     meta = materializations(instance, key)[partition_key("population", DAY)]
     assert meta["new_columns"] == "nickname"
     before = rows(committed)
+    assert [r[0] for r in rows(committed, "id_number")] == ["0", "1"], "midnight opens its day"
+    assert meta["source_count"] == meta["dagster/row_count"] == 2
 
     make_residents(source, {k: v for k, v in RESIDENT.items() if k != "ethnicity"})
     result = collect(instance, key, "population")

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -57,9 +57,10 @@ def read_sql(
     """
     engine = create_engine(url)
     src = table(source.table)
-    start = datetime.combine(day, datetime.min.time())
-    window = (column(source.partition_column) >= start) & (
-        column(source.partition_column) < start + timedelta(days=1)
+    # Bound by dates, not datetimes: a text column compares '2025-06-30 00:00:00' below the
+    # rendered datetime '2025-06-30 00:00:00.000000', which would move midnight to the day before.
+    window = (column(source.partition_column) >= day) & (
+        column(source.partition_column) < day + timedelta(days=1)
     )
     try:
         found = [c["name"] for c in inspect(engine).get_columns(source.table)]
