@@ -5,13 +5,12 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Dataset, Policy
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.deid.policies import deidentify
-from ycpipelines.deid.privacy import residual_identifiers
+from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.govern.assets import std_key
 from ycpipelines.lake import commit_or_reject, duck
 from ycpipelines.metadata import SQL_TYPES, lineage, reconciled, schema
 from ycpipelines.resources import DeidResource, LakeResource
 
-RESIDUAL_IDENTIFIERS = "no_residual_identifiers"
 # Where an identifier could hide; values validated against a code standard (USCC, ICD-10,
 # money, dates) are that code, not a person's identifier.
 FREE_FORM = {None, "text", "person_name"}
@@ -94,15 +93,7 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 ),
             },
             check_results=[
-                dg.AssetCheckResult(
-                    check_name=RESIDUAL_IDENTIFIERS,
-                    passed=not leaks,
-                    severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={
-                        "columns_scanned": len(scanned),
-                        "rows_with_identifiers": dg.MetadataValue.json(leaks),
-                    },
-                )
+                residual_check(scanned, leaks),
             ],
         )
 

@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from ycpipelines.govern.standards import MACROS
 
+RESIDUAL_IDENTIFIERS = "no_residual_identifiers"
 MOBILE = r"(^|[^\d])(\+?86)?1[3-9]\d{9}([^\d]|$)"
 
 
@@ -30,3 +32,16 @@ def residual_identifiers(
         counts.append(f"count(*) FILTER ({has_id} OR regexp_matches({c}, '{MOBILE}'))")
     found = con.execute(f"SELECT {', '.join(counts)} FROM read_parquet('{path}')").fetchone()
     return dict(zip(columns, found, strict=True))
+
+
+def residual_check(columns: list[str], leaks: dict[str, int]) -> dg.AssetCheckResult:
+    """The blocking check result of a residual-identifier scan."""
+    return dg.AssetCheckResult(
+        check_name=RESIDUAL_IDENTIFIERS,
+        passed=not leaks,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "columns_scanned": len(columns),
+            "rows_with_identifiers": dg.MetadataValue.json(leaks),
+        },
+    )

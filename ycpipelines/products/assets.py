@@ -8,8 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Policy, Product
-from ycpipelines.deid.assets import RESIDUAL_IDENTIFIERS
-from ycpipelines.deid.privacy import residual_identifiers
+from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck
 from ycpipelines.metadata import lineage, schema
 from ycpipelines.resources import LakeResource
@@ -142,15 +141,7 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={"smallest_group": smallest, "k": product.k},
                 ),
-                dg.AssetCheckResult(
-                    check_name=RESIDUAL_IDENTIFIERS,
-                    passed=not leaks,
-                    severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={
-                        "columns_scanned": len(scanned),
-                        "rows_with_identifiers": dg.MetadataValue.json(leaks),
-                    },
-                ),
+                residual_check(scanned, leaks),
             ],
         )
 
