@@ -3,16 +3,64 @@
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog.load import PROJECT_ROOT
 
 TEST_KEY = "test-pseudonym-key-not-for-production"
+SERVERS = {
+    "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432",
+    "mariadb": "mysql+pymysql://root@127.0.0.1:3306",
+}
+
+
+@contextmanager
+def server_database(server: str) -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL or MariaDB server, dropped afterwards."""
+    name = f"ycp_test_{uuid.uuid4().hex[:8]}"
+    admin_db = "postgres" if server == "postgresql" else "test"
+    admin = create_engine(f"{SERVERS[server]}/{admin_db}", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{SERVERS[server]}/{name}"
+    finally:
+        drop = f"DROP DATABASE {name}" + (" WITH (FORCE)" if server == "postgresql" else "")
+        with admin.connect() as conn:
+            conn.execute(text(drop))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with server_database("postgresql") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def databases() -> Iterator[Callable[[str], str]]:
+    """Fresh server databases for one test module, made on first use: `databases("mariadb")`."""
+    made: dict[str, str] = {}
+    stack = []
+
+    def get(server: str) -> str:
+        if server not in made:
+            context = server_database(server)
+            made[server] = context.__enter__()
+            stack.append(context)
+        return made[server]
+
+    yield get
+    for context in reversed(stack):
+        context.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,21 @@ from dotenv import load_dotenv
 
 from ycpipelines.lake import home
 
-EMBEDDED_INSTANCE = (
-    "# Embedded Dagster instance (SQLite); production uses deploy/dagster.yaml.\n"
-    "telemetry:\n  enabled: false\n"
-)
+EMBEDDED_INSTANCE = """\
+# Embedded Dagster instance (SQLite); production uses deploy/dagster.yaml.
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 2
+    tag_concurrency_limits:
+      - key: dagster/partition/bureau
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 2
+telemetry:
+  enabled: false
+"""
 
 
 def embedded_dagster_home() -> None:
@@ -119,6 +130,39 @@ def demo_run(rows: int, seed: int, days: int, workers: int) -> None:
     click.echo(
         "browse the lineage: .venv/bin/dagster dev -w workspace.yaml "
         "(then open http://127.0.0.1:3000)"
+    )
+
+
+@main.command("backfill")
+@click.option("--bureau", required=True, help="bureau id, e.g. health")
+@click.option("--from", "first", required=True, help="first day, YYYY-MM-DD")
+@click.option("--to", "last", required=True, help="last day, YYYY-MM-DD")
+@click.option("--dataset", "datasets", multiple=True, help="only these datasets of the bureau")
+def backfill(first: str, last: str, bureau: str, datasets: tuple[str, ...]) -> None:
+    """补采: submit a backfill of a bureau's days; the Dagster daemon runs it."""
+    import dagster as dg
+
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.collect.backfill import submit_backfill
+    from ycpipelines.definitions import build_definitions
+
+    catalog = load_catalog()
+    with dg.DagsterInstance.get() as instance:
+        try:
+            backfill_id = submit_backfill(
+                instance,
+                build_definitions(catalog),
+                catalog,
+                bureau,
+                date.fromisoformat(first),
+                date.fromisoformat(last),
+                list(datasets),
+            )
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(
+        f"backfill {backfill_id} submitted: {bureau} {first}..{last}; "
+        "the daemon runs it (dagster-daemon, or make dev)"
     )
 
 

@@ -1,5 +1,6 @@
 """Where data lives: the Parquet lake by layer/dataset/partition, and DuckDB connections over it."""
 
+import glob
 import os
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,10 @@ class Lake:
         base = self.root / layer / ("*" if layer == "raw" else "") / dataset
         return str(base / "bureau=*" / "date=*" / "data.parquet")
 
+    def committed(self, layer: str, dataset: str) -> list[Path]:
+        """The committed partition files of a dataset, for steps that need to know any exist."""
+        return sorted(Path(p) for p in glob.glob(self.glob(layer, dataset)))
+
     def product_file(self, scenario: str) -> Path:
         return self.root / "product" / scenario / "data.parquet"
 
@@ -74,6 +79,11 @@ class Staging:
     pending: list[tuple[Path, Path]] = field(default_factory=list)
 
     def path(self, target: Path) -> Path:
+        """Where to write `target` aside; leftovers of runs killed before they could clean up
+        (readers never saw them) are removed first."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.stem}.*"):
+            stale.unlink(missing_ok=True)
         staged = target.with_name(f".{target.stem}.{self.run_id}.staged.parquet")
         self.pending.append((staged, target))
         return staged
@@ -114,7 +124,7 @@ def commit_or_reject(stage: Staging, passed: bool) -> dict[str, object]:
 def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
     """Write a query's result to `target` atomically (write aside, then rename); return rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    tmp = target.with_name(f".{target.name.lstrip('.')}.{uuid.uuid4().hex}.tmp")
     try:
         rows = con.execute(
             f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"

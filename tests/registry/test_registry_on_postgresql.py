@@ -1,35 +1,17 @@
 """On the real PostgreSQL: the registry records decisions and detects edits to its audit chain;
 the production Dagster instance (deploy/dagster.yaml, dagster-postgres) stores real runs."""
 
-import uuid
-from collections.abc import Iterator
-
 import dagster as dg
 import pytest
 import yaml
 from dagster._core.test_utils import instance_for_test
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url, text
 
 from ycpipelines.catalog.load import PROJECT_ROOT
 from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
 from ycpipelines.registry import Registry, RegistryError
-
-SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh database on the machine's PostgreSQL, dropped afterwards."""
-    name = f"ycp_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield f"{SERVER}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def request(registry: Registry, content: str) -> int:

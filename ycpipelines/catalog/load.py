@@ -72,6 +72,18 @@ def check_references(catalog: Catalog) -> None:
     for dataset in catalog.datasets:
         if dataset.bureau not in bureaus:
             raise CatalogError(f"dataset {dataset.id!r}: unknown bureau {dataset.bureau!r}")
+    authorities: dict[str, list[str]] = {}
+    for dataset in catalog.datasets:
+        for ref in dataset.elements:
+            authorities.setdefault(ref.element, [])
+            if ref.authoritative:
+                authorities[ref.element].append(dataset.id)
+    for element, sources in authorities.items():
+        if len(sources) != 1:
+            raise CatalogError(
+                f"element {element!r} needs exactly one authoritative source (一数一源), "
+                f"found {sources or 'none'}"
+            )
     safe_levels = {
         f"safe/{d.id}.{f.safe_column}": f.safe_level
         for d in catalog.datasets

@@ -82,19 +82,51 @@ class SourceField(Strict):
 
 
 class SqlSource(Strict):
+    """A bureau database reached through SQLAlchemy; the URL comes from `connection_env`."""
+
     kind: Literal["sql"]
     system: str
     connection_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
-    table: str
-    partition_column: str
+    table: str | None = None
+    query: str | None = None  # instead of a table: a SELECT the partition filter wraps
+    partition_column: str  # maps a row to its day partition
+    watermark_column: str | None = None  # row modification time, for incremental re-reads
+    freshness_hours: int = Field(default=24, gt=0)
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> "SqlSource":
+        if (self.table is None) == (self.query is None):
+            raise ValueError("a sql source names exactly one of `table` and `query`")
+        return self
+
+    @property
+    def where(self) -> str:
+        return self.table or "query"
 
 
 class FileSource(Strict):
+    """Files a bureau drops into its inbox, one per day."""
+
     kind: Literal["files"]
     system: str
     inbox: str
     pattern: str  # strftime pattern of one day's delivery, e.g. enterprises_%Y%m%d.csv
-    encoding: str = "utf-8"
+    format: Literal["csv", "xlsx", "jsonl"] = "csv"
+    encoding: str = "auto"  # auto: UTF-8, else GB18030 (a superset of GBK)
+    freshness_hours: int = Field(default=24, gt=0)
+
+    @property
+    def where(self) -> str:
+        return self.pattern
+
+
+class ElementRef(Strict):
+    """A shared data element (共享数据元) this dataset carries for the person in `key`."""
+
+    element: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$")
+    field: str
+    key: str
+    authoritative: bool = False
 
 
 class RowRule(Strict):
@@ -116,13 +148,16 @@ class Dataset(Strict):
     quarantine_threshold: float = Field(gt=0, le=1)
     fields: list[SourceField]
     rules: list[RowRule] = []
+    elements: list[ElementRef] = []
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Dataset":
         names = {f.name for f in self.fields}
         referenced = set(self.primary_key) | {n for r in self.rules for n in r.fields}
+        referenced |= {n for e in self.elements for n in (e.field, e.key)}
         if isinstance(self.source, SqlSource):
             referenced.add(self.source.partition_column)
+            referenced |= {self.source.watermark_column} - {None}
         missing = sorted(referenced - names)
         if missing:
             raise ValueError(f"dataset {self.id!r} references unknown fields {missing}")
@@ -175,3 +210,12 @@ class Catalog(Strict):
 
     def dataset(self, dataset_id: str) -> Dataset:
         return next(d for d in self.datasets if d.id == dataset_id)
+
+    def authority(self, element: str) -> tuple[Dataset, ElementRef]:
+        """The one authoritative source of a shared element, and its reference there."""
+        return next(
+            (d, ref)
+            for d in self.datasets
+            for ref in d.elements
+            if ref.element == element and ref.authoritative
+        )

@@ -7,11 +7,24 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.catalog.models import SqlSource
 from ycpipelines.collect.collector import write_partition
-from ycpipelines.collect.partitions import dataset_partitions, partition_of
-from ycpipelines.collect.readers import Reading, read_file, read_sql
+from ycpipelines.collect.conflicts import find_conflicts
+from ycpipelines.collect.files import read_file
+from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.collect.reading import Reading
+from ycpipelines.collect.sql import read_sql
 from ycpipelines.lake import duck
 from ycpipelines.metadata import reconciled, schema, source_columns
-from ycpipelines.resources import LakeResource, SourcesResource
+from ycpipelines.resources import LakeResource, RegistryResource, SourcesResource
+
+ONE_SOURCE = "one_source"
+
+
+class CollectConfig(dg.Config):
+    """Run options an operator may set in the launchpad."""
+
+    full_refresh: bool = False  # re-read the whole day even when a watermark exists
+    accept_source_types: bool = False  # after a planned migration: the types found are the new
+    # baseline instead of schema drift
 
 
 def raw_key(dataset: Dataset) -> dg.AssetKey:
@@ -21,75 +34,152 @@ def raw_key(dataset: Dataset) -> dg.AssetKey:
 def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     bureau = catalog.bureau(dataset.bureau)
     source = dataset.source
-    kind = "sqlalchemy" if isinstance(source, SqlSource) else "csv"
-    where = source.table if isinstance(source, SqlSource) else source.pattern
-    label = f"{bureau.id}/{source.system}/{where}"
+    sql = isinstance(source, SqlSource)
+    label = f"{bureau.id}/{source.system}/{source.where}"
+    key = raw_key(dataset)
+    partitions = dataset_partitions(catalog, dataset)
+    shared = [ref for ref in dataset.elements if not ref.authoritative]
+    incremental = sql and source.watermark_column is not None
 
     @dg.asset(
-        key=raw_key(dataset),
-        partitions_def=dataset_partitions(catalog, dataset),
+        key=key,
+        partitions_def=partitions,
         group_name="raw",
         owners=[bureau.owner],
-        kinds={kind, "parquet"},
+        kinds={"sqlalchemy" if sql else source.format, "parquet"},
         code_version=catalog.versions[dataset.id],
         description=f"归集 Collect: {dataset.label} from {bureau.label} ({source.system}, "
-        f"{where}), as delivered, with provenance. {dataset.description}",
+        f"{source.where}), as delivered, with provenance. {dataset.description}",
         metadata={
             "dagster/column_schema": schema(source_columns(dataset, typed=False)),
             "source": label,
+            "freshness_hours": source.freshness_hours,
         },
+        check_specs=[
+            partition_check(
+                ONE_SOURCE,
+                key,
+                partitions,
+                "一数一源: shared elements agree with their authoritative source",
+                blocking=False,
+            )
+        ]
+        if shared
+        else [],
     )
     def collect(
-        context: dg.AssetExecutionContext, lake: LakeResource, sources: SourcesResource
+        context: dg.AssetExecutionContext,
+        config: CollectConfig,
+        lake: LakeResource,
+        sources: SourcesResource,
+        registry: RegistryResource,
     ) -> dg.MaterializeResult:
         partition = partition_of(context)
         day = date.fromisoformat(partition.date)
-        reading = Reading(columns=[f.name for f in dataset.fields])
+        store = registry.registry
+        committed = lake.lake.file("raw", dataset.id, partition)
+        reading = Reading(dataset, source.where)
+        mark = None
+        if incremental and not config.full_refresh and committed.exists():
+            mark = store.watermark(dataset.id, partition.bureau, partition.date)
         if isinstance(source, SqlSource):
-            url = sources.url(source, dataset.bureau)
-            batches = read_sql(url, source, dataset, day, reading)
+            reader = read_sql(
+                sources.url(source, dataset.bureau),
+                source,
+                dataset,
+                day,
+                reading,
+                {}
+                if config.accept_source_types
+                else store.source_columns(dataset.id, partition.bureau),
+                mark.high if mark else None,
+            )
         else:
-            path = sources.inbox(source) / day.strftime(source.pattern)
-            batches = read_file(path, source, dataset, reading)
+            reader = read_file(
+                sources.inbox(source) / day.strftime(source.pattern), source, reading
+            )
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             done = write_partition(
                 con,
-                batches,
+                reader,
                 reading,
-                raw_path=stage.path(lake.lake.file("raw", dataset.id, partition)),
+                raw_path=stage.path(committed),
                 quarantine_path=stage.path(
                     lake.lake.file("quarantine", dataset.id, partition, "collect")
                 ),
+                previous=committed if mark else None,
                 bureau=dataset.bureau,
+                day=partition.date,
                 source=label,
                 run_id=context.run_id,
-                watermark_column=getattr(source, "partition_column", None),
+                watermark_column=source.watermark_column if incremental else None,
             )
             if reading.source_count != done.read:
                 raise dg.Failure(
-                    f"source reported {reading.source_count} rows, {done.read} were read; "
-                    "the partition was not replaced"
+                    f"source reported {reading.source_count} rows, {done.read} were "
+                    "read; the partition was not replaced"
                 )
             stage.commit()
+        counts = {
+            "read": done.read,
+            "collected": done.collected,
+            "quarantined": done.quarantined,
+            "rows": done.rows,
+        }
+        store.commit_collection(
+            dataset=dataset.id,
+            bureau=partition.bureau,
+            day=partition.date,
+            run_id=context.run_id,
+            columns=reading.families,
+            counts=counts,
+            watermark=(source.watermark_column, done.watermark[1])
+            if incremental and done.watermark[1]
+            else None,
+        )
         if reading.new_columns:
             context.log.warning(
                 f"{dataset.id}: source has columns not in the catalog, "
                 f"ignored: {reading.new_columns}"
             )
+        checks = []
+        if shared:
+            with duck() as con:
+                by_element, found = find_conflicts(con, catalog, dataset, committed, lake.lake)
+            store.replace_conflicts(
+                dataset=dataset.id,
+                bureau=partition.bureau,
+                day=partition.date,
+                run_id=context.run_id,
+                found=found,
+            )
+            checks.append(
+                dg.AssetCheckResult(
+                    check_name=ONE_SOURCE,
+                    passed=not found,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "conflicts_by_element": dg.MetadataValue.json(by_element),
+                        "examples": dg.MetadataValue.json(found[:3]),
+                    },
+                )
+            )
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": done.collected,
+                "dagster/row_count": done.rows,
                 "source_count": reading.source_count,
-                "read": done.read,
-                "quarantined": done.quarantined,
+                **counts,
                 **reconciled(
                     done.read, {"collected": done.collected, "quarantined": done.quarantined}
                 ),
                 "bytes": done.bytes,
+                "incremental_after": mark.high if mark else "full read",
                 "watermark_low": str(done.watermark[0]),
                 "watermark_high": str(done.watermark[1]),
+                "source_types": dg.MetadataValue.json(reading.families),
                 "new_columns": ", ".join(reading.new_columns) or "none",
-            }
+            },
+            check_results=checks,
         )
 
     return collect

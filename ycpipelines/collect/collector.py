@@ -1,6 +1,8 @@
-"""Write one collected partition: rows with provenance (溯源) to raw/, bad lines to quarantine/."""
+"""Write one collected partition: rows with provenance (溯源) to raw/, bad lines to quarantine/.
 
-from collections.abc import Iterator
+Source values are kept as the text the source delivered; the govern stage types them.
+"""
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ycpipelines.collect.readers import Reading
+from ycpipelines.collect.reading import Reading
 from ycpipelines.govern.quarantine import quarantine_select
 from ycpipelines.lake import copy_to_parquet, sql_literal
 
@@ -17,42 +19,70 @@ BAD_LINES = pa.schema([("line", pa.int64()), ("text", pa.string()), ("reason", p
 
 @dataclass(frozen=True)
 class Collected:
-    """Counts of one partition; read = collected + quarantined."""
+    """Counts of one run over one partition; read = collected + quarantined."""
 
     read: int
     collected: int
     quarantined: int
+    rows: int  # in the partition after this run (incremental runs keep unchanged rows)
     bytes: int
     watermark: tuple[str | None, str | None]
 
 
+def q(name: str) -> str:
+    return f'"{name}"'
+
+
 def write_partition(
     con: duckdb.DuckDBPyConnection,
-    batches: Iterator[pa.RecordBatch],
+    reader: pa.RecordBatchReader,
     reading: Reading,
     *,
     raw_path: Path,
     quarantine_path: Path,
+    previous: Path | None,
     bureau: str,
+    day: str,
     source: str,
     run_id: str,
     watermark_column: str | None,
 ) -> Collected:
-    """Stream batches into raw/ with provenance columns; memory stays bounded by one batch."""
+    """Stream the reader into raw/ with provenance; memory stays bounded by a few batches.
+
+    With `previous` (an incremental run), rows read now replace the rows of the committed
+    partition that have the same primary key; the others are kept with their provenance.
+    """
+    columns = reading.columns
     loaded_at = sql_literal(datetime.now(UTC).isoformat())
-    content = "to_json({" + ", ".join(f"'{c}': \"{c}\"" for c in reading.columns) + "})"
+    content = "to_json({" + ", ".join(f"'{c}': {q(c)}" for c in columns) + "})"
     provenance = (
-        f"{sql_literal(bureau)} AS _bureau, {sql_literal(source)} AS _source, "
-        f"{sql_literal(run_id)} AS _run_id, CAST({loaded_at} AS TIMESTAMPTZ) AS _loaded_at"
+        f"{sql_literal(bureau)} AS _bureau, CAST({sql_literal(day)} AS DATE) AS _day, "
+        f"{sql_literal(source)} AS _source, {sql_literal(run_id)} AS _run_id, "
+        f"CAST({loaded_at} AS TIMESTAMPTZ) AS _loaded_at"
     )
-    con.register("incoming", pa.RecordBatchReader.from_batches(reading.schema, batches))
+    as_text = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(c)}" for c in columns)
+    con.register("incoming", reader)
+    fresh = raw_path.with_name(raw_path.name + ".fresh") if previous else raw_path
     collected = copy_to_parquet(
         con,
-        f"SELECT * EXCLUDE (_line), {provenance}, _line, sha256({content}) AS _row_hash "
-        "FROM incoming",
-        raw_path,
+        f"SELECT *, {provenance}, _line, sha256({content}) AS _row_hash "
+        f"FROM (SELECT {as_text}, _line FROM incoming)",
+        fresh,
     )
     con.unregister("incoming")
+    rows = collected
+    if previous:
+        try:
+            key = ", ".join(q(k) for k in reading.dataset.primary_key)
+            rows = copy_to_parquet(
+                con,
+                f"SELECT * FROM read_parquet('{fresh}') UNION ALL BY NAME "
+                f"SELECT old.* FROM read_parquet('{previous}') AS old "
+                f"ANTI JOIN read_parquet('{fresh}') AS new USING ({key})",
+                raw_path,
+            )
+        finally:
+            fresh.unlink(missing_ok=True)
     con.register("bad", pa.Table.from_pylist(reading.bad_lines, schema=BAD_LINES))
     quarantined = copy_to_parquet(
         con,
@@ -65,15 +95,15 @@ def write_partition(
     con.unregister("bad")
     watermark: tuple[str | None, str | None] = (None, None)
     if watermark_column:
-        low, high = con.execute(
-            f'SELECT min("{watermark_column}"), max("{watermark_column}") '
+        watermark = con.execute(
+            f"SELECT min({q(watermark_column)}), max({q(watermark_column)}) "
             f"FROM read_parquet('{raw_path}')"
         ).fetchone()
-        watermark = (low, high)
     return Collected(
         read=collected + quarantined,
         collected=collected,
         quarantined=quarantined,
+        rows=rows,
         bytes=raw_path.stat().st_size,
         watermark=watermark,
     )

@@ -31,11 +31,15 @@ def partition_of(context: dg.AssetExecutionContext) -> Partition:
 
 
 def partition_check(
-    name: str, key: dg.AssetKey, partitions: dg.PartitionsDefinition, description: str
+    name: str,
+    key: dg.AssetKey,
+    partitions: dg.PartitionsDefinition,
+    description: str,
+    blocking: bool = True,
 ) -> dg.AssetCheckSpec:
-    """A blocking check whose results are kept per partition (a preview feature, used knowingly)."""
+    """A check whose results are kept per partition (a preview feature, used knowingly)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
         return dg.AssetCheckSpec(
-            name, asset=key, blocking=True, partitions_def=partitions, description=description
+            name, asset=key, blocking=blocking, partitions_def=partitions, description=description
         )

@@ -49,9 +49,9 @@ def run_partition(job_name: str, bureau: str, day: str) -> bool:
 
 def ingest(catalog: Catalog, first: date, last: date, workers: int) -> tuple[int, list[str]]:
     """One run per dataset × bureau × day, as a backfill would launch them, `workers` at a time."""
-    tasks = [
-        (dataset_job_name(d), d.bureau, day) for d in catalog.datasets for day in days(first, last)
-    ]
+    # Authoritative sources first, so the one-source checks of the others can compare.
+    ordered = sorted(catalog.datasets, key=lambda d: not any(e.authoritative for e in d.elements))
+    tasks = [(dataset_job_name(d), d.bureau, day) for d in ordered for day in days(first, last)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         outcomes = list(pool.map(run_partition, *zip(*tasks, strict=True)))
     failed = [

@@ -234,6 +234,7 @@ def generate(
             "note": note(rng, p, diagnosis, at.date()),
             "visit_time": fmt(at),
             "fee": fee,
+            "updated_at": fmt(at + timedelta(seconds=rng.randrange(3600))),
         }
         defects.apply(visits, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
         if rng.random() < 0.85:
@@ -326,8 +327,11 @@ class SqliteSink:
         columns = list(rows[0])
         with self.engine.begin() as conn:
             if dataset not in self.created:
+                typed = [
+                    f"{c} {'REAL' if isinstance(v, float) else 'TEXT'}" for c, v in rows[0].items()
+                ]
                 conn.execute(text(f"DROP TABLE IF EXISTS {dataset}"))
-                conn.execute(text(f"CREATE TABLE {dataset} ({', '.join(columns)})"))
+                conn.execute(text(f"CREATE TABLE {dataset} ({', '.join(typed)})"))
                 self.created.add(dataset)
             conn.execute(
                 text(f"INSERT INTO {dataset} VALUES ({', '.join(':' + c for c in columns)})"), rows

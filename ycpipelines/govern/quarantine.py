@@ -6,12 +6,12 @@ bureau's feedback can be drawn from one place.
 
 from ycpipelines.lake import sql_literal
 
-PROVENANCE = ["_bureau", "_source", "_run_id", "_loaded_at", "_line", "_row_hash"]
+PROVENANCE = ["_bureau", "_day", "_source", "_run_id", "_loaded_at", "_line", "_row_hash"]
 
 
 def quarantine_select(stage: str, run_id: str) -> str:
     """Quarantine columns from a relation with `_rule`, `_reason`, `_record` and provenance."""
     return (
-        f"SELECT {sql_literal(stage)} AS _stage, _rule, _reason, _record, _bureau, _source, "
+        f"SELECT {sql_literal(stage)} AS _stage, _rule, _reason, _record, _bureau, _day, _source, "
         f"{sql_literal(run_id)} AS _run_id, _loaded_at, _line, _row_hash"
     )

@@ -46,3 +46,46 @@ class AuditEntry(Base):
     detail: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Watermark(Base):
+    """How far incremental collection of one bureau × day partition has read (增量水位)."""
+
+    __tablename__ = "watermarks"
+
+    dataset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bureau: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    column: Mapped[str] = mapped_column(String(64))
+    high: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(64))
+    committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SourceColumn(Base):
+    """The type family a source column had when it was last committed (schema drift baseline)."""
+
+    __tablename__ = "source_columns"
+
+    dataset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bureau: Mapped[str] = mapped_column(String(64), primary_key=True)
+    column: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[str] = mapped_column(String(64))
+
+
+class Conflict(Base):
+    """A shared data element that disagrees with its authoritative source (一数一源)."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(64), index=True)
+    bureau: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))
+    element: Mapped[str] = mapped_column(String(64))
+    authority: Mapped[str] = mapped_column(String(64))
+    row_key: Mapped[str] = mapped_column(Text)
+    found: Mapped[str] = mapped_column(Text)  # masked
+    expected: Mapped[str] = mapped_column(Text)  # masked
+    run_id: Mapped[str] = mapped_column(String(64))

@@ -11,13 +11,19 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ycpipelines.lake import home
-from ycpipelines.registry.models import ApprovalRequest, AuditEntry
+from ycpipelines.registry.models import (
+    ApprovalRequest,
+    AuditEntry,
+    Conflict,
+    SourceColumn,
+    Watermark,
+)
 
 GENESIS = "0" * 64
 T = TypeVar("T")
@@ -216,3 +222,89 @@ class Registry:
             self._audit(session, actor, "egress.published", f"request/{request_id}", detail)
 
         self._transact(work)
+
+    def watermark(self, dataset: str, bureau: str, day: str) -> Watermark | None:
+        with Session(self.engine) as session:
+            return session.get(Watermark, (dataset, bureau, day))
+
+    def source_columns(self, dataset: str, bureau: str) -> dict[str, str]:
+        """Type family of each source column at the last committed collection."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(SourceColumn).where(
+                    SourceColumn.dataset == dataset, SourceColumn.bureau == bureau
+                )
+            )
+            return {r.column: r.family for r in rows}
+
+    def commit_collection(
+        self,
+        *,
+        dataset: str,
+        bureau: str,
+        day: str,
+        run_id: str,
+        columns: dict[str, str],
+        watermark: tuple[str, str] | None,
+        counts: dict[str, int],
+    ) -> None:
+        """Record a committed partition: column baseline, watermark, and an audit entry.
+
+        Called only after the partition's files were swapped in, so a watermark never runs
+        ahead of the data it describes (归集可追溯).
+        """
+
+        def work(session: Session) -> None:
+            for column, family in columns.items():
+                session.merge(
+                    SourceColumn(
+                        dataset=dataset, bureau=bureau, column=column, family=family, run_id=run_id
+                    )
+                )
+            if watermark:
+                session.merge(
+                    Watermark(
+                        dataset=dataset,
+                        bureau=bureau,
+                        day=day,
+                        column=watermark[0],
+                        high=watermark[1],
+                        run_id=run_id,
+                        committed_at=datetime.now(UTC),
+                    )
+                )
+            self._audit(
+                session,
+                "collector",
+                "collect.committed",
+                f"raw/{bureau}/{dataset}/{day}",
+                {"run_id": run_id, **counts, "watermark": watermark[1] if watermark else None},
+            )
+
+        self._transact(work)
+
+    def replace_conflicts(
+        self, *, dataset: str, bureau: str, day: str, run_id: str, found: list[dict]
+    ) -> None:
+        """The one-source conflicts of a partition, replacing those of its earlier runs."""
+
+        def work(session: Session) -> None:
+            session.execute(
+                delete(Conflict).where(
+                    Conflict.dataset == dataset, Conflict.bureau == bureau, Conflict.day == day
+                )
+            )
+            session.add_all(
+                Conflict(dataset=dataset, bureau=bureau, day=day, run_id=run_id, **row)
+                for row in found
+            )
+
+        self._transact(work)
+
+    def conflicts(self, dataset: str) -> list[Conflict]:
+        with Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(Conflict).where(Conflict.dataset == dataset).order_by(Conflict.id)
+                )
+            )

@@ -1,0 +1,88 @@
+"""一数一源: shared elements that disagree with their one authoritative source.
+
+Each partition's values are standardized the way the govern stage would, then compared with
+the newest standardized value of the authoritative dataset for the same person. What disagrees
+goes to the registry's conflicts table, masked, for the govern stage and bureau feedback.
+"""
+
+from pathlib import Path
+
+import duckdb
+
+from ycpipelines.catalog import Catalog, Dataset, SourceField
+from ycpipelines.govern.standards import MACROS, STANDARDS
+from ycpipelines.lake import Lake
+
+EXAMPLES = 3
+
+
+def mask(value: str | None, field: SourceField) -> str:
+    """Enough of a value to recognize a pattern, never enough to identify a person."""
+    if value is None:
+        return "∅"
+    text = str(value)
+    match field.standard:
+        case "resident_id":
+            return text[:4] + "*" * max(len(text) - 6, 0) + text[-2:]
+        case "phone":
+            return text[:3] + "*" * max(len(text) - 5, 0) + text[-2:]
+        case "person_name":
+            return text[:1] + "*" * max(len(text) - 1, 1)
+        case "date" | "datetime":
+            return text[:4] + "-**-**"
+        case _:
+            return text if field.level.rank <= 1 else "*" * len(text)
+
+
+def normalized(field: SourceField, column: str = "") -> str:
+    return STANDARDS[field.standard or "text"].normalized(f'"{column or field.name}"')
+
+
+def find_conflicts(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: Dataset, raw: Path, lake: Lake
+) -> tuple[dict[str, int], list[dict]]:
+    """Count of disagreeing rows per element, and every disagreement as a masked record."""
+    for macro in MACROS:
+        con.execute(macro)
+    counts: dict[str, int] = {}
+    found: list[dict] = []
+    for ref in dataset.elements:
+        if ref.authoritative:
+            continue
+        authority, truth = catalog.authority(ref.element)
+        if not lake.committed("std", authority.id):
+            continue  # the authoritative source has not been governed yet
+        files = lake.glob("std", authority.id)
+        field, key = dataset.field(ref.field), dataset.field(ref.key)
+        pk = ", ".join(f'"{k}"' for k in dataset.primary_key)
+        rows = con.execute(
+            f"""
+            WITH mine AS (
+                SELECT {normalized(key)} AS k, {normalized(field)} AS v,
+                       concat_ws('|', {pk}) AS row_key
+                FROM read_parquet('{raw}')
+            ),
+            truth AS (
+                SELECT "{truth.key}" AS k, CAST("{truth.field}" AS VARCHAR) AS v
+                FROM read_parquet('{files}')
+                QUALIFY row_number() OVER (PARTITION BY "{truth.key}" ORDER BY _loaded_at DESC) = 1
+            )
+            SELECT mine.row_key, CAST(mine.v AS VARCHAR), truth.v FROM mine JOIN truth USING (k)
+            WHERE mine.v IS NOT NULL AND CAST(mine.v AS VARCHAR) IS DISTINCT FROM truth.v
+            ORDER BY mine.row_key
+            """
+        ).fetchall()
+        counts[ref.element] = len(rows)
+        key_field = dataset.field(dataset.primary_key[0])
+        authority_field = authority.field(truth.field)
+        found += [
+            {
+                "element": ref.element,
+                "authority": authority.id,
+                "row_key": mask(row_key, key_field),
+                "found": mask(mine, field),
+                "expected": mask(theirs, authority_field),
+            }
+            for row_key, mine, theirs in rows
+        ]
+    return counts, found

@@ -1,0 +1,251 @@
+"""File deliveries in a bureau's inbox: CSV (UTF-8, GBK or GB18030, detected), XLSX, JSON lines.
+
+Every unreadable line or row is set aside with its line number and reason; the rest loads.
+"""
+
+import csv
+import io
+import json
+from array import array
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ycpipelines.catalog.models import FileSource
+from ycpipelines.collect.reading import Reading
+
+BATCH_ROWS = 50_000
+SNIFF_BYTES = 1 << 20
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 when the head of the file decodes as UTF-8, else GB18030 (a superset of GBK)."""
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not merely a character cut at the sniff boundary
+            return "gb18030"
+    return "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
+
+
+class Transcoded(io.RawIOBase):
+    """The delivery re-encoded as UTF-8 line by line; lines that do not decode are set aside.
+
+    `kept[n]` is the file line number of the n-th line passed on (both 1-based, `kept[0]` unused).
+    """
+
+    def __init__(self, path: Path, encoding: str, reading: Reading) -> None:
+        self.lines = path.open("rb")
+        self.encoding = encoding
+        self.reading = reading
+        self.kept = array("L", [0])
+        self.number = 0
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self.pending:
+            raw = self.lines.readline()
+            if not raw:
+                return 0
+            self.number += 1
+            try:
+                text = raw.decode(self.encoding)
+            except UnicodeDecodeError as error:
+                self.reading.bad_lines.append(
+                    {
+                        "line": self.number,
+                        "text": raw.decode(self.encoding, "replace"),
+                        "reason": f"undecodable bytes in {self.encoding} at byte {error.start}",
+                    }
+                )
+                continue
+            self.kept.append(self.number)
+            self.pending = text.encode("utf-8")
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+    def close(self) -> None:
+        self.lines.close()
+        super().close()
+
+
+def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReader:
+    """CSV re-encoded as UTF-8 and parsed by Arrow; line numbers are the file's."""
+    stream = Transcoded(path, encoding, reading)
+    malformed: list[int] = []  # stream line numbers pyarrow set aside
+
+    def set_aside(row: pacsv.InvalidRow) -> str:
+        malformed.append(row.number)
+        reading.bad_lines.append(
+            {
+                "line": stream.kept[row.number],
+                "text": row.text,
+                "reason": f"expected {row.expected_columns} fields, found {row.actual_columns}",
+            }
+        )
+        return "skip"
+
+    with path.open(encoding=encoding, newline="") as f:
+        names = next(csv.reader(f), [])
+    reading.check_columns(names)
+    parsed = pacsv.open_csv(
+        io.BufferedReader(stream, buffer_size=1 << 20),
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=set_aside),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=True,
+            include_columns=reading.columns,
+        ),
+    )
+    schema = reading.text_schema()
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        line, rows = 2, 0  # stream line of the first data row (the header is line 1)
+        try:
+            for batch in parsed:
+                skipped = set(malformed)
+                numbers = []
+                for _ in range(batch.num_rows):
+                    while line in skipped:
+                        line += 1
+                    numbers.append(stream.kept[line])
+                    line += 1
+                rows += batch.num_rows
+                arrays = [batch.column(c) for c in reading.columns]
+                yield pa.RecordBatch.from_arrays(
+                    [*arrays, pa.array(numbers, pa.int64())], schema=schema
+                )
+        finally:
+            stream.close()
+        reading.source_count = rows + len(reading.bad_lines)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
+Row = tuple[int, dict[str, str | None]]
+
+
+def cell_text(value: object) -> str | None:
+    """A spreadsheet or JSON value as the text the raw layer keeps."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def xlsx_rows(path: Path, reading: Reading) -> Iterator[Row]:
+    """The first sheet, header in row 1; a row with cells past the header or a formula error
+    (#VALUE!, #N/A…) is set aside with its row number."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        names = [cell_text(v) or "" for v in next(rows, ())]
+        reading.check_columns(names)
+        for number, values in enumerate(rows, start=2):
+            if all(v is None for v in values):
+                continue
+            extra = [v for v in values[len(names) :] if v is not None]
+            errors = [
+                f"{n}={v}"
+                for n, v in zip(names, values, strict=False)
+                if isinstance(v, str) and v in EXCEL_ERRORS
+            ]
+            if extra or errors:
+                reason = (
+                    f"expected {len(names)} cells, found {len(names) + len(extra)}"
+                    if extra
+                    else f"unparseable value {', '.join(errors)}"
+                )
+                reading.bad_lines.append(
+                    {
+                        "line": number,
+                        "text": json.dumps([cell_text(v) for v in values], ensure_ascii=False),
+                        "reason": reason,
+                    }
+                )
+                continue
+            yield number, {n: cell_text(v) for n, v in zip(names, values, strict=False)}
+    finally:
+        book.close()
+
+
+def jsonl_rows(path: Path, encoding: str, reading: Reading) -> Iterator[Row]:
+    """One JSON object per line; a line that is not one is set aside with its number."""
+    seen: set[str] = set()
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw.decode(encoding))
+                if not isinstance(value, dict):
+                    raise ValueError(f"a JSON {type(value).__name__}, not an object")
+            except (UnicodeDecodeError, ValueError) as error:
+                reading.bad_lines.append(
+                    {
+                        "line": number,
+                        "reason": str(error)[:200],
+                        "text": raw.decode(encoding, "replace"),
+                    }
+                )
+                continue
+            seen |= value.keys()
+            yield number, {c: cell_text(value.get(c)) for c in reading.columns}
+    reading.check_columns(sorted(seen))
+
+
+def row_reader(rows: Iterator[Row], reading: Reading) -> pa.RecordBatchReader:
+    """Batches of text columns from numbered rows; counts what was read at the end."""
+    schema = reading.text_schema()
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        count, chunk = 0, []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == BATCH_ROWS:
+                yield to_batch(chunk, schema, reading.columns)
+                count, chunk = count + len(chunk), []
+        if chunk:
+            yield to_batch(chunk, schema, reading.columns)
+        reading.source_count = count + len(chunk) + len(reading.bad_lines)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def to_batch(chunk: list[Row], schema: pa.Schema, columns: list[str]) -> pa.RecordBatch:
+    arrays = [pa.array([values.get(c) for _, values in chunk], pa.string()) for c in columns]
+    arrays.append(pa.array([number for number, _ in chunk], pa.int64()))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def read_file(path: Path, source: FileSource, reading: Reading) -> pa.RecordBatchReader:
+    """A day's delivery; one that has not arrived is an error naming the file."""
+    if not path.exists():
+        raise FileNotFoundError(f"dataset {reading.dataset.id}: delivery {path} has not arrived")
+    if source.format == "xlsx":
+        return row_reader(xlsx_rows(path, reading), reading)
+    encoding = detect_encoding(path) if source.encoding == "auto" else source.encoding
+    if source.format == "jsonl":
+        return row_reader(jsonl_rows(path, encoding, reading), reading)
+    return read_csv(path, encoding, reading)
