@@ -1,5 +1,6 @@
 """Collection loses nothing: bad lines are quarantined, re-runs replace, drift fails cleanly."""
 
+import json
 import os
 from pathlib import Path
 
@@ -47,14 +48,15 @@ def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
     inbox = yc_home / "sources" / "inbox" / "market_regulation"
     inbox.mkdir(parents=True)
     lines = [
-        HEADER,
-        GOOD,
-        "too,few",
-        GOOD.replace("TEST01", "TEST02"),
-        GOOD + ",one too many",
-        GOOD.replace("TEST01", "TEST03"),
+        HEADER.encode(),
+        GOOD.encode("gbk"),
+        b"too,few",
+        GOOD.replace("TEST01", "TEST02").encode("gbk"),
+        (GOOD + ",one too many").encode("gbk"),
+        GOOD.replace("TEST01", "TEST03").encode("gbk"),
+        GOOD.replace("TEST01", "TEST04").encode("gbk").replace(b"2001", b"\xff\xff01"),
     ]
-    (inbox / "enterprises_20250630.csv").write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    (inbox / "enterprises_20250630.csv").write_bytes(b"\n".join(lines) + b"\n")
     key = dg.AssetKey(["raw", "market_regulation", "enterprises"])
     lake = yc_home / "lake"
     raw = lake / "raw/market_regulation/enterprises/bureau=market_regulation" / f"date={DAY}"
@@ -63,8 +65,8 @@ def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
     for _ in range(2):
         assert collect(instance, key, "market_regulation").success
         meta = materializations(instance, key)[partition_key("market_regulation", DAY)]
-        assert (meta["read"], meta["dagster/row_count"], meta["quarantined"]) == (5, 3, 2)
-        assert meta["reconciliation"] == "5 = 3 collected + 2 quarantined"
+        assert (meta["read"], meta["dagster/row_count"], meta["quarantined"]) == (6, 3, 3)
+        assert meta["reconciliation"] == "6 = 3 collected + 3 quarantined"
         assert rows(raw / "data.parquet", "_line, name") == [
             (2, "银川某某商贸有限公司"),
             (4, "银川某某商贸有限公司"),
@@ -73,6 +75,7 @@ def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
         assert rows(quarantine / "collect.parquet", "_line, _rule, _reason") == [
             (3, "malformed_line", "expected 8 fields, found 2"),
             (5, "malformed_line", "expected 8 fields, found 9"),
+            (7, "malformed_line", "undecodable bytes in gb18030 at byte 96"),
         ]
     assert not list(raw.glob(".*")), "no staged or temporary file is left behind"
 
@@ -128,3 +131,73 @@ def test_schema_drift_fails_naming_the_column_and_keeps_the_last_version(
     assert missing in failures(result)
     assert rows(committed) == before
     assert os.listdir(committed.parent) == ["data.parquet"]
+
+
+def write_delivery(path: Path, fmt: str) -> None:
+    """Three good enterprises and two broken rows, in a spreadsheet or as JSON lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = HEADER.split(",")
+    good = [GOOD.replace("TEST01", f"TEST0{n}").split(",") for n in (1, 2, 3)]
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append(names)
+        sheet.append(good[0])
+        sheet.append([*good[1][:7], "#N/A"])  # a formula error where a date should be
+        sheet.append(good[1])
+        sheet.append([*good[2], "stray cell"])
+        sheet.append(good[2])
+        book.save(path)
+    else:
+        lines = [json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) for row in good]
+        lines[1:1] = ['{"uscc": "91640104MA7TEST09X", "name": ', '["not", "an", "object"]']
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "bad"),
+    [
+        (
+            "xlsx",
+            [(3, "unparseable value registration_date=#N/A"), (5, "expected 8 cells, found 9")],
+        ),
+        (
+            "jsonl",
+            [(2, "Expecting value: line 1 column 39 (char 38)"), (3, "a JSON list, not an object")],
+        ),
+    ],
+)
+def test_spreadsheets_and_json_lines_set_bad_rows_aside(
+    fmt: str,
+    bad: list,
+    yc_home: Path,
+    instance: dg.DagsterInstance,
+    catalog_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared = catalog_copy / "assets" / "datasets" / "enterprises.yaml"
+    declared.write_text(
+        declared.read_text()
+        .replace("enterprises_%Y%m%d.csv", f"e_%Y%m%d.{fmt}")
+        .replace("format: csv", f"format: {fmt}")
+    )
+    monkeypatch.setenv("YC_CATALOG", str(catalog_copy / "assets"))
+    write_delivery(yc_home / "sources" / "inbox" / "market_regulation" / f"e_20250630.{fmt}", fmt)
+    key = dg.AssetKey(["raw", "market_regulation", "enterprises"])
+    assert collect(instance, key, "market_regulation").success
+    meta = materializations(instance, key)[partition_key("market_regulation", DAY)]
+    assert (meta["read"], meta["dagster/row_count"], meta["quarantined"]) == (5, 3, 2)
+    quarantine = (
+        yc_home
+        / "lake/quarantine/enterprises/bureau=market_regulation"
+        / f"date={DAY}/collect.parquet"
+    )
+    assert [(line, reason) for line, _, reason in rows(quarantine, "_line, _rule, _reason")] == bad
+    raw = yc_home / "lake/raw/market_regulation/enterprises/bureau=market_regulation"
+    assert [r[0] for r in rows(raw / f"date={DAY}/data.parquet", "uscc")] == [
+        "91640104MA7TEST01X",
+        "91640104MA7TEST02X",
+        "91640104MA7TEST03X",
+    ]

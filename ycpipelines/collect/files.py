@@ -95,8 +95,8 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
         )
         return "skip"
 
-    with path.open(encoding=encoding, newline="") as f:
-        names = next(csv.reader(f), [])
+    with path.open("rb") as f:
+        names = next(csv.reader([f.readline().decode(encoding)]), [])
     reading.check_columns(names)
     parsed = pacsv.open_csv(
         io.BufferedReader(stream, buffer_size=1 << 20),
@@ -160,7 +160,10 @@ def xlsx_rows(path: Path, reading: Reading) -> Iterator[Row]:
     book = load_workbook(path, read_only=True, data_only=True)
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
-        names = [cell_text(v) or "" for v in next(rows, ())]
+        header = list(next(rows, ()))
+        while header and header[-1] is None:  # read-only sheets pad rows to the widest one
+            header.pop()
+        names = [cell_text(v) or "" for v in header]
         reading.check_columns(names)
         for number, values in enumerate(rows, start=2):
             if all(v is None for v in values):
@@ -198,7 +201,7 @@ def jsonl_rows(path: Path, encoding: str, reading: Reading) -> Iterator[Row]:
             if not raw.strip():
                 continue
             try:
-                value = json.loads(raw.decode(encoding))
+                value = json.loads(raw.decode(encoding).strip())
                 if not isinstance(value, dict):
                     raise ValueError(f"a JSON {type(value).__name__}, not an object")
             except (UnicodeDecodeError, ValueError) as error:
