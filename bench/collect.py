@@ -1,69 +1,162 @@
-"""归集 benchmark: one day of outpatient visits from the health bureau's database to Parquet.
+"""归集 benchmark: one day of outpatient visits from the real PostgreSQL into the lake.
 
-ycpipelines streams Arrow batches into DuckDB and writes raw/ with provenance; the peer is
-the common `pandas.read_sql` + `to_parquet`, measured in the same run on the same table.
-Usage: python bench/collect.py [ROWS]
+Contenders, measured in the same run on the same query, each in a fresh process:
+- ycpipelines: ADBC (binary COPY into Arrow) streamed through DuckDB into raw/ Parquet, with
+  provenance and a SHA-256 per row;
+- the baseline a user would write: `pandas.read_sql(..., chunksize=…)` appended to Parquet;
+- the floor: the server's `COPY (SELECT …) TO STDOUT` into /dev/null.
+Sizes: a day of 1,000,000 and a day of 5,000,000 visits (demo rows, replicated with new ids).
+Usage: python bench/collect.py [BASE_ROWS]   (BASE_ROWS demo visits are generated and replicated)
 """
 
+import json
 import sys
 import tempfile
+import uuid
 from datetime import date
 from pathlib import Path
 
-from common import measure, report
+from common import measure
+from sqlalchemy import create_engine, text
 
-DAY = date(2025, 6, 30)
+SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+DAYS = {1_000_000: date(2025, 6, 29), 5_000_000: date(2025, 6, 30)}
 
 
-def ycpipelines_collect(sources: Path, out: Path) -> int:
+def the_query(day: date) -> str:
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.collect.sql import partition_query
+
+    dataset = load_catalog().dataset("outpatient_visits")
+    query = partition_query(dataset.source, dataset, day, None)
+    engine = create_engine(SERVER + "/postgres")
+    return str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+
+
+def ycpipelines_collect(url: str, day: date, out: Path) -> int:
     from ycpipelines.catalog import load_catalog
     from ycpipelines.collect.collector import write_partition
-    from ycpipelines.collect.readers import Reading, read_sql
+    from ycpipelines.collect.reading import Reading
+    from ycpipelines.collect.sql import read_sql
     from ycpipelines.lake import duck
 
     dataset = load_catalog().dataset("outpatient_visits")
-    reading = Reading(columns=[f.name for f in dataset.fields])
-    batches = read_sql(f"sqlite:///{sources}/health.sqlite", dataset.source, dataset, DAY, reading)
+    reading = Reading(dataset, "outpatient_visits")
+    reader = read_sql(url, dataset.source, dataset, day, reading, {})
     with duck() as con:
         done = write_partition(
             con,
-            batches,
+            reader,
             reading,
             raw_path=out / "raw.parquet",
             quarantine_path=out / "quarantine.parquet",
+            previous=None,
             bureau="health",
+            day=day.isoformat(),
             source="bench",
             run_id="bench",
-            watermark_column="visit_time",
+            watermark_column="updated_at",
         )
+    assert done.read == reading.source_count
     return done.collected
 
 
-def pandas_collect(sources: Path, out: Path) -> int:
+def pandas_collect(url: str, day: date, out: Path) -> int:
     import pandas as pd
-    from sqlalchemy import create_engine
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    engine = create_engine(f"sqlite:///{sources}/health.sqlite")
-    frame = pd.read_sql(
-        "SELECT * FROM outpatient_visits WHERE visit_time >= '2025-06-30' "
-        "AND visit_time < '2025-07-01' ORDER BY visit_id",
-        engine,
-    )
-    frame.to_parquet(out / "pandas.parquet")
-    return len(frame)
+    engine = create_engine(url)
+    rows, writer = 0, None
+    for chunk in pd.read_sql(text(the_query(day)), engine, chunksize=100_000):
+        table = pa.Table.from_pandas(chunk.astype(str), preserve_index=False)
+        writer = writer or pq.ParquetWriter(out / "pandas.parquet", table.schema)
+        writer.write_table(table)
+        rows += len(chunk)
+    if writer:
+        writer.close()
+    return rows
 
 
-def main(rows: int) -> None:
+def copy_floor(url: str, day: date, out: Path) -> int:
+    import os
+
+    engine = create_engine(url)
+    with (
+        engine.raw_connection().driver_connection as conn,
+        conn.cursor() as cursor,
+        open(os.devnull, "w") as sink,
+    ):
+        cursor.copy_expert(f"COPY ({the_query(day)}) TO STDOUT", sink)
+        return cursor.rowcount
+
+
+def prepare(url: str, base_rows: int, sources: Path) -> None:
+    """Demo visits, loaded into PostgreSQL, replicated to 1M rows on one day and 5M on another."""
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.demo.servers import load_into
     from ycpipelines.demo.sources import write_sources
 
-    with tempfile.TemporaryDirectory() as tmp:
-        sources, out = Path(tmp) / "sources", Path(tmp)
-        write_sources(rows, seed=3, out=sources, days=1, end=DAY)
-        ours = measure(ycpipelines_collect, sources, out)
-        peer = measure(pandas_collect, sources, out)
-    assert ours["rows"] == peer["rows"], (ours, peer)
-    report("collect", ours, peer, "pandas.read_sql+to_parquet")
+    write_sources(base_rows, seed=5, out=sources, days=1, end=date(2025, 6, 28))
+    load_into(url, sources, load_catalog())
+    engine = create_engine(url)
+    columns = [f.name for f in load_catalog().dataset("outpatient_visits").fields]
+    copied = ", ".join(
+        "'R' || g || '-' || visit_id"
+        if c == "visit_id"
+        else "visit_time + INTERVAL '{days} days'"
+        if c == "visit_time"
+        else c
+        for c in columns
+    )
+    with engine.begin() as conn:
+        for rows, day in DAYS.items():
+            copies = -(-rows // base_rows)
+            offset = (day - date(2025, 6, 28)).days
+            conn.execute(
+                text(
+                    f"INSERT INTO outpatient_visits SELECT {copied.format(days=offset)} "
+                    f"FROM (SELECT * FROM outpatient_visits WHERE visit_time < '2025-06-29') v, "
+                    f"generate_series(1, {copies}) g LIMIT {rows}"
+                )
+            )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (FREEZE, ANALYZE) outpatient_visits"))  # settle the server
+        conn.execute(text("CHECKPOINT"))
+    engine.dispose()
+
+
+def main(base_rows: int) -> None:
+    name = f"ycp_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(SERVER + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = f"{SERVER}/{name}"
+    figures: dict[str, object] = {"bench": "collect", "source": "postgresql"}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            prepare(url, base_rows, Path(tmp) / "sources")
+            for rows, day in DAYS.items():
+                ours = measure(ycpipelines_collect, url, day, Path(tmp))
+                peer = measure(pandas_collect, url, day, Path(tmp))
+                floor = measure(copy_floor, url, day, Path(tmp))
+                assert ours["rows"] == peer["rows"] == floor["rows"] == rows, (ours, peer, floor)
+                tag = f"{rows // 1_000_000}m"
+                figures |= {
+                    f"ycp_rows_per_s_{tag}": round(ours["rows_per_s"]),
+                    f"pandas_rows_per_s_{tag}": round(peer["rows_per_s"]),
+                    f"copy_rows_per_s_{tag}": round(floor["rows_per_s"]),
+                    f"speedup_vs_pandas_{tag}": round(ours["rows_per_s"] / peer["rows_per_s"], 2),
+                    f"time_vs_copy_{tag}": round(ours["seconds"] / floor["seconds"], 2),
+                    f"ycp_peak_mib_{tag}": round(ours["peak_mib"]),
+                    f"pandas_peak_mib_{tag}": round(peer["peak_mib"]),
+                }
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300_000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)

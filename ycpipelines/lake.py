@@ -127,7 +127,7 @@ def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) ->
     tmp = target.with_name(f".{target.name.lstrip('.')}.{uuid.uuid4().hex}.tmp")
     try:
         rows = con.execute(
-            f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
         ).fetchone()
         os.replace(tmp, target)
     finally:

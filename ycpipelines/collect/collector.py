@@ -54,7 +54,9 @@ def write_partition(
     """
     columns = reading.columns
     loaded_at = sql_literal(datetime.now(UTC).isoformat())
-    content = "to_json({" + ", ".join(f"'{c}': {q(c)}" for c in columns) + "})"
+    # A fingerprint for change detection and tracing, not a security control (the audit log
+    # chain is SHA-256): MD5 of the row's text joined by U+001F, NULL as U+0000.
+    content = "concat_ws(chr(31), " + ", ".join(f"coalesce({q(c)}, chr(0))" for c in columns) + ")"
     provenance = (
         f"{sql_literal(bureau)} AS _bureau, CAST({sql_literal(day)} AS DATE) AS _day, "
         f"{sql_literal(source)} AS _source, {sql_literal(run_id)} AS _run_id, "
@@ -65,7 +67,7 @@ def write_partition(
     fresh = raw_path.with_name(raw_path.name + ".fresh") if previous else raw_path
     collected = copy_to_parquet(
         con,
-        f"SELECT *, {provenance}, _line, sha256({content}) AS _row_hash "
+        f"SELECT *, {provenance}, _line, md5({content}) AS _row_hash "
         f"FROM (SELECT {as_text}, _line FROM incoming)",
         fresh,
     )

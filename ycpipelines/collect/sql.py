@@ -1,7 +1,10 @@
 """SQL sources: any SQLAlchemy database streamed in Arrow batches; PostgreSQL through ADBC,
 whose driver reads the server's binary COPY stream straight into Arrow."""
 
-from collections.abc import Iterator
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 import pyarrow as pa
@@ -51,7 +54,7 @@ def partition_query(source: SqlSource, dataset: Dataset, day: date, after: str |
         .select_from(source_relation(source))
         .where(column(source.partition_column) >= day)
         .where(column(source.partition_column) < day + timedelta(days=1))
-        .order_by(*[column(k) for k in dataset.primary_key])
+        .order_by(column(source.partition_column), *[column(k) for k in dataset.primary_key])
     )
     if after is not None and source.watermark_column:
         query = query.where(column(source.watermark_column) > after)
@@ -81,26 +84,53 @@ def read_sql(
     baseline: dict[str, str],
     after: str | None = None,
 ) -> pa.RecordBatchReader:
-    """Check the source, count the partition, then stream it; nothing is read twice."""
+    """Check the source, then stream the partition while it is counted on another connection.
+
+    The count is what the source says it holds; it must equal what was read.
+    """
     engine = sa.create_engine(url)
     query = partition_query(source, dataset, day, after)
     try:
         inspect_source(engine, source, reading)
         reading.check_families(baseline)
-        with engine.connect() as conn:
-            counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
-            reading.source_count = conn.scalar(counted)
     except Exception:
         engine.dispose()
         raise
+    counting = Counting(engine, query, reading)
     if engine.dialect.name == "postgresql":
-        sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
-        engine.dispose()
-        return adbc_reader(url, sql)
-    return sqlalchemy_reader(engine, query, reading)
+        return adbc_reader(
+            url, str(query.compile(engine, compile_kwargs={"literal_binds": True})), counting
+        )
+    return sqlalchemy_reader(engine, query, reading, counting)
 
 
-def sqlalchemy_reader(engine: Engine, query: sa.Select, reading: Reading) -> pa.RecordBatchReader:
+class Counting(threading.Thread):
+    """Counts the partition at the source alongside the read; `finish` waits and records it."""
+
+    def __init__(self, engine: Engine, query: sa.Select, reading: Reading) -> None:
+        super().__init__(name="source-count", daemon=True)
+        self.engine, self.reading = engine, reading
+        self.query = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                self.reading.source_count = conn.scalar(self.query)
+        except BaseException as error:  # raised by finish, in the reading thread
+            self.error = error
+
+    def finish(self) -> None:
+        self.join()
+        self.engine.dispose()
+        if self.error:
+            raise self.error
+
+
+def sqlalchemy_reader(
+    engine: Engine, query: sa.Select, reading: Reading, counting: Counting
+) -> pa.RecordBatchReader:
     """Server-side cursor, `yield_per` rows at a time, values as the driver's text."""
     schema = reading.text_schema()
 
@@ -118,12 +148,12 @@ def sqlalchemy_reader(engine: Engine, query: sa.Select, reading: Reading) -> pa.
                     line += len(rows)
                     yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         finally:
-            engine.dispose()
+            counting.finish()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def adbc_reader(url: str, sql: str) -> pa.RecordBatchReader:
+def adbc_reader(url: str, sql: str, counting: Counting) -> pa.RecordBatchReader:
     """PostgreSQL's binary COPY into Arrow through ADBC; typed columns, numerics as text."""
     import adbc_driver_postgresql.dbapi as adbc
 
@@ -136,6 +166,7 @@ def adbc_reader(url: str, sql: str) -> pa.RecordBatchReader:
     except Exception:
         cursor.close()
         conn.close()
+        counting.finish()
         raise
     storage = [
         f.type.storage_type if isinstance(f.type, pa.ExtensionType) else f.type
@@ -146,18 +177,56 @@ def adbc_reader(url: str, sql: str) -> pa.RecordBatchReader:
         + [pa.field("_line", pa.int64())]
     )
 
+    def convert(batch: pa.RecordBatch, line: int) -> pa.RecordBatch:
+        arrays = [c.storage if isinstance(c, pa.ExtensionArray) else c for c in batch.columns]
+        arrays.append(pa.array(range(line + 1, line + 1 + batch.num_rows), pa.int64()))
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
     def batches() -> Iterator[pa.RecordBatch]:
-        line = 0
         try:
-            for batch in source:
-                arrays = [
-                    c.storage if isinstance(c, pa.ExtensionArray) else c for c in batch.columns
-                ]
-                arrays.append(pa.array(range(line + 1, line + 1 + batch.num_rows), pa.int64()))
-                line += batch.num_rows
-                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            yield from prefetched(source, convert)
         finally:
             cursor.close()
             conn.close()
+            counting.finish()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def prefetched(
+    source: pa.RecordBatchReader,
+    convert: Callable[[pa.RecordBatch, int], pa.RecordBatch],
+    depth: int = 4,
+) -> Iterator[pa.RecordBatch]:
+    """Read the next batches from the server while the consumer works on this one.
+
+    A reader thread keeps at most `depth` batches ahead, so memory stays bounded; both sides
+    release the GIL in native code, so reading and writing overlap.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        line = 0
+        try:
+            for batch in source:
+                if stop.is_set():
+                    return
+                ahead.put(convert(batch, line))
+                line += batch.num_rows
+            ahead.put(None)
+        except BaseException as error:  # handed to the consumer, raised there
+            ahead.put(error)
+
+    reader = threading.Thread(target=read, name="adbc-prefetch", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.1)
