@@ -77,14 +77,21 @@ def demo() -> None:
     default=None,
     help="folder of the source systems [default: $YC_HOME/sources]",
 )
-def demo_sources(rows: int, seed: int, days: int, end: str, out: Path | None) -> None:
+@click.option("--into", default=None, help="also copy the bureau databases to this server URL")
+def demo_sources(
+    rows: int, seed: int, days: int, end: str, out: Path | None, into: str | None
+) -> None:
     """Generate the bureaus' source systems (SQLite databases and a GBK CSV inbox)."""
     from ycpipelines.demo.sources import write_sources
     from ycpipelines.resources import default_sources_root
 
-    manifest = write_sources(
-        rows, seed, out or Path(default_sources_root()), days, date.fromisoformat(end)
-    )
+    out = out or Path(default_sources_root())
+    manifest = write_sources(rows, seed, out, days, date.fromisoformat(end))
+    if into:
+        from ycpipelines.catalog import load_catalog
+        from ycpipelines.demo.servers import load_into
+
+        manifest["copied_to_server"] = load_into(into, out, load_catalog())
     click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
 
 

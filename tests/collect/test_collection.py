@@ -201,3 +201,25 @@ def test_spreadsheets_and_json_lines_set_bad_rows_aside(
         "91640104MA7TEST02X",
         "91640104MA7TEST03X",
     ]
+
+
+def test_a_source_declared_as_a_query_is_filtered_by_day(
+    yc_home: Path,
+    instance: dg.DagsterInstance,
+    catalog_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = yc_home / "by_query.sqlite"
+    make_residents(source, RESIDENT)
+    declared = catalog_copy / "assets" / "datasets" / "residents.yaml"
+    declared.write_text(
+        declared.read_text().replace(
+            "  table: residents\n", "  query: SELECT * FROM residents WHERE id_number <> '1'\n"
+        )
+    )
+    monkeypatch.setenv("YC_CATALOG", str(catalog_copy / "assets"))
+    monkeypatch.setenv("YC_SOURCE_POPULATION", f"sqlite:///{source}")
+    key = dg.AssetKey(["raw", "population", "residents"])
+    assert collect(instance, key, "population").success
+    meta = materializations(instance, key)[partition_key("population", DAY)]
+    assert meta["source_count"] == meta["dagster/row_count"] == 1
