@@ -5,7 +5,8 @@ Contenders, measured in the same run on the same query, each in a fresh process:
   provenance and a SHA-256 per row;
 - the baseline a user would write: `pandas.read_sql(..., chunksize=…)` appended to Parquet;
 - the floor: the server's `COPY (SELECT …) TO STDOUT` into /dev/null.
-Sizes: a day of 1,000,000 and a day of 5,000,000 visits (demo rows, replicated with new ids).
+Sizes: a visits table of 1,000,000 and of 5,000,000 rows, all on one day (demo rows replicated
+with new ids), so the partition is the whole table.
 Usage: python bench/collect.py [BASE_ROWS]   (BASE_ROWS demo visits are generated and replicated)
 """
 
@@ -20,7 +21,8 @@ from common import measure
 from sqlalchemy import create_engine, text
 
 SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
-DAYS = {1_000_000: date(2025, 6, 29), 5_000_000: date(2025, 6, 30)}
+DAY = date(2025, 6, 30)
+SIZES = (1_000_000, 5_000_000)
 
 
 def the_query(day: date) -> str:
@@ -92,34 +94,39 @@ def copy_floor(url: str, day: date, out: Path) -> int:
 
 
 def prepare(url: str, base_rows: int, sources: Path) -> None:
-    """Demo visits, loaded into PostgreSQL, replicated to 1M rows on one day and 5M on another."""
+    """Demo visits generated and loaded into PostgreSQL, kept as the base to replicate."""
     from ycpipelines.catalog import load_catalog
     from ycpipelines.demo.servers import load_into
     from ycpipelines.demo.sources import write_sources
 
-    write_sources(base_rows, seed=5, out=sources, days=1, end=date(2025, 6, 28))
+    write_sources(base_rows, seed=5, out=sources, days=1, end=DAY)
     load_into(url, sources, load_catalog())
     engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE outpatient_visits RENAME TO visits_base"))
+    engine.dispose()
+
+
+def fill(url: str, rows: int) -> None:
+    """The visits table as a bureau would have it: `rows` visits (the base replicated with new
+    ids), indexed on the visit time, vacuumed and analyzed."""
+    from ycpipelines.catalog import load_catalog
+
     columns = [f.name for f in load_catalog().dataset("outpatient_visits").fields]
     copied = ", ".join(
-        "'R' || g || '-' || visit_id"
-        if c == "visit_id"
-        else "visit_time + INTERVAL '{days} days'"
-        if c == "visit_time"
-        else c
-        for c in columns
+        "'R' || g || '-' || visit_id AS visit_id" if c == "visit_id" else c for c in columns
     )
+    engine = create_engine(url)
     with engine.begin() as conn:
-        for rows, day in DAYS.items():
-            copies = -(-rows // base_rows)
-            offset = (day - date(2025, 6, 28)).days
-            conn.execute(
-                text(
-                    f"INSERT INTO outpatient_visits SELECT {copied.format(days=offset)} "
-                    f"FROM (SELECT * FROM outpatient_visits WHERE visit_time < '2025-06-29') v, "
-                    f"generate_series(1, {copies}) g LIMIT {rows}"
-                )
+        conn.execute(text("DROP TABLE IF EXISTS outpatient_visits"))
+        conn.execute(
+            text(
+                f"CREATE TABLE outpatient_visits AS SELECT {copied} FROM visits_base, "
+                f"generate_series(1, (SELECT {rows} / count(*) + 1 FROM visits_base)) g "
+                f"LIMIT {rows}"
             )
+        )
+        conn.execute(text("CREATE INDEX ix_visits_day ON outpatient_visits (visit_time)"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM (FREEZE, ANALYZE) outpatient_visits"))  # settle the server
         conn.execute(text("CHECKPOINT"))
@@ -136,10 +143,11 @@ def main(base_rows: int) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             prepare(url, base_rows, Path(tmp) / "sources")
-            for rows, day in DAYS.items():
-                ours = measure(ycpipelines_collect, url, day, Path(tmp))
-                peer = measure(pandas_collect, url, day, Path(tmp))
-                floor = measure(copy_floor, url, day, Path(tmp))
+            for rows in SIZES:
+                fill(url, rows)
+                ours = measure(ycpipelines_collect, url, DAY, Path(tmp))
+                peer = measure(pandas_collect, url, DAY, Path(tmp))
+                floor = measure(copy_floor, url, DAY, Path(tmp))
                 assert ours["rows"] == peer["rows"] == floor["rows"] == rows, (ours, peer, floor)
                 tag = f"{rows // 1_000_000}m"
                 figures |= {
