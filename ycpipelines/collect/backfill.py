@@ -2,7 +2,7 @@
 submitted to the Dagster instance as a real backfill that the daemon runs."""
 
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 from dagster._core.execution.backfill import PartitionBackfill
@@ -10,7 +10,7 @@ from dagster._core.utils import make_new_backfill_id
 
 from ycpipelines.catalog import Catalog
 from ycpipelines.collect.assets import raw_key
-from ycpipelines.collect.partitions import partition_key
+from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.deid.assets import safe_key
 from ycpipelines.govern.assets import std_key
 
@@ -32,11 +32,10 @@ def submit_backfill(
         raise ValueError(f"bureau {bureau!r} delivers none of {datasets or 'the catalog'}")
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
-    days = [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(),
         asset_graph=defs.resolve_asset_graph(),
-        partition_names=[partition_key(bureau, day) for day in days],
+        partition_names=[partition_key(bureau, day) for day in days_between(first, last)],
         asset_selection=[k for d in chosen for k in (raw_key(d), std_key(d), safe_key(d))],
         backfill_timestamp=time.time(),
         tags={"ycp/bureau": bureau},

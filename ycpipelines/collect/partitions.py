@@ -1,6 +1,7 @@
 """Bureau × day partitions (归集批次), shared by a dataset's raw, std and safe assets."""
 
 import warnings
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -23,6 +24,11 @@ def dataset_partitions(catalog: Catalog, dataset: Dataset) -> dg.MultiPartitions
 
 def partition_key(bureau: str, day: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"bureau": bureau, "date": day})
+
+
+def days_between(first: date, last: date) -> list[str]:
+    """Every ISO day from first to last, both included."""
+    return [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
 
 
 def partition_of(context: dg.AssetExecutionContext) -> Partition:

@@ -7,13 +7,13 @@ instance under DAGSTER_HOME, so `dagster dev` shows them afterwards.
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.collect.partitions import partition_key
+from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.jobs import dataset_job_name
 from ycpipelines.registry import Registry
 
@@ -28,10 +28,6 @@ class DemoResult:
     failed: list[str]
     request_id: int | None
     published: list[Path]
-
-
-def days(first: date, last: date) -> list[str]:
-    return [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
 
 
 def run_partition(job_name: str, bureau: str, day: str) -> bool:
@@ -51,7 +47,9 @@ def ingest(catalog: Catalog, first: date, last: date, workers: int) -> tuple[int
     """One run per dataset × bureau × day, as a backfill would launch them, `workers` at a time."""
     # Authoritative sources first, so the one-source checks of the others can compare.
     ordered = sorted(catalog.datasets, key=lambda d: not any(e.authoritative for e in d.elements))
-    tasks = [(dataset_job_name(d), d.bureau, day) for d in ordered for day in days(first, last)]
+    tasks = [
+        (dataset_job_name(d), d.bureau, day) for d in ordered for day in days_between(first, last)
+    ]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         outcomes = list(pool.map(run_partition, *zip(*tasks, strict=True)))
     failed = [
