@@ -2,7 +2,7 @@
 
 Contenders, measured in the same run on the same query, each in a fresh process:
 - ycpipelines: ADBC (binary COPY into Arrow) streamed through DuckDB into raw/ Parquet, with
-  provenance and a SHA-256 per row;
+  provenance and an MD5 fingerprint per row;
 - the baseline a user would write: `pandas.read_sql(..., chunksize=…)` appended to Parquet;
 - the floor: the server's `COPY (SELECT …) TO STDOUT` into /dev/null.
 Sizes: a visits table of 1,000,000 and of 5,000,000 rows, all on one day (demo rows replicated

@@ -9,11 +9,15 @@ from typing import Any
 
 
 def _measure(target: Callable[..., int], args: tuple, queue: multiprocessing.Queue) -> None:
-    started = time.perf_counter()
-    rows = target(*args)
-    seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"rows": rows, "seconds": seconds, "peak_mib": peak_mib})
+    try:
+        started = time.perf_counter()
+        rows = target(*args)
+        seconds = time.perf_counter() - started
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        queue.put({"rows": rows, "seconds": seconds, "peak_mib": peak_mib})
+    except BaseException as error:
+        queue.put({"error": f"{type(error).__name__}: {error}"})
+        raise
 
 
 def measure(target: Callable[..., int], *args: Any) -> dict:
@@ -24,6 +28,8 @@ def measure(target: Callable[..., int], *args: Any) -> dict:
     process.start()
     result = queue.get()
     process.join()
+    if "error" in result:
+        raise RuntimeError(f"{target.__name__} failed: {result['error']}")
     result["rows_per_s"] = result["rows"] / result["seconds"]
     return result
 

@@ -91,6 +91,15 @@ def test_a_field_outside_the_list_or_graded_prohibited_does_not_load(catalog_cop
     with pytest.raises(CatalogError, match=r"field 'gender'.*unknown or dropped"):
         load_catalog(catalog_copy / "assets")
 
+    write(residents, "level: prohibited, policy: drop}", "level: L2, policy: keep}")
+    write(
+        manifest,
+        "{name: gender, label: 性别, level: L2,",
+        "{name: gender, label: 性别, level: prohibited,",
+    )
+    with pytest.raises(CatalogError, match=r"field 'gender' is graded 禁止开放"):
+        load_catalog(catalog_copy / "assets")
+
 
 def test_an_identifier_kept_in_clear_does_not_load(catalog_copy: Path) -> None:
     visits = catalog_copy / "assets" / "datasets" / "outpatient_visits.yaml"

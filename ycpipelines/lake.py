@@ -151,5 +151,10 @@ def duck() -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+def quoted(name: str) -> str:
+    """A SQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"

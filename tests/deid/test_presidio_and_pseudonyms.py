@@ -52,3 +52,16 @@ def test_redaction_leaves_no_identifier() -> None:
         assert secret not in redacted
     assert "<CN_RESIDENT_ID>" in redacted and "<PHONE_NUMBER>" in redacted
     assert "主诉头痛三天" in redacted
+
+
+def test_the_residual_scan_finds_identifiers_however_they_are_written(tmp_path) -> None:
+    from ycpipelines.deid.privacy import residual_identifiers
+
+    path = tmp_path / "safe.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('电话138 1234 5678'), ('+86-138-1234-5678'), "
+        f"('证号{ID}'), ('旧证640122720304551'), ('检查费 1380 元'), ('无')) t(note)) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    assert residual_identifiers(con, path, ["note"]) == {"note": 4}

@@ -111,9 +111,10 @@ def _check_product(product: Product, safe_levels: dict[str, Level]) -> None:
         outside = [s for s in field.derived_from if s.split(".")[0] not in product.inputs]
         if outside:
             raise CatalogError(f"{where}, field {field.name!r}: inputs {outside} not in `inputs`")
+        if field.level == Level.PROHIBITED:
+            raise CatalogError(f"{where}, field {field.name!r} is graded 禁止开放 and never opens")
+        # Fields graded 禁止开放 are always dropped, so they are never among the inputs at all.
         inherited = highest([safe_levels[src] for src in field.derived_from])
-        if Level.PROHIBITED in (inherited, field.level):
-            raise CatalogError(f"{where}, field {field.name!r} reaches data graded 禁止开放")
         if field.transform == "copy" and field.level.rank < inherited.rank:
             raise CatalogError(
                 f"{where}, field {field.name!r} is declared {field.level} but inherits "

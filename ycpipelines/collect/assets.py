@@ -7,7 +7,7 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.catalog.models import SqlSource
 from ycpipelines.collect.collector import write_partition
-from ycpipelines.collect.conflicts import find_conflicts
+from ycpipelines.collect.conflicts import EXAMPLES, find_conflicts
 from ycpipelines.collect.files import read_file
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.collect.reading import Reading
@@ -48,8 +48,8 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         owners=[bureau.owner],
         kinds={"sqlalchemy" if sql else source.format, "parquet"},
         code_version=catalog.versions[dataset.id],
-        description=f"归集 Collect: {dataset.label} from {bureau.label} ({source.system}, "
-        f"{source.where}), as delivered, with provenance. {dataset.description}",
+        description=f"归集 Collect: {dataset.label} from {bureau.label} ({bureau.name_en}; "
+        f"{source.system}, {source.where}), as delivered, with provenance. {dataset.description}",
         metadata={
             "dagster/column_schema": schema(source_columns(dataset, typed=False)),
             "source": label,
@@ -160,7 +160,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={
                         "conflicts_by_element": dg.MetadataValue.json(by_element),
-                        "examples": dg.MetadataValue.json(found[:3]),
+                        "examples": dg.MetadataValue.json(found[:EXAMPLES]),
                     },
                 )
             )

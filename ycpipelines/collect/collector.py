@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from ycpipelines.collect.reading import Reading
 from ycpipelines.govern.quarantine import quarantine_select
-from ycpipelines.lake import copy_to_parquet, sql_literal
+from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
 
 BAD_LINES = pa.schema([("line", pa.int64()), ("text", pa.string()), ("reason", pa.string())])
 
@@ -27,10 +27,6 @@ class Collected:
     rows: int  # in the partition after this run (incremental runs keep unchanged rows)
     bytes: int
     watermark: tuple[str | None, str | None]
-
-
-def q(name: str) -> str:
-    return f'"{name}"'
 
 
 def write_partition(
@@ -56,13 +52,15 @@ def write_partition(
     loaded_at = sql_literal(datetime.now(UTC).isoformat())
     # A fingerprint for change detection and tracing, not a security control (the audit log
     # chain is SHA-256): MD5 of the row's text joined by U+001F, NULL as U+0000.
-    content = "concat_ws(chr(31), " + ", ".join(f"coalesce({q(c)}, chr(0))" for c in columns) + ")"
+    content = (
+        "concat_ws(chr(31), " + ", ".join(f"coalesce({quoted(c)}, chr(0))" for c in columns) + ")"
+    )
     provenance = (
         f"{sql_literal(bureau)} AS _bureau, CAST({sql_literal(day)} AS DATE) AS _day, "
         f"{sql_literal(source)} AS _source, {sql_literal(run_id)} AS _run_id, "
         f"CAST({loaded_at} AS TIMESTAMPTZ) AS _loaded_at"
     )
-    as_text = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(c)}" for c in columns)
+    as_text = ", ".join(f"CAST({quoted(c)} AS VARCHAR) AS {quoted(c)}" for c in columns)
     con.register("incoming", reader)
     fresh = raw_path.with_name(raw_path.name + ".fresh") if previous else raw_path
     collected = copy_to_parquet(
@@ -75,10 +73,13 @@ def write_partition(
     rows = collected
     if previous:
         try:
-            key = ", ".join(q(k) for k in reading.dataset.primary_key)
+            key = ", ".join(quoted(k) for k in reading.dataset.primary_key)
             rows = copy_to_parquet(
                 con,
-                f"SELECT * FROM read_parquet('{fresh}') UNION ALL BY NAME "
+                # Rows read now follow the kept ones in line order.
+                f"SELECT * REPLACE (_line + (SELECT coalesce(max(_line), 0) FROM "
+                f"read_parquet('{previous}')) AS _line) FROM read_parquet('{fresh}') "
+                "UNION ALL BY NAME "
                 f"SELECT old.* FROM read_parquet('{previous}') AS old "
                 f"ANTI JOIN read_parquet('{fresh}') AS new USING ({key})",
                 raw_path,
@@ -91,14 +92,14 @@ def write_partition(
         quarantine_select("collect", run_id)
         + f" FROM (SELECT 'malformed_line' AS _rule, reason AS _reason, "
         f"to_json({{'text': text}}) AS _record, {provenance}, line AS _line, "
-        "sha256(coalesce(text, '')) AS _row_hash FROM bad)",
+        "md5(coalesce(text, '')) AS _row_hash FROM bad)",
         quarantine_path,
     )
     con.unregister("bad")
     watermark: tuple[str | None, str | None] = (None, None)
     if watermark_column:
         watermark = con.execute(
-            f"SELECT min({q(watermark_column)}), max({q(watermark_column)}) "
+            f"SELECT min({quoted(watermark_column)}), max({quoted(watermark_column)}) "
             f"FROM read_parquet('{raw_path}')"
         ).fetchone()
     return Collected(

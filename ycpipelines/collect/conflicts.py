@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
-from ycpipelines.govern.standards import MACROS, STANDARDS
-from ycpipelines.lake import Lake
+from ycpipelines.govern.standards import STANDARDS, install_macros
+from ycpipelines.lake import Lake, quoted
 
 EXAMPLES = 3
 
@@ -34,16 +34,15 @@ def mask(value: str | None, field: SourceField) -> str:
             return text if field.level.rank <= 1 else "*" * len(text)
 
 
-def normalized(field: SourceField, column: str = "") -> str:
-    return STANDARDS[field.standard or "text"].normalized(f'"{column or field.name}"')
+def normalized(field: SourceField) -> str:
+    return STANDARDS[field.standard or "text"].normalized(quoted(field.name))
 
 
 def find_conflicts(
     con: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: Dataset, raw: Path, lake: Lake
 ) -> tuple[dict[str, int], list[dict]]:
     """Count of disagreeing rows per element, and every disagreement as a masked record."""
-    for macro in MACROS:
-        con.execute(macro)
+    install_macros(con)
     counts: dict[str, int] = {}
     found: list[dict] = []
     for ref in dataset.elements:
@@ -65,7 +64,8 @@ def find_conflicts(
             truth AS (
                 SELECT "{truth.key}" AS k, CAST("{truth.field}" AS VARCHAR) AS v
                 FROM read_parquet('{files}')
-                QUALIFY row_number() OVER (PARTITION BY "{truth.key}" ORDER BY _loaded_at DESC) = 1
+                QUALIFY row_number() OVER (
+                    PARTITION BY "{truth.key}" ORDER BY _day DESC, _loaded_at DESC) = 1
             )
             SELECT mine.row_key, CAST(mine.v AS VARCHAR), truth.v FROM mine JOIN truth USING (k)
             WHERE mine.v IS NOT NULL AND CAST(mine.v AS VARCHAR) IS DISTINCT FROM truth.v

@@ -28,7 +28,8 @@ def detect_encoding(path: Path) -> str:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
-        if error.start < len(head) - 3:  # not merely a character cut at the sniff boundary
+        cut = len(head) == SNIFF_BYTES and error.start >= len(head) - 3  # a character cut short
+        if not cut:
             return "gb18030"
     return "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
 
@@ -101,7 +102,8 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
     parsed = pacsv.open_csv(
         io.BufferedReader(stream, buffer_size=1 << 20),
         read_options=pacsv.ReadOptions(use_threads=False, block_size=8 << 20),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=set_aside),
+        # A blank line is set aside too, so every row keeps its file line number.
+        parse_options=pacsv.ParseOptions(invalid_row_handler=set_aside, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
             strings_can_be_null=True,

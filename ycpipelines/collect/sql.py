@@ -57,7 +57,9 @@ def partition_query(source: SqlSource, dataset: Dataset, day: date, after: str |
         .order_by(column(source.partition_column), *[column(k) for k in dataset.primary_key])
     )
     if after is not None and source.watermark_column:
-        query = query.where(column(source.watermark_column) > after)
+        # At the watermark too: a row committed later with the same time is not missed, and
+        # rows read again replace themselves by primary key.
+        query = query.where(column(source.watermark_column) >= after)
     return query
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from ycpipelines.catalog import Dataset, Policy, SourceField
 from ycpipelines.deid.pseudonym import hmac_macro
 from ycpipelines.deid.regions import NINGXIA_COUNTIES
-from ycpipelines.lake import copy_to_parquet, sql_literal
+from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
 
 # The entity tag a row's own identifier gets when it appears in that row's free text.
 TAG_BY_STANDARD = {
@@ -21,10 +21,6 @@ TAG_BY_STANDARD = {
     "person_name": "<PERSON>",
 }
 COUNTY_PATTERN = "(" + "|".join(NINGXIA_COUNTIES.values()) + ")"
-
-
-def q(name: str) -> str:
-    return f'"{name}"'
 
 
 def _known_identifiers(dataset: Dataset) -> list[tuple[SourceField, str]]:
@@ -38,10 +34,10 @@ def _known_identifiers(dataset: Dataset) -> list[tuple[SourceField, str]]:
 
 
 def _pre_redacted(dataset: Dataset, text: SourceField) -> str:
-    expression = q(text.name)
+    expression = quoted(text.name)
     for f, tag in _known_identifiers(dataset):
         expression = (
-            f"CASE WHEN length({q(f.name)}) >= 2 THEN replace({expression}, {q(f.name)}, "
+            f"CASE WHEN length({quoted(f.name)}) >= 2 THEN replace({expression}, {quoted(f.name)}, "
             f"{sql_literal(tag)}) ELSE {expression} END"
         )
     return expression
@@ -49,7 +45,7 @@ def _pre_redacted(dataset: Dataset, text: SourceField) -> str:
 
 def column_sql(field: SourceField) -> str | None:
     """The safe/ expression of one field, or None when the field is dropped."""
-    column = q(field.name)
+    column = quoted(field.name)
     match field.policy:
         case Policy.KEEP:
             return column
@@ -73,22 +69,23 @@ def deidentify(
 
     con.execute(hmac_macro(key))
     texts = [f for f in dataset.fields if f.policy == Policy.REDACT_TEXT]
-    pre = "".join(f", {_pre_redacted(dataset, f)} AS {q(f.name + '__pre')}" for f in texts)
+    pre = "".join(f", {_pre_redacted(dataset, f)} AS {quoted(f.name + '__pre')}" for f in texts)
     con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT *{pre} FROM read_parquet('{std}')")
     joins = []
     for f in texts:
+        known_removed = quoted(f.name + "__pre")
         distinct = [
             row[0]
             for row in con.execute(
-                f"SELECT DISTINCT {q(f.name + '__pre')} FROM src WHERE {q(f.name)} IS NOT NULL"
+                f"SELECT DISTINCT {known_removed} FROM src WHERE {quoted(f.name)} IS NOT NULL"
             ).fetchall()
         ]
         mapping = pa.table({"text": distinct, "redacted": [redact(t) for t in distinct]})
         con.register(f"redacted_{f.name}", mapping)
-        joins.append(
-            f"LEFT JOIN redacted_{f.name} ON src.{q(f.name + '__pre')} = redacted_{f.name}.text"
-        )
-    columns = [f"{sql} AS {q(f.safe_column)}" for f in dataset.fields if (sql := column_sql(f))]
+        joins.append(f"LEFT JOIN redacted_{f.name} ON src.{known_removed} = redacted_{f.name}.text")
+    columns = [
+        f"{sql} AS {quoted(f.safe_column)}" for f in dataset.fields if (sql := column_sql(f))
+    ]
     rows = copy_to_parquet(
         con, f"SELECT {', '.join(columns)}, src._bureau FROM src {' '.join(joins)}", safe
     )

@@ -5,10 +5,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from ycpipelines.govern.standards import MACROS
+from ycpipelines.govern.standards import install_macros
 
 RESIDUAL_IDENTIFIERS = "no_residual_identifiers"
-MOBILE = r"(^|[^\d])(\+?86)?1[3-9]\d{9}([^\d]|$)"
+# Mobiles, also written with spaces or dashes (138 1234 5678, +86-138-1234-5678).
+MOBILE = r"(^|[^\d])(\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}([^\d]|$)"
 
 
 def residual_identifiers(
@@ -17,8 +18,7 @@ def residual_identifiers(
     """Rows per column still holding a checksum-valid resident ID or a mobile number."""
     if not columns:
         return {}
-    for macro in MACROS:
-        con.execute(macro)
+    install_macros(con)
     counts = []
     for column in columns:
         c = f'CAST("{column}" AS VARCHAR)'

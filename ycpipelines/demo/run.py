@@ -34,12 +34,13 @@ def run_partition(job_name: str, bureau: str, day: str) -> bool:
     """One ingest run in a worker process, against the instance under DAGSTER_HOME."""
     from ycpipelines.definitions import defs
 
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        partition_key=partition_key(bureau, day),
-        instance=dg.DagsterInstance.get(),
-        run_config=QUIET,
-        raise_on_error=False,
-    )
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            partition_key=partition_key(bureau, day),
+            instance=instance,
+            run_config=QUIET,
+            raise_on_error=False,
+        )
     return result.success
 
 

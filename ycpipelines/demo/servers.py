@@ -57,15 +57,17 @@ def load_into(url: str, sources: Path, catalog: Catalog) -> dict[str, int]:
             metadata.drop_all(target)
             metadata.create_all(target)
             origin = sa.create_engine(f"sqlite:///{sources / f'{dataset.bureau}.sqlite'}")
-            with origin.connect() as read, target.begin() as write:
-                result = read.execution_options(yield_per=CHUNK_ROWS).execute(
-                    sa.text(f"SELECT * FROM {dataset.source.table}")
-                )
-                loaded[dataset.id] = 0
-                for rows in result.partitions():
-                    write.execute(table.insert(), [typed(dataset, r) for r in rows])
-                    loaded[dataset.id] += len(rows)
-            origin.dispose()
+            try:
+                with origin.connect() as read, target.begin() as write:
+                    result = read.execution_options(yield_per=CHUNK_ROWS).execute(
+                        sa.text(f"SELECT * FROM {dataset.source.table}")
+                    )
+                    loaded[dataset.id] = 0
+                    for rows in result.partitions():
+                        write.execute(table.insert(), [typed(dataset, r) for r in rows])
+                        loaded[dataset.id] += len(rows)
+            finally:
+                origin.dispose()
     finally:
         target.dispose()
     return loaded

@@ -66,7 +66,7 @@ def deliver(source: Path, zone: Path, name: str, digest: str) -> Path:
     try:
         shutil.copyfile(source, tmp)
         if file_digest(tmp) != digest:
-            raise EgressRefused(f"product/{name} changed while it was being copied")
+            raise EgressRefused(f"{source} changed while it was being copied to {zone}")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -94,8 +94,11 @@ def published_asset(product: Product) -> dg.AssetsDefinition:
         source = lake.lake.product_file(product.scenario)
         digest = file_digest(source)
         request_id = context.run.tags.get(APPROVAL_TAG)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        name = f"{product.scenario}-{stamp}-{digest[7:19]}.{product.format}"
         try:
             approval = approval_for(store, product, digest, request_id)
+            target = deliver(source, zone.path(product.consumer) / product.scenario, name, digest)
         except EgressRefused as refusal:
             store.audit(
                 PUBLISHER,
@@ -104,9 +107,6 @@ def published_asset(product: Product) -> dg.AssetsDefinition:
                 {"reason": refusal.description, "content_hash": digest, "run_id": context.run_id},
             )
             raise
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        name = f"{product.scenario}-{stamp}-{digest[7:19]}.{product.format}"
-        target = deliver(source, zone.path(product.consumer) / product.scenario, name, digest)
         store.mark_published(
             approval.id,
             str(target),

@@ -8,8 +8,8 @@ import duckdb
 from ycpipelines.catalog import Dataset, SourceField
 from ycpipelines.govern.quarantine import PROVENANCE, quarantine_select
 from ycpipelines.govern.rules import ROW_RULES
-from ycpipelines.govern.standards import MACROS, STANDARDS
-from ycpipelines.lake import copy_to_parquet, sql_literal
+from ycpipelines.govern.standards import STANDARDS, install_macros
+from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,8 @@ class Routed:
     by_rule: dict[str, int]
 
 
-def q(name: str) -> str:
-    return f'"{name}"'
-
-
 def std(field: SourceField) -> str:
-    return q(f"{field.name}__std")
+    return quoted(f"{field.name}__std")
 
 
 def violations(dataset: Dataset, day: str) -> list[tuple[str, str, str]]:
@@ -50,8 +46,8 @@ def violations(dataset: Dataset, day: str) -> list[tuple[str, str, str]]:
                     f"invalid:{f.name}",
                     f"{f.label} {f.name}: 不符合标准 fails standard "
                     f"{standard.name} ({standard.label})",
-                    f"({q(f.name)} IS NOT NULL AND {std(f)} IS NOT NULL AND NOT ({valid}))"
-                    f" OR ({q(f.name)} IS NOT NULL AND trim({q(f.name)}) <> '' "
+                    f"({quoted(f.name)} IS NOT NULL AND {std(f)} IS NOT NULL AND NOT ({valid}))"
+                    f" OR ({quoted(f.name)} IS NOT NULL AND trim({quoted(f.name)}) <> '' "
                     f"AND {std(f)} IS NULL)",
                 )
             )
@@ -78,15 +74,14 @@ def route(
     run_id: str,
 ) -> Routed:
     """Standardize one partition; each row goes to std/ or to quarantine/, never both or neither."""
-    for macro in MACROS:
-        con.execute(macro)
+    install_macros(con)
     checks = violations(dataset, day)
     pk = ", ".join(std(dataset.field(k)) for k in dataset.primary_key)
     duplicate = f"duplicate:{'+'.join(dataset.primary_key)}"
     reasons = {code: reason for code, reason, _ in checks}
     reasons[duplicate] = "主键重复 duplicate primary key within the partition"
     normalized = ", ".join(
-        f"{STANDARDS[f.standard or 'text'].normalized(q(f.name))} AS {std(f)}"
+        f"{STANDARDS[f.standard or 'text'].normalized(quoted(f.name))} AS {std(f)}"
         for f in dataset.fields
     )
     flagged = ", ".join(f"CASE WHEN {sql} THEN {sql_literal(code)} END" for code, _, sql in checks)
@@ -107,13 +102,13 @@ def route(
     )
     record = (
         "to_json({"
-        + ", ".join(f"{sql_literal(f.name)}: {q(f.name)}" for f in dataset.fields)
+        + ", ".join(f"{sql_literal(f.name)}: {quoted(f.name)}" for f in dataset.fields)
         + "})"
     )
     standardized = copy_to_parquet(
         con,
         "SELECT "
-        + ", ".join(f"{std(f)} AS {q(f.name)}" for f in dataset.fields)
+        + ", ".join(f"{std(f)} AS {quoted(f.name)}" for f in dataset.fields)
         + f", {', '.join(PROVENANCE)} FROM checked WHERE len(_violations) = 0",
         std_path,
     )

@@ -6,6 +6,8 @@ routes a row whose non-empty value fails `valid` to quarantine.
 
 from dataclasses import dataclass
 
+import duckdb
+
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
@@ -49,6 +51,12 @@ MACROS = [
         {_weighted("c", USCC_WEIGHTS, f"(strpos('{USCC_ALPHABET}', {{}}) - 1)")}
         ) % 31)) % 31) + 1, 1) = substr(c, 18, 1)""",
 ]
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the standards' macros on a connection."""
+    for macro in MACROS:
+        con.execute(macro)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ def migrate(url: str) -> None:
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+    # In UTC whatever the database's session time zone returns it in.
+    at = entry.at.astimezone(UTC) if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
     body = {
         "at": at.isoformat(),
         "actor": entry.actor,
@@ -210,7 +211,7 @@ class Registry:
                 select(ApprovalRequest).where(
                     ApprovalRequest.scenario == scenario,
                     ApprovalRequest.content_hash == content_hash,
-                    ApprovalRequest.status.in_(("approved", "published")),
+                    ApprovalRequest.status == "approved",
                 )
             )
 
