@@ -31,6 +31,11 @@ def anonymizer() -> AnonymizerEngine:
     return AnonymizerEngine()
 
 
+def redact_texts(texts: list[str]) -> list[str]:
+    """Redact many free texts; the de-identification stage calls this once per column."""
+    return [redact(t) for t in texts]
+
+
 def redact(text: str) -> str:
     """Replace every entity found with its type tag, e.g. `<CN_RESIDENT_ID>`."""
     findings = analyzer().analyze(text, language=LANGUAGE)

@@ -65,7 +65,8 @@ def deidentify(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, std: Path, safe: Path, key: str
 ) -> int:
     """Write the de-identified partition; returns its row count (equal to the std rows)."""
-    from ycpipelines.deid.analyzer import redact  # Presidio loads in runs, not with definitions
+    # Presidio loads in runs, not with definitions.
+    from ycpipelines.deid.analyzer import redact_texts
 
     con.execute(hmac_macro(key))
     texts = [f for f in dataset.fields if f.policy == Policy.REDACT_TEXT]
@@ -80,7 +81,7 @@ def deidentify(
                 f"SELECT DISTINCT {known_removed} FROM src WHERE {quoted(f.name)} IS NOT NULL"
             ).fetchall()
         ]
-        mapping = pa.table({"text": distinct, "redacted": [redact(t) for t in distinct]})
+        mapping = pa.table({"text": distinct, "redacted": redact_texts(distinct)})
         con.register(f"redacted_{f.name}", mapping)
         joins.append(f"LEFT JOIN redacted_{f.name} ON src.{known_removed} = redacted_{f.name}.text")
     columns = [
