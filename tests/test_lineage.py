@@ -3,12 +3,14 @@
 import csv
 import json
 import re
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
+from dagster._serdes import serialize_value
 from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog import load_catalog
@@ -175,6 +177,78 @@ def test_row_counts_reconcile_at_each_step(
         assert totals(raw, "read") == expected["rows"]
         quarantined = totals(raw, "quarantined") + totals(std, "quarantined")
         assert quarantined == expected["expected_quarantined"], dataset.id
+
+
+def test_the_quarantined_rows_are_exactly_the_rows_the_demo_broke(
+    demo, sources: dict, yc_home: Path
+) -> None:
+    _, catalog, _, _ = demo
+    for dataset in catalog.datasets:
+        (key,) = dataset.primary_key
+        with duck() as con:
+            found = con.execute(
+                f"SELECT json_extract_string(_record, '$.{key}') FROM read_parquet("
+                f"'{yc_home}/lake/quarantine/{dataset.id}/*/*/*.parquet')"
+            ).fetchall()
+        expected = sources["datasets"][dataset.id]["quarantined_keys"]
+        assert Counter(k for (k,) in found) == Counter(expected), dataset.id
+
+
+def test_the_person_master_takes_each_element_from_its_authority(demo, yc_home: Path) -> None:
+    lake = yc_home / "lake" / "std"
+    with duck() as con:
+        con.execute(f"CREATE TABLE m AS SELECT * FROM '{lake}/person_master/data.parquet'")
+        everyone = con.execute(
+            "SELECT count(DISTINCT id) FROM ("
+            f"SELECT id_number AS id FROM '{lake}/residents/*/*/data.parquet' UNION ALL "
+            f"SELECT id_number FROM '{lake}/outpatient_visits/*/*/data.parquet' UNION ALL "
+            f"SELECT id_number FROM '{lake}/settlements/*/*/data.parquet' UNION ALL "
+            f"SELECT legal_rep_id FROM '{lake}/enterprises/*/*/data.parquet')"
+        ).fetchone()[0]
+        assert con.execute("SELECT count(*), count(DISTINCT resident_id) FROM m").fetchone() == (
+            everyone,
+            everyone,
+        )
+        # Registered residents: every element is the register's own newest value.
+        disagreeing = con.execute(
+            f"""
+            SELECT count(*) FROM m JOIN (
+                SELECT * FROM '{lake}/residents/*/*/data.parquet'
+                QUALIFY row_number() OVER (PARTITION BY id_number ORDER BY _day DESC) = 1
+            ) r ON r.id_number = m.resident_id
+            WHERE m.name <> r.name OR m.gender <> r.gender OR m.birth_date <> r.birth_date
+               OR m.name_source <> 'residents' OR m.gender_source <> 'residents'
+            """
+        ).fetchone()[0]
+        assert disagreeing == 0
+        # Everyone else still has the values another source gave, and says which one.
+        others = con.execute(
+            "SELECT DISTINCT gender_source FROM m WHERE NOT list_contains(sources, 'residents')"
+        ).fetchall()
+        assert others and {s for (s,) in others} <= {"outpatient_visits", "enterprises"}
+
+
+def test_no_identifier_reaches_run_logs_check_metadata_tickets_or_reports(
+    demo, sources: dict, yc_home: Path, instance: dg.DagsterInstance
+) -> None:
+    from click.testing import CliRunner
+
+    from ycpipelines.cli import main
+
+    assert (
+        CliRunner().invoke(main, ["quality", "report", "--out", str(yc_home / "q")]).exit_code == 0
+    )
+    events = yc_home / "events.jsonl"
+    with events.open("w", encoding="utf-8") as out:
+        for run in instance.get_runs():
+            for entry in instance.all_logs(run.run_id):
+                out.write(json.dumps(json.loads(serialize_value(entry)), ensure_ascii=False) + "\n")
+        for ticket in Registry().tickets():
+            out.write(f"{ticket.reason} {ticket.row_keys} {ticket.note}\n")
+    assert Registry().tickets(), "the demo's defects open tickets"
+    reports = sorted((yc_home / "q").glob("*.html"))
+    assert len(reports) == 6
+    assert leaks([events, *reports], identifiers(sources), min_name=3) == []
 
 
 def test_quarantine_keeps_rule_reason_and_provenance(demo, yc_home: Path) -> None:

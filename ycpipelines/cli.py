@@ -232,3 +232,98 @@ def audit_verify() -> None:
     if broken is not None:
         raise click.ClickException(f"audit chain broken at entry {broken}")
     click.echo(f"audit chain verified: {len(registry.audit_log())} entries")
+
+
+@main.group()
+def tickets() -> None:
+    """问题数据反馈: feedback tickets to bureaus about quarantined and conflicting rows."""
+
+
+@tickets.command("list")
+@click.option("--status", default=None, help="open, acknowledged, disputed, fixed, closed")
+@click.option("--bureau", default=None)
+@click.option("--dataset", default=None)
+def tickets_list(status: str | None, bureau: str | None, dataset: str | None) -> None:
+    from ycpipelines.registry import Registry
+
+    for t in Registry().tickets(status=status, bureau=bureau, dataset=dataset):
+        click.echo(
+            f"{t.id}\t{t.status}\t{t.bureau}\t{t.dataset}\t{t.day}\t{t.rule}\t{t.count} rows"
+        )
+
+
+@tickets.command("show")
+@click.argument("ticket_id", type=int)
+def tickets_show(ticket_id: int) -> None:
+    """A ticket with the rows it names (masked key and source line) and its history."""
+    from ycpipelines.registry import Registry, RegistryError
+
+    registry = Registry()
+    try:
+        t = registry.ticket(ticket_id)
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"ticket {t.id} [{t.status}] {t.bureau} / {t.dataset} / {t.day} ({t.stage})")
+    click.echo(f"rule: {t.rule}\nreason: {t.reason}\nrows: {t.count}")
+    if t.note:
+        click.echo(f"note: {t.note}")
+    for key in t.row_keys:
+        click.echo(f"  {key}")
+    for entry in registry.history(f"ticket/{t.id}"):
+        click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.actor}\t{entry.action}")
+
+
+def _act(ticket_id: int, action: str, by: str, note: str) -> None:
+    from ycpipelines.registry import Registry, RegistryError
+
+    try:
+        t = Registry().act_on_ticket(ticket_id, action, actor=by, note=note)
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"ticket {t.id} {t.status} by {by}")
+
+
+@tickets.command("ack")
+@click.argument("ticket_id", type=int)
+@click.option("--by", required=True, help="who acknowledges, for the audit log")
+@click.option("--comment", default="")
+def tickets_ack(ticket_id: int, by: str, comment: str) -> None:
+    """The bureau has seen the ticket and will re-deliver."""
+    _act(ticket_id, "ack", by, comment)
+
+
+@tickets.command("dispute")
+@click.argument("ticket_id", type=int)
+@click.option("--by", required=True)
+@click.option("--reason", required=True, help="the objection (异议): why the data is right")
+def tickets_dispute(ticket_id: int, by: str, reason: str) -> None:
+    _act(ticket_id, "dispute", by, reason)
+
+
+@tickets.command("close")
+@click.argument("ticket_id", type=int)
+@click.option("--by", required=True)
+@click.option("--comment", required=True, help="the resolution")
+def tickets_close(ticket_id: int, by: str, comment: str) -> None:
+    _act(ticket_id, "close", by, comment)
+
+
+@main.group()
+def quality() -> None:
+    """数据质量: the quality report of the govern stage."""
+
+
+@quality.command("report")
+@click.option("--out", default=None, help="folder for the HTML pages [YC_HOME/reports/quality]")
+def quality_report(out: str | None) -> None:
+    """Write a static HTML report: pass/fail per dataset and partition, trends, tickets."""
+    import dagster as dg
+
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.govern.report import write_report
+    from ycpipelines.registry import Registry
+
+    folder = Path(out) if out else home() / "reports" / "quality"
+    with dg.DagsterInstance.get() as instance:
+        pages = write_report(instance, load_catalog(), Registry(), folder)
+    click.echo(f"wrote {len(pages)} pages; open {pages[0]}")

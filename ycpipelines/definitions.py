@@ -6,7 +6,7 @@ from ycpipelines.catalog import Catalog, load_catalog
 from ycpipelines.collect.assets import collect_defs
 from ycpipelines.deid.assets import deid_defs
 from ycpipelines.egress.defs import egress_defs
-from ycpipelines.govern.assets import govern_defs
+from ycpipelines.govern.defs import govern_defs
 from ycpipelines.jobs import jobs
 from ycpipelines.products.assets import product_defs
 from ycpipelines.resources import resources

@@ -9,6 +9,7 @@ from ycpipelines.collect.assets import raw_key
 from ycpipelines.collect.partitions import dataset_partitions
 from ycpipelines.deid.assets import safe_key
 from ycpipelines.govern.assets import std_key
+from ycpipelines.govern.master import master_key
 from ycpipelines.products.assets import product_key
 
 
@@ -31,4 +32,9 @@ def jobs(catalog: Catalog) -> list[UnresolvedAssetJobDefinition]:
         selection=dg.AssetSelection.assets(*[product_key(p.scenario) for p in catalog.products]),
         description="产品: rebuild every scenario product from safe/ data",
     )
-    return [*ingest, products]
+    master = dg.define_asset_job(
+        "build_person_master",
+        selection=dg.AssetSelection.assets(master_key()),
+        description="主数据: rebuild the person master from every standardized source",
+    )
+    return [*ingest, master, products]

@@ -59,6 +59,10 @@ class Lake:
     def product_file(self, scenario: str) -> Path:
         return self.root / "product" / scenario / "data.parquet"
 
+    def master_file(self, name: str) -> Path:
+        """An unpartitioned master table of the std layer (主数据), e.g. the person master."""
+        return self.root / "std" / name / "data.parquet"
+
     @contextmanager
     def staging(self, run_id: str) -> Iterator["Staging"]:
         """Files written aside during a step; on error none of them is left behind."""

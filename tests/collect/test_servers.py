@@ -277,3 +277,13 @@ def test_shared_elements_that_disagree_with_the_register_are_recorded_masked(
     [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "one_source"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["conflicts_by_element"].value == by_element | {"person.name": 0}
+    # Each disagreeing element is a feedback ticket to the bureau, naming rows, not values.
+    tickets = {
+        t.rule: t
+        for t in Registry().tickets(dataset="outpatient_visits", bureau="health")
+        if t.stage == "one_source" and t.day == DAY
+    }
+    assert {rule: t.count for rule, t in tickets.items()} == {
+        f"conflict:{element}": n for element, n in by_element.items()
+    }
+    assert all(k.startswith("MZ") for t in tickets.values() for k in t.row_keys)

@@ -12,7 +12,7 @@ from ycpipelines.catalog import load_catalog
 from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
-from ycpipelines.govern.standards import MACROS, STANDARDS
+from ycpipelines.govern.standards import MACROS
 
 from helpers import checks, failures, materializations
 
@@ -27,10 +27,14 @@ def con() -> duckdb.DuckDBPyConnection:
     return connection
 
 
+STANDARDS = load_catalog().standards
+
+
 def standardized(con: duckdb.DuckDBPyConnection, standard: str, raw: str | None) -> tuple:
     s = STANDARDS[standard]
     value = con.execute(f"SELECT {s.normalized('$1')}", [raw]).fetchone()[0]
-    valid = con.execute(f"SELECT {s.is_valid('$1')}", [value]).fetchone()[0] if s.valid else None
+    test = s.is_valid("$1")
+    valid = con.execute(f"SELECT {test}", [value]).fetchone()[0] if test else None
     return value, valid
 
 
@@ -71,6 +75,42 @@ def test_codes_dates_and_money(con) -> None:
     assert standardized(con, "money", "-3")[1] is False
     assert standardized(con, "uscc", "91640100MA76L8TQ4W")[1] is True
     assert standardized(con, "uscc", "91640100MA76L8TQ4X")[1] is False
+
+
+@pytest.mark.parametrize(
+    ("standard", "raw", "expected", "valid"),
+    [
+        ("ethnicity", "回族", "03", True),  # GB/T 3304 by name, short name or code
+        ("ethnicity", "回", "03", True),
+        ("ethnicity", "01", "01", True),
+        ("ethnicity", "火星族", "火星族", False),
+        ("division", "金凤区", "640106", True),  # GB/T 2260
+        ("division", "640205", "640205", True),
+        ("division", "640102", "640102", False),  # the old 城区 code, abolished in 2002
+        ("icd10", "j45.901", "J45.901", True),
+        ("icd10", "D49", "D49", False),  # between chapters II (C00–D48) and III (D50–D89)
+        ("gender", "male", "1", True),
+    ],
+)
+def test_code_tables_from_the_standards_yaml(con, standard, raw, expected, valid) -> None:
+    assert standardized(con, standard, raw) == (expected, valid)
+
+
+def test_times_are_local_to_asia_shanghai(con) -> None:
+    assert str(standardized(con, "datetime", "2025-06-29T02:30:00Z")[0]) == "2025-06-29 10:30:00"
+    assert str(standardized(con, "datetime", "2025-06-29 10:30:00+08:00")[0]) == (
+        "2025-06-29 10:30:00"
+    )
+    assert str(standardized(con, "datetime", "20250629103000")[0]) == "2025-06-29 10:30:00"
+
+
+def test_icd10_chapters_come_from_the_code_ranges(con) -> None:
+    icd10 = STANDARDS["icd10"]
+    chapters = [
+        con.execute(f"SELECT {icd10.group('$1')}", [code]).fetchone()[0]
+        for code in ["A09", "C50.9", "D48", "D50", "I10", "S72.0", "T98", "Z00"]
+    ]
+    assert chapters == ["I", "II", "II", "III", "IX", "XIX", "XIX", "XXI"]
 
 
 def test_a_failing_gate_blocks_deid_and_a_fixed_suite_lets_it_through(
@@ -120,3 +160,28 @@ def test_a_failing_gate_blocks_deid_and_a_fixed_suite_lets_it_through(
     std = materializations(instance, dg.AssetKey(["std", "outpatient_visits"]))[key]
     rows = duckdb.connect().execute(f"SELECT count(*) FROM '{safe_file}'").fetchone()[0]
     assert rows == std["dagster/row_count"]
+
+
+def test_a_partition_over_its_quarantine_threshold_blocks_deid(
+    yc_home: Path, sources: dict, instance: dg.DagsterInstance, catalog_copy: Path
+) -> None:
+    visits = catalog_copy / "assets" / "datasets" / "outpatient_visits.yaml"
+    declared = visits.read_text(encoding="utf-8")
+    assert "quarantine_threshold: 0.2" in declared
+    visits.write_text(declared.replace("quarantine_threshold: 0.2", "quarantine_threshold: 0.001"))
+    os.environ["YC_CATALOG"] = str(catalog_copy / "assets")
+    try:
+        strict = build_definitions(load_catalog())
+    finally:
+        del os.environ["YC_CATALOG"]
+    day = "2025-06-30"
+    result = strict.resolve_job_def("ingest_outpatient_visits").execute_in_process(
+        partition_key=partition_key("health", day),
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert checks(result)["quarantine_share"] is False
+    assert checks(result)["quality_gate"] is True  # the suite alone would have passed
+    assert not (yc_home / "lake/safe/outpatient_visits/bureau=health" / f"date={day}").exists()

@@ -10,8 +10,9 @@ from pydantic import ValidationError
 
 from ycpipelines.catalog.levels import Level, highest
 from ycpipelines.catalog.models import Catalog, Dataset, Product
+from ycpipelines.catalog.standards import Standard
 
-T = TypeVar("T", Dataset, Product)
+T = TypeVar("T", Dataset, Product, Standard)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,12 +50,20 @@ def load_catalog(root: Path | None = None) -> Catalog:
     for path in sorted((root / "products").glob("*.yaml")):
         data, versions[path.stem] = _read(path)
         products.append(_parse(Product, path, data))
+    standards: dict[str, Standard] = {}
+    for path in sorted((root / "standards").glob("*.yaml")):
+        data, versions[f"standard:{path.stem}"] = _read(path)
+        standard = _parse(Standard, path, data)
+        if standard.name != path.stem:
+            raise CatalogError(f"{path}: standard {standard.name!r} belongs in its own file")
+        standards[standard.name] = standard
     try:
         catalog = Catalog(
             start_date=head["start_date"],
             bureaus=head["bureaus"],
             datasets=datasets,
             products=products,
+            standards=standards,
             versions=versions,
         )
     except ValidationError as error:
@@ -72,6 +81,12 @@ def check_references(catalog: Catalog) -> None:
     for dataset in catalog.datasets:
         if dataset.bureau not in bureaus:
             raise CatalogError(f"dataset {dataset.id!r}: unknown bureau {dataset.bureau!r}")
+        for f in dataset.fields:
+            if (f.standard or "text") not in catalog.standards:
+                raise CatalogError(
+                    f"dataset {dataset.id!r}, field {f.name!r}: unknown standard {f.standard!r} "
+                    f"(standards are assets/standards/*.yaml)"
+                )
     authorities: dict[str, list[str]] = {}
     for dataset in catalog.datasets:
         for ref in dataset.elements:

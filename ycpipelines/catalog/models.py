@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ycpipelines.catalog.levels import Level
+from ycpipelines.catalog.standards import Standard
 
 
 class Strict(BaseModel):
@@ -203,10 +204,14 @@ class Catalog(Strict):
     bureaus: list[Bureau]
     datasets: list[Dataset]
     products: list[Product]
+    standards: dict[str, Standard]
     versions: dict[str, str]  # content hash of each YAML document, used as code_version
 
     def bureau(self, bureau_id: str) -> Bureau:
         return next(b for b in self.bureaus if b.id == bureau_id)
+
+    def standard(self, field: SourceField) -> Standard:
+        return self.standards[field.standard or "text"]
 
     def dataset(self, dataset_id: str) -> Dataset:
         return next(d for d in self.datasets if d.id == dataset_id)

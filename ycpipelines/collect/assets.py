@@ -12,6 +12,7 @@ from ycpipelines.collect.files import read_file
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.collect.reading import Reading
 from ycpipelines.collect.sql import read_sql
+from ycpipelines.govern.feedback import conflict_findings, quarantine_findings
 from ycpipelines.lake import duck
 from ycpipelines.metadata import reconciled, schema, source_columns
 from ycpipelines.resources import LakeResource, RegistryResource, SourcesResource
@@ -78,6 +79,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         day = date.fromisoformat(partition.date)
         store = registry.registry
         committed = lake.lake.file("raw", dataset.id, partition)
+        quarantine = lake.lake.file("quarantine", dataset.id, partition, "collect")
         reading = Reading(dataset, source.where)
         mark = None
         if incremental and not config.full_refresh and committed.exists():
@@ -104,9 +106,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 reader,
                 reading,
                 raw_path=stage.path(committed),
-                quarantine_path=stage.path(
-                    lake.lake.file("quarantine", dataset.id, partition, "collect")
-                ),
+                quarantine_path=stage.path(quarantine),
                 previous=committed if mark else None,
                 bureau=dataset.bureau,
                 day=partition.date,
@@ -137,6 +137,16 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             if incremental and done.watermark[1]
             else None,
         )
+        with duck() as con:
+            collect_tickets = store.sync_tickets(
+                dataset=dataset.id,
+                bureau=partition.bureau,
+                day=partition.date,
+                stage="collect",
+                run_id=context.run_id,
+                found=quarantine_findings(con, quarantine, dataset),
+                clean=True,
+            )
         if reading.new_columns:
             context.log.warning(
                 f"{dataset.id}: source has columns not in the catalog, "
@@ -153,6 +163,15 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 run_id=context.run_id,
                 found=found,
             )
+            conflict_tickets = store.sync_tickets(
+                dataset=dataset.id,
+                bureau=partition.bureau,
+                day=partition.date,
+                stage="one_source",
+                run_id=context.run_id,
+                found=conflict_findings(found),
+                clean=True,
+            )
             checks.append(
                 dg.AssetCheckResult(
                     check_name=ONE_SOURCE,
@@ -160,6 +179,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={
                         "conflicts_by_element": dg.MetadataValue.json(by_element),
+                        "tickets": dg.MetadataValue.json(conflict_tickets),
                         "examples": dg.MetadataValue.json(found[:EXAMPLES]),
                     },
                 )
@@ -178,6 +198,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 "watermark_high": str(done.watermark[1]),
                 "source_types": dg.MetadataValue.json(reading.families),
                 "new_columns": ", ".join(reading.new_columns) or "none",
+                "tickets": dg.MetadataValue.json(collect_tickets),
             },
             check_results=checks,
         )

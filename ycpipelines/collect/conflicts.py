@@ -10,32 +10,15 @@ from pathlib import Path
 import duckdb
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
-from ycpipelines.govern.standards import STANDARDS, install_macros
+from ycpipelines.govern.masking import mask
+from ycpipelines.govern.standards import install_macros
 from ycpipelines.lake import Lake, quoted
 
 EXAMPLES = 3
 
 
-def mask(value: str | None, field: SourceField) -> str:
-    """Enough of a value to recognize a pattern, never enough to identify a person."""
-    if value is None:
-        return "∅"
-    text = str(value)
-    match field.standard:
-        case "resident_id":
-            return text[:4] + "*" * max(len(text) - 6, 0) + text[-2:]
-        case "phone":
-            return text[:3] + "*" * max(len(text) - 5, 0) + text[-2:]
-        case "person_name":
-            return text[:1] + "*" * max(len(text) - 1, 1)
-        case "date" | "datetime":
-            return text[:4] + "-**-**"
-        case _:
-            return text if field.level.rank <= 1 else "*" * len(text)
-
-
-def normalized(field: SourceField) -> str:
-    return STANDARDS[field.standard or "text"].normalized(quoted(field.name))
+def normalized(catalog: Catalog, field: SourceField) -> str:
+    return catalog.standard(field).normalized(quoted(field.name))
 
 
 def find_conflicts(
@@ -57,7 +40,7 @@ def find_conflicts(
         rows = con.execute(
             f"""
             WITH mine AS (
-                SELECT {normalized(key)} AS k, {normalized(field)} AS v,
+                SELECT {normalized(catalog, key)} AS k, {normalized(catalog, field)} AS v,
                        concat_ws('|', {pk}) AS row_key
                 FROM read_parquet('{raw}')
             ),

@@ -34,6 +34,7 @@ class Person:
     gender: str  # 男 / 女 as the source systems write it
     birth_date: date
     ethnicity: str
+    division: str  # GB/T 2260 code of the household's district
     address: str
     phone: str
 
@@ -64,7 +65,8 @@ def person(rng: random.Random, today: date) -> Person:
         name = rng.choice(MINORITY_NAMES)
     else:
         name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice([1, 2])))
-    district, streets = DISTRICTS[rng.choice(codes)]
+    division = rng.choice(codes)
+    district, streets = DISTRICTS[division]
     address = (
         f"宁夏回族自治区银川市{district}{rng.choice(streets)}{rng.randrange(1, 400)}号"
         f"{rng.randrange(1, 30)}栋{rng.randrange(1, 6)}单元"
@@ -76,6 +78,7 @@ def person(rng: random.Random, today: date) -> Person:
         gender="男" if male else "女",
         birth_date=birth,
         ethnicity=ethnicity,
+        division=division,
         address=address,
         phone=mobile(rng) if rng.random() < 0.9 else f"0951-{rng.randrange(5000000, 6999999)}",
     )

@@ -90,15 +90,16 @@ def run_demo(
     workers: int = 2,
     approve: bool = True,
 ) -> DemoResult:
-    """Ingest every partition, build products, file the review, approve as the demo reviewer,
-    and publish through the sensor's run request."""
+    """Ingest every partition, build the person master and products, file the review, approve
+    as the demo reviewer, and publish through the sensor's run request."""
     runs, failed = ingest(catalog, first, last, workers)
-    products = defs.resolve_job_def("build_products").execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False
-    )
-    runs += 1
-    if not products.success:
-        failed.append("build_products")
+    for job in ("build_person_master", "build_products"):
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False
+        )
+        runs += 1
+        if not result.success:
+            failed.append(job)
     review_tick(defs, instance)
     pending = registry.requests(status="pending")
     request_id = pending[-1].id if pending else None

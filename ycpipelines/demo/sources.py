@@ -78,10 +78,12 @@ class Table:
 
     bureau: str
     dataset: str
+    key: str  # the primary key column, to name the rows a defect was put into
     sink: Sink
     count: int = 0
     pending: list[Row] = field(default_factory=list)
     defects: Counter = field(default_factory=Counter)
+    broken: list[object] = field(default_factory=list)  # keys of rows that must be quarantined
 
     def add(self, row: Row) -> None:
         self.pending.append(row)
@@ -95,12 +97,12 @@ class Table:
             self.pending = []
 
     def manifest(self) -> dict:
-        quarantined = sum(n for kind, n in self.defects.items() if kind not in STANDARDIZED)
         return {
             "bureau": self.bureau,
             "rows": self.count,
             "defects": dict(sorted(self.defects.items())),
-            "expected_quarantined": quarantined,
+            "expected_quarantined": len(self.broken),
+            "quarantined_keys": sorted(self.broken, key=str),
             "location": str(self.sink.location),
         }
 
@@ -129,6 +131,8 @@ class Defects:
         table.add(row)
         if kind:
             table.defects[kind] += 1
+            if kind not in STANDARDIZED:
+                table.broken.append(row[table.key])
 
 
 def phone_variant(rng: random.Random, phone: str) -> str:
@@ -197,7 +201,7 @@ def generate(
         p = person(rng, end)
         unique.setdefault(p.id_number, p)
     people = list(unique.values())
-    residents = Table("population", "residents", sink("population"))
+    residents = Table("population", "residents", "id_number", sink("population"))
     for p in people:
         row: Row = {
             "id_number": p.id_number,
@@ -205,14 +209,18 @@ def generate(
             "gender": p.gender,
             "ethnicity": p.ethnicity,
             "birth_date": p.birth_date.isoformat(),
+            # Most systems send the code; some still send the district's name.
+            "household_division": p.division if rng.random() < 0.9 else DISTRICTS[p.division][0],
             "household_address": p.address,
             "phone": p.phone,
             "updated_at": fmt(moment()),
         }
         defects.apply(residents, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
 
-    visits = Table("health", "outpatient_visits", sink("health"))
-    settlements = Table("medical_insurance", "settlements", sink("medical_insurance"))
+    visits = Table("health", "outpatient_visits", "visit_id", sink("health"))
+    settlements = Table(
+        "medical_insurance", "settlements", "settlement_id", sink("medical_insurance")
+    )
     weights = [d[3] for d in DIAGNOSES]
     for n in range(rows):
         p = rng.choice(people)
@@ -262,7 +270,7 @@ def generate(
                 _person_fixes(rng, p, None),
             )
 
-    enterprises = Table("market_regulation", "enterprises", sink("market_regulation"))
+    enterprises = Table("market_regulation", "enterprises", "uscc", sink("market_regulation"))
     for _ in range(max(20, rows // 20)):
         rep = rng.choice(people)
         region = rng.choice(list(DISTRICTS))

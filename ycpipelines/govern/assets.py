@@ -5,15 +5,15 @@ import json
 
 import dagster as dg
 
-from ycpipelines.catalog import Catalog, CatalogError, Dataset
+from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.collect.assets import raw_key
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.govern.feedback import quarantine_findings
 from ycpipelines.govern.gate import load_suite, validate
 from ycpipelines.govern.standardize import route
-from ycpipelines.govern.standards import STANDARDS
 from ycpipelines.lake import commit_or_reject, duck
 from ycpipelines.metadata import lineage, reconciled, schema, source_columns
-from ycpipelines.resources import LakeResource
+from ycpipelines.resources import LakeResource, RegistryResource
 
 QUALITY_GATE = "quality_gate"
 QUARANTINE_SHARE = "quarantine_share"
@@ -24,13 +24,14 @@ def std_key(dataset: Dataset) -> dg.AssetKey:
 
 
 def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
-    for f in dataset.fields:
-        if (f.standard or "text") not in STANDARDS:
-            raise CatalogError(
-                f"dataset {dataset.id}, field {f.name}: unknown standard {f.standard}"
-            )
     suite = load_suite(dataset.id)
     suite_version = hashlib.sha256(json.dumps(suite, sort_keys=True).encode()).hexdigest()[:8]
+    standards_version = hashlib.sha256(
+        "".join(
+            catalog.versions[f"standard:{name}"]
+            for name in sorted({f.standard or "text" for f in dataset.fields})
+        ).encode()
+    ).hexdigest()[:8]
     key = std_key(dataset)
     partitions = dataset_partitions(catalog, dataset)
     bureau = catalog.bureau(dataset.bureau)
@@ -42,7 +43,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         group_name="std",
         owners=[bureau.owner, "team:governance"],
         kinds={"duckdb", "parquet"},
-        code_version=f"{catalog.versions[dataset.id]}-{suite_version}",
+        code_version=f"{catalog.versions[dataset.id]}-{suite_version}-{standards_version}",
         description=f"治理 Govern: {dataset.label}, standardized (一数一源一标准); rows failing "
         "row-level rules are quarantined with rule and reason; a Great Expectations suite "
         "gates it.",
@@ -63,25 +64,39 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def govern(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    def govern(
+        context: dg.AssetExecutionContext, lake: LakeResource, registry: RegistryResource
+    ) -> dg.MaterializeResult:
         partition = partition_of(context)
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             std_path = stage.path(lake.lake.file("std", dataset.id, partition))
+            quarantine_path = stage.path(
+                lake.lake.file("quarantine", dataset.id, partition, "govern")
+            )
             routed = route(
                 con,
+                catalog,
                 dataset,
                 raw=lake.lake.file("raw", dataset.id, partition),
                 day=partition.date,
                 std_path=std_path,
-                quarantine_path=stage.path(
-                    lake.lake.file("quarantine", dataset.id, partition, "govern")
-                ),
+                quarantine_path=quarantine_path,
                 run_id=context.run_id,
             )
+            findings = quarantine_findings(con, quarantine_path, dataset)
             gate = validate(con.execute(f"SELECT * FROM read_parquet('{std_path}')").df(), suite)
             share = routed.quarantined / routed.collected if routed.collected else 0.0
             share_ok = share <= dataset.quarantine_threshold
             outcome = commit_or_reject(stage, gate.success and share_ok)
+        tickets = registry.registry.sync_tickets(
+            dataset=dataset.id,
+            bureau=partition.bureau,
+            day=partition.date,
+            stage="govern",
+            run_id=context.run_id,
+            found=findings,
+            clean=gate.success and share_ok,
+        )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": routed.standardized,
@@ -92,6 +107,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     {"standardized": routed.standardized, "quarantined": routed.quarantined},
                 ),
                 "quarantined_by_rule": dg.MetadataValue.json(routed.by_rule),
+                "tickets": dg.MetadataValue.json(tickets),
                 **outcome,
                 "dagster/column_lineage": lineage(
                     {f.name: [(raw_key(dataset), f.name)] for f in dataset.fields}
@@ -122,7 +138,3 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         )
 
     return govern
-
-
-def govern_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions(assets=[std_asset(catalog, d) for d in catalog.datasets])

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import duckdb
 
-from ycpipelines.catalog import Dataset, SourceField
+from ycpipelines.catalog import Catalog, Dataset, SourceField
 from ycpipelines.govern.quarantine import PROVENANCE, quarantine_select
 from ycpipelines.govern.rules import ROW_RULES
-from ycpipelines.govern.standards import STANDARDS, install_macros
+from ycpipelines.govern.standards import install_macros
 from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
 
 
@@ -26,7 +26,7 @@ def std(field: SourceField) -> str:
     return quoted(f"{field.name}__std")
 
 
-def violations(dataset: Dataset, day: str) -> list[tuple[str, str, str]]:
+def violations(catalog: Catalog, dataset: Dataset, day: str) -> list[tuple[str, str, str]]:
     """(code, reason, SQL that is true when violated) for every row-level check of a dataset."""
     checks = []
     for f in dataset.fields:
@@ -38,7 +38,7 @@ def violations(dataset: Dataset, day: str) -> list[tuple[str, str, str]]:
                     f"{std(f)} IS NULL",
                 )
             )
-        standard = STANDARDS[f.standard or "text"]
+        standard = catalog.standard(f)
         valid = standard.is_valid(std(f))
         if valid:
             checks.append(
@@ -66,6 +66,7 @@ def violations(dataset: Dataset, day: str) -> list[tuple[str, str, str]]:
 
 def route(
     con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
     dataset: Dataset,
     raw: Path,
     day: str,
@@ -75,14 +76,13 @@ def route(
 ) -> Routed:
     """Standardize one partition; each row goes to std/ or to quarantine/, never both or neither."""
     install_macros(con)
-    checks = violations(dataset, day)
+    checks = violations(catalog, dataset, day)
     pk = ", ".join(std(dataset.field(k)) for k in dataset.primary_key)
     duplicate = f"duplicate:{'+'.join(dataset.primary_key)}"
     reasons = {code: reason for code, reason, _ in checks}
     reasons[duplicate] = "主键重复 duplicate primary key within the partition"
     normalized = ", ".join(
-        f"{STANDARDS[f.standard or 'text'].normalized(quoted(f.name))} AS {std(f)}"
-        for f in dataset.fields
+        f"{catalog.standard(f).normalized(quoted(f.name))} AS {std(f)}" for f in dataset.fields
     )
     flagged = ", ".join(f"CASE WHEN {sql} THEN {sql_literal(code)} END" for code, _, sql in checks)
     con.execute(f"""

@@ -1,4 +1,5 @@
-"""Tables of the registry database (运营登记库): approvals and the audit chain."""
+"""Tables of the registry database (运营登记库): approvals, the audit chain, collection state and
+feedback tickets."""
 
 from datetime import datetime
 
@@ -89,3 +90,27 @@ class Conflict(Base):
     found: Mapped[str] = mapped_column(Text)  # masked
     expected: Mapped[str] = mapped_column(Text)  # masked
     run_id: Mapped[str] = mapped_column(String(64))
+
+
+class Ticket(Base):
+    """A feedback ticket (问题数据反馈单) to the bureau owning a partition's problem rows.
+
+    It names rows by key and line, never by their values (可反馈可追溯可定责).
+    """
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bureau: Mapped[str] = mapped_column(String(64), index=True)
+    dataset: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))
+    stage: Mapped[str] = mapped_column(String(16))  # collect, one_source or govern
+    rule: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer)
+    row_keys: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)  # the bureau's objection or the resolution

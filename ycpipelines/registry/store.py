@@ -3,7 +3,8 @@
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -22,11 +23,29 @@ from ycpipelines.registry.models import (
     AuditEntry,
     Conflict,
     SourceColumn,
+    Ticket,
     Watermark,
 )
 
 GENESIS = "0" * 64
 T = TypeVar("T")
+
+# Ticket actions: the states each may start from, and the state it leads to.
+TICKET_ACTIONS = {
+    "ack": ({"open"}, "acknowledged"),
+    "dispute": ({"open", "acknowledged"}, "disputed"),  # 异议: the bureau says its data is right
+    "close": ({"open", "acknowledged", "disputed", "fixed"}, "closed"),
+}
+ROW_KEYS_KEPT = 200
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Problem rows of one rule in one partition, named by masked key and line only."""
+
+    reason: str
+    count: int
+    row_keys: list[str]
 
 
 class RegistryError(RuntimeError):
@@ -309,5 +328,148 @@ class Registry:
             return list(
                 session.scalars(
                     select(Conflict).where(Conflict.dataset == dataset).order_by(Conflict.id)
+                )
+            )
+
+    def sync_tickets(
+        self,
+        *,
+        dataset: str,
+        bureau: str,
+        day: str,
+        stage: str,
+        run_id: str,
+        found: Mapping[str, Finding],
+        clean: bool,
+    ) -> dict[str, int]:
+        """Open or update one ticket per rule that found rows in a partition; when the partition
+        was committed (`clean`), close the stage's tickets whose rule found nothing this time.
+
+        Returns how many tickets were opened, updated and closed.
+        """
+        actor = f"pipeline:{stage}"
+
+        def work(session: Session) -> dict[str, int]:
+            tally = {"opened": 0, "updated": 0, "closed": 0}
+            now = datetime.now(UTC)
+            current = {
+                t.rule: t
+                for t in session.scalars(
+                    select(Ticket).where(
+                        Ticket.dataset == dataset,
+                        Ticket.bureau == bureau,
+                        Ticket.day == day,
+                        Ticket.stage == stage,
+                        Ticket.status != "closed",
+                    )
+                )
+            }
+            for rule, finding in sorted(found.items()):
+                keys = finding.row_keys[:ROW_KEYS_KEPT]
+                ticket = current.get(rule)
+                if ticket is None:
+                    ticket = Ticket(
+                        bureau=bureau,
+                        dataset=dataset,
+                        day=day,
+                        stage=stage,
+                        rule=rule,
+                        reason=finding.reason,
+                        count=finding.count,
+                        row_keys=keys,
+                        status="open",
+                        run_id=run_id,
+                        opened_at=now,
+                        updated_at=now,
+                    )
+                    session.add(ticket)
+                    session.flush()
+                    tally["opened"] += 1
+                    action = "ticket.opened"
+                elif (ticket.count, ticket.row_keys) != (finding.count, keys):
+                    ticket.count, ticket.row_keys = finding.count, keys
+                    ticket.run_id, ticket.updated_at = run_id, now
+                    tally["updated"] += 1
+                    action = "ticket.updated"
+                else:
+                    continue
+                self._audit(
+                    session,
+                    actor,
+                    action,
+                    f"ticket/{ticket.id}",
+                    {
+                        "dataset": dataset,
+                        "bureau": bureau,
+                        "day": day,
+                        "rule": rule,
+                        "count": finding.count,
+                        "run_id": run_id,
+                    },
+                )
+            if clean:
+                for rule, ticket in current.items():
+                    if rule in found:
+                        continue
+                    detail = {"run_id": run_id, "rule": rule}
+                    ticket.status, ticket.updated_at = "fixed", now
+                    self._audit(session, actor, "ticket.fixed", f"ticket/{ticket.id}", detail)
+                    ticket.status = "closed"
+                    ticket.note = f"fixed: the re-delivered partition passed in run {run_id}"
+                    self._audit(session, actor, "ticket.closed", f"ticket/{ticket.id}", detail)
+                    tally["closed"] += 1
+            return tally
+
+        return self._transact(work)
+
+    def tickets(
+        self, *, status: str | None = None, bureau: str | None = None, dataset: str | None = None
+    ) -> list[Ticket]:
+        query = select(Ticket).order_by(Ticket.id)
+        for column, value in (
+            (Ticket.status, status),
+            (Ticket.bureau, bureau),
+            (Ticket.dataset, dataset),
+        ):
+            if value:
+                query = query.where(column == value)
+        with Session(self.engine) as session:
+            return list(session.scalars(query))
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        with Session(self.engine) as session:
+            found = session.get(Ticket, ticket_id)
+        if found is None:
+            raise RegistryError(f"no ticket {ticket_id}")
+        return found
+
+    def act_on_ticket(self, ticket_id: int, action: str, *, actor: str, note: str) -> Ticket:
+        """A person's step on a ticket: ack, dispute (with the objection) or close."""
+        if not actor.strip():
+            raise RegistryError("a ticket action must name who takes it")
+        allowed, target = TICKET_ACTIONS[action]
+        if action != "ack" and not note.strip():
+            raise RegistryError(f"{action} needs a reason")
+
+        def work(session: Session) -> Ticket:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise RegistryError(f"no ticket {ticket_id}")
+            if ticket.status not in allowed:
+                raise RegistryError(f"ticket {ticket_id} is {ticket.status}; cannot {action} it")
+            ticket.status, ticket.updated_at = target, datetime.now(UTC)
+            if note:
+                ticket.note = note
+            self._audit(session, actor, f"ticket.{target}", f"ticket/{ticket_id}", {"note": note})
+            return ticket
+
+        return self._transact(work)
+
+    def history(self, subject: str) -> list[AuditEntry]:
+        """The audit entries about one subject, e.g. `ticket/3`, oldest first."""
+        with Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(AuditEntry).where(AuditEntry.subject == subject).order_by(AuditEntry.id)
                 )
             )

@@ -1,0 +1,163 @@
+"""主数据 Person master: `std/person_master`, one row per resident ID across all sources.
+
+Each shared element (`person.name`, `person.gender`, …) is taken from the source the catalog
+names authoritative (一数一源); only when that source does not know the person does the newest
+value from another source fill in. Every value records the dataset it came from.
+"""
+
+import dagster as dg
+
+from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.govern.assets import std_key
+from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck, quoted, sql_literal
+from ycpipelines.metadata import lineage, schema
+from ycpipelines.resources import LakeResource
+
+MASTER = "person_master"
+PERSON = "person."
+
+
+def master_key() -> dg.AssetKey:
+    return dg.AssetKey(["std", MASTER])
+
+
+def person_keys(dataset: Dataset) -> list[str]:
+    """The fields of a dataset that identify a person."""
+    return [f.name for f in dataset.fields if f.standard == "resident_id"]
+
+
+def elements(catalog: Catalog) -> list[str]:
+    """The person elements some source carries, e.g. `person.gender`."""
+    return sorted(
+        {r.element for d in catalog.datasets for r in d.elements if r.element.startswith(PERSON)}
+    )
+
+
+def mentions_sql(dataset: Dataset, lake: Lake) -> list[str]:
+    """SELECTs of (person, element, value) rows a dataset's std/ partitions carry; a person key
+    without elements still counts the person as seen."""
+    files = lake.glob("std", dataset.id)
+    selects = []
+    for key in person_keys(dataset):
+        refs = [r for r in dataset.elements if r.key == key and r.element.startswith(PERSON)]
+        values = [
+            (sql_literal(r.element), f"CAST({quoted(r.field)} AS VARCHAR)", str(r.authoritative))
+            for r in refs
+        ] or [("NULL", "NULL", "false")]
+        selects += [
+            f"SELECT {quoted(key)} AS person, {element} AS element, {value} AS value, "
+            f"{authoritative} AS authoritative, {sql_literal(dataset.id)} AS source, _day, "
+            f"_loaded_at FROM read_parquet('{files}')"
+            for element, value, authoritative in values
+        ]
+    return selects
+
+
+def master_columns(catalog: Catalog) -> list[tuple[str, str, str]]:
+    """(name, type, description) of the person master's columns."""
+    columns = [("resident_id", "VARCHAR", "公民身份号码 · 个人信息/身份 · L4")]
+    for element in elements(catalog):
+        authority, ref = catalog.authority(element)
+        field = authority.field(ref.field)
+        name = element.removeprefix(PERSON)
+        columns += [
+            (name, catalog.standard(field).type, f"{field.label} · {field.level}"),
+            (f"{name}_source", "VARCHAR", f"dataset the {name} was taken from"),
+        ]
+    return [
+        *columns,
+        ("sources", "VARCHAR[]", "every dataset that mentions the person"),
+        ("last_seen", "DATE", "newest partition day mentioning the person"),
+    ]
+
+
+def master_sql(catalog: Catalog, lake: Lake) -> str:
+    mentions = [
+        select
+        for d in catalog.datasets
+        if lake.committed("std", d.id)
+        for select in mentions_sql(d, lake)
+    ]
+    columns = []
+    for element in elements(catalog):
+        authority, ref = catalog.authority(element)
+        kind = catalog.standard(authority.field(ref.field)).type
+        name = element.removeprefix(PERSON)
+        columns += [
+            f"TRY_CAST(max(value) FILTER (element = {sql_literal(element)}) AS {kind}) AS {name}",
+            f"max(source) FILTER (element = {sql_literal(element)}) AS {name}_source",
+        ]
+    return f"""
+        WITH mentions AS ({" UNION ALL ".join(mentions)}),
+        chosen AS (
+            SELECT person, element, value, source FROM mentions WHERE value IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY person, element
+                ORDER BY authoritative DESC, _day DESC, _loaded_at DESC, source) = 1
+        ),
+        persons AS (
+            SELECT person, list(DISTINCT source ORDER BY source) AS sources,
+                   max(_day) AS last_seen
+            FROM mentions WHERE person IS NOT NULL GROUP BY person
+        )
+        SELECT persons.person AS resident_id, {", ".join(columns)}, sources, last_seen
+        FROM persons LEFT JOIN chosen USING (person)
+        GROUP BY persons.person, sources, last_seen
+        ORDER BY resident_id
+    """
+
+
+def person_master_asset(catalog: Catalog) -> dg.AssetsDefinition:
+    carriers = [d for d in catalog.datasets if person_keys(d)]
+    names = [e.removeprefix(PERSON) for e in elements(catalog)]
+
+    @dg.asset(
+        key=master_key(),
+        deps=[std_key(d) for d in carriers],
+        group_name="std",
+        owners=["team:governance"],
+        kinds={"duckdb", "parquet"},
+        code_version="-".join(catalog.versions[d.id] for d in carriers),
+        description="主数据 Person master: one row per resident ID across all sources; each "
+        "element from its authoritative source (一数一源), with the source of every value.",
+        metadata={"dagster/column_schema": schema(master_columns(catalog))},
+    )
+    def person_master(
+        context: dg.AssetExecutionContext, lake: LakeResource
+    ) -> dg.MaterializeResult:
+        if not any(lake.lake.committed("std", d.id) for d in carriers):
+            raise dg.Failure("no standardized data yet: run the ingest jobs first")
+        with duck() as con, lake.lake.staging(context.run_id) as stage:
+            path = stage.path(lake.lake.master_file(MASTER))
+            persons = copy_to_parquet(con, master_sql(catalog, lake.lake), path)
+            by_source = {
+                name: dict(
+                    con.execute(
+                        f"SELECT {name}_source, count(*) FROM read_parquet('{path}') "
+                        "GROUP BY ALL ORDER BY ALL"
+                    ).fetchall()
+                )
+                for name in names
+            }
+            outcome = commit_or_reject(stage, True)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": persons,
+                "values_by_source": dg.MetadataValue.json(
+                    {n: {str(s): c for s, c in counts.items()} for n, counts in by_source.items()}
+                ),
+                **outcome,
+                "dagster/column_lineage": lineage(
+                    {
+                        element.removeprefix(PERSON): [
+                            (std_key(d), r.field)
+                            for d in carriers
+                            for r in d.elements
+                            if r.element == element
+                        ]
+                        for element in elements(catalog)
+                    }
+                ),
+            }
+        )
+
+    return person_master
