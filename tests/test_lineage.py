@@ -19,7 +19,9 @@ from ycpipelines.demo.people import legacy_id
 from ycpipelines.demo.run import DEMO_REVIEWER, QUIET, review_tick, run_demo
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.lake import duck
+from ycpipelines.products.assets import file_digest
 from ycpipelines.registry import Registry
+from ycpipelines.registry.models import ApprovalRequest
 
 from helpers import failures, materializations, totals
 
@@ -124,22 +126,32 @@ def leaks(files: list[Path], found: dict[str, set[str]], min_name: int = 2) -> l
     return problems
 
 
+def request_of(registry: Registry, scenario: str) -> ApprovalRequest:
+    [request] = [r for r in registry.requests() if r.scenario == scenario]
+    return request
+
+
 def test_whole_lineage_publishes_once_approved(demo, yc_home: Path) -> None:
-    _, _, registry, result = demo
+    _, catalog, registry, result = demo
     assert result.failed == []
-    assert len(result.published) == 1
-    delivered = result.published[0]
-    assert delivered.is_relative_to(yc_home / "zone" / "demo_insurer" / "underwriting_features")
-    request = registry.request(result.request_id)
-    assert (request.status, request.reviewer) == ("published", DEMO_REVIEWER)
+    assert len(result.request_ids) == len(result.published) == len(catalog.products) == 3
+    for product in catalog.products:
+        request = request_of(registry, product.scenario)
+        assert (request.status, request.reviewer) == ("published", DEMO_REVIEWER)
+        folder = yc_home / "zone" / product.consumer / product.scenario / "v1"
+        delivered = folder / f"data.{product.format}"
+        assert delivered in result.published
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["sha256"] == file_digest(delivered)
+        assert manifest["product_sha256"] == request.content_hash
+        assert manifest["approval_request"] == request.id
+        assert [f["name"] for f in manifest["fields"]] == [f.name for f in product.fields]
+        assert manifest["rows"] == request.row_count
     assert registry.verify_audit_chain() is None
     actions = [e.action for e in registry.audit_log()]
     assert actions.count("collect.committed") == 4 * 3, "every collected partition is audited"
-    assert [a for a in actions if a.startswith("egress.")] == [
-        "egress.requested",
-        "egress.approved",
-        "egress.published",
-    ]
+    egress = [a for a in actions if a.startswith("egress.")]
+    assert sorted(egress) == sorted(["egress.requested", "egress.approved", "egress.published"] * 3)
 
 
 def test_nothing_identifying_reaches_the_published_zone(demo, sources: dict, yc_home: Path) -> None:
@@ -267,7 +279,7 @@ def test_quarantine_keeps_rule_reason_and_provenance(demo, yc_home: Path) -> Non
 def test_publish_refuses_a_product_changed_since_approval(
     demo, yc_home: Path, instance: dg.DagsterInstance
 ) -> None:
-    defs, _, registry, result = demo
+    defs, _, registry, _ = demo
     product = yc_home / "lake" / "product" / "underwriting_features" / "data.parquet"
     before = sorted((yc_home / "zone").rglob("*"))
     with duck() as con:
@@ -282,14 +294,14 @@ def test_publish_refuses_a_product_changed_since_approval(
         instance=instance,
         run_config=QUIET,
         raise_on_error=False,
-        tags={APPROVAL_TAG: str(result.request_id)},
+        tags={APPROVAL_TAG: str(request_of(registry, "underwriting_features").id)},
     )
     assert not tagged.success
     assert "changed since request" in failures(tagged)
 
     untagged = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
     assert not untagged.success
-    assert "no approval for product/underwriting_features" in failures(untagged)
+    assert "publish runs only for an approved request" in failures(untagged)
 
     assert sorted((yc_home / "zone").rglob("*")) == before
     refusals = [e for e in registry.audit_log() if e.action == "egress.refused"]
@@ -305,7 +317,7 @@ def test_rebuilding_unchanged_data_needs_no_new_review(demo, instance: dg.Dagste
         .success
     )
     review_tick(defs, instance)  # what the daemon would do next: nothing new is filed
-    assert [r.status for r in registry.requests()] == ["published"]
+    assert [r.status for r in registry.requests()] == ["published"] * 3
 
 
 def test_a_product_failing_k_anonymity_is_not_committed_nor_offered_for_review(
@@ -331,7 +343,7 @@ def test_a_product_failing_k_anonymity_is_not_committed_nor_offered_for_review(
     assert product.read_bytes() == before
     assert list((yc_home / "lake" / "rejected" / "product").rglob("*.parquet"))
     review_tick(defs, instance)  # what the daemon would do next: nothing new is filed
-    assert [r.status for r in registry.requests()] == ["published"]
+    assert [r.status for r in registry.requests()] == ["published"] * 3
 
 
 def test_reviewers_see_and_decide_requests_through_the_cli(demo) -> None:
@@ -339,11 +351,15 @@ def test_reviewers_see_and_decide_requests_through_the_cli(demo) -> None:
 
     from ycpipelines.cli import main
 
-    _, _, registry, result = demo
+    _, _, registry, _ = demo
     run = CliRunner().invoke
+    unknown = run(main, ["egress", "approve", "1", "--reviewer", "张审核", "--comment", "批准"])
+    assert "张审核 is not a registry user with the reviewer role" in unknown.output
+    added = run(main, ["users", "add", "张审核", "--role", "reviewer", "--by", "admin"])
+    assert added.exit_code == 0, added.output
     listed = run(main, ["egress", "list"])
     assert listed.exit_code == 0
-    request = registry.request(result.request_id)
+    request = request_of(registry, "underwriting_features")
     assert f"{request.id}\tpublished\tunderwriting_features\tdemo_insurer" in listed.output
     assert request.content_hash in listed.output
 

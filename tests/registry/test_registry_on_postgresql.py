@@ -47,22 +47,24 @@ def test_review_decisions_and_audit_chain_on_postgresql(pg_url: str) -> None:
     ), "the same content is filed once"
     second = request(registry, "sha256:bbb")
     assert registry.request(first).status == "superseded"
+    registry.add_user("李审核", ["reviewer"], "admin")
     with pytest.raises(RegistryError, match="superseded, not pending"):
         registry.decide(first, approve=True, reviewer="李审核", comment="ok")
     registry.decide(second, approve=True, reviewer="李审核", comment="字段清单与授权一致")
-    assert registry.approved_for("underwriting_features", "sha256:bbb").reviewer == "李审核"
-    assert registry.approved_for("underwriting_features", "sha256:aaa") is None
+    assert [r.status for r in registry.requests()] == ["superseded", "approved"]
+    assert registry.request(second).reviewer == "李审核"
     assert registry.verify_audit_chain() is None
     assert [e.action for e in registry.audit_log()] == [
         "egress.requested",
         "egress.superseded",
         "egress.requested",
+        "user.roles",
         "egress.approved",
     ]
 
     with registry.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = 4"))
-    assert registry.verify_audit_chain() == 4
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = 5"))
+    assert registry.verify_audit_chain() == 5
     registry.engine.dispose()
 
 

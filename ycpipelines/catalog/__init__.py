@@ -3,6 +3,7 @@
 from ycpipelines.catalog.levels import Level
 from ycpipelines.catalog.load import CatalogError, load_catalog
 from ycpipelines.catalog.models import Catalog, Dataset, Policy, Product, SourceField
+from ycpipelines.catalog.standards import Standard
 
 __all__ = [
     "Catalog",
@@ -12,5 +13,6 @@ __all__ = [
     "Policy",
     "Product",
     "SourceField",
+    "Standard",
     "load_catalog",
 ]

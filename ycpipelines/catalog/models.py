@@ -1,6 +1,7 @@
 """Typed models of the declarative catalog in `assets/`."""
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
@@ -190,11 +191,27 @@ class Product(Strict):
     legal_basis: str
     inputs: list[str]
     fields: list[ProductField]
-    quasi_identifiers: list[str]
-    k: int = Field(ge=2)
+    quasi_identifiers: list[str]  # empty for aggregate products, which suppress small cells
+    k: int = Field(default=5, ge=2)
+    suppress_below: int | None = Field(default=None, ge=2)  # counts under it are released empty
     retention_days: int = Field(gt=0)
-    format: Literal["parquet"] = "parquet"
+    format: Literal["parquet", "csv"] = "parquet"
+    price: Decimal = Field(ge=0, decimal_places=2)  # yuan per delivery (收益分配)
+    revenue_weights: dict[str, float] = {}  # bureau -> weight of its contributed rows
     builder: str  # "module:function" returning the product's SQL
+
+    @model_validator(mode="after")
+    def _protected(self) -> "Product":
+        if not self.quasi_identifiers and self.suppress_below is None:
+            raise ValueError(
+                f"product {self.scenario!r} declares neither quasi_identifiers (k-anonymity) "
+                "nor suppress_below (aggregates)"
+            )
+        return self
+
+    @property
+    def price_cents(self) -> int:
+        return int(self.price * 100)
 
 
 class Catalog(Strict):

@@ -7,17 +7,20 @@ instance under DAGSTER_HOME, so `dagster dev` shows them afterwards.
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from ycpipelines.catalog import Catalog
 from ycpipelines.collect.partitions import days_between, partition_key
+from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.jobs import dataset_job_name
 from ycpipelines.registry import Registry
 
 DEMO_REVIEWER = "demo-reviewer"
+DEMO_OPERATOR = "demo-operator"  # launches the product builds; may not approve them (four eyes)
+DEMO_PLAN = "演示预案 demo contingency plan: stop deliveries, notify the consumer, recall copies"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DEMO_COMMENT = "演示审核 demo review recorded by `make demo`; not a real person's decision"
 
@@ -26,7 +29,7 @@ DEMO_COMMENT = "演示审核 demo review recorded by `make demo`; not a real per
 class DemoResult:
     runs: int
     failed: list[str]
-    request_id: int | None
+    request_ids: list[int]
     published: list[Path]
 
 
@@ -80,6 +83,22 @@ def launch(
     )
 
 
+def authorize_demo_consumers(catalog: Catalog, registry: Registry, today: date) -> None:
+    """The demo's reviewer and a year's authorization of each product's consumer, once."""
+    registry.add_user(DEMO_REVIEWER, ["reviewer"], "demo")
+    for product in catalog.products:
+        if not registry.active_authorizations(product.scenario, today):
+            registry.grant(
+                consumer=product.consumer,
+                scenario=product.scenario,
+                fields=[f.name for f in product.fields],
+                valid_from=today,
+                valid_to=today + timedelta(days=365),
+                plan=DEMO_PLAN,
+                actor="demo",
+            )
+
+
 def run_demo(
     defs: dg.Definitions,
     catalog: Catalog,
@@ -90,22 +109,26 @@ def run_demo(
     workers: int = 2,
     approve: bool = True,
 ) -> DemoResult:
-    """Ingest every partition, build the person master and products, file the review, approve
-    as the demo reviewer, and publish through the sensor's run request."""
+    """Ingest every partition, build the person master and products, file the reviews, approve
+    as the demo reviewer, and publish through the sensor's run requests."""
     runs, failed = ingest(catalog, first, last, workers)
+    authorize_demo_consumers(catalog, registry, datetime.now(UTC).date())
     for job in ("build_person_master", "build_products"):
         result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance, run_config=QUIET, raise_on_error=False
+            instance=instance,
+            run_config=QUIET,
+            raise_on_error=False,
+            tags={LAUNCHED_BY: DEMO_OPERATOR},
         )
         runs += 1
         if not result.success:
             failed.append(job)
     review_tick(defs, instance)
-    pending = registry.requests(status="pending")
-    request_id = pending[-1].id if pending else None
+    pending = [r.id for r in registry.requests(status="pending")]
     published = []
-    if approve and request_id is not None:
-        registry.decide(request_id, approve=True, reviewer=DEMO_REVIEWER, comment=DEMO_COMMENT)
+    if approve and pending:
+        for request_id in pending:
+            registry.decide(request_id, approve=True, reviewer=DEMO_REVIEWER, comment=DEMO_COMMENT)
         for request in review_tick(defs, instance):
             result = launch(defs, instance, request)
             runs += 1
@@ -116,4 +139,4 @@ def run_demo(
             for r in registry.requests(status="published")
             if r.published_path
         ]
-    return DemoResult(runs=runs, failed=failed, request_id=request_id, published=published)
+    return DemoResult(runs=runs, failed=failed, request_ids=pending, published=published)

@@ -10,7 +10,7 @@ from ycpipelines.egress.sensors import egress_sensor
 def egress_defs(catalog: Catalog) -> dg.Definitions:
     jobs = [publish_job(p) for p in catalog.products]
     return dg.Definitions(
-        assets=[published_asset(p) for p in catalog.products],
+        assets=[published_asset(catalog, p) for p in catalog.products],
         jobs=jobs,
         sensors=[egress_sensor(catalog, jobs)],
     )

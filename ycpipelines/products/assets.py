@@ -14,7 +14,8 @@ from ycpipelines.metadata import lineage, schema
 from ycpipelines.resources import LakeResource
 
 K_ANONYMITY = "k_anonymity"
-Builder = Callable[[Mapping[str, str]], str]
+SMALL_CELLS = "small_cells"
+Builder = Callable[[Mapping[str, str], Product], str]
 
 
 def product_key(scenario: str) -> dg.AssetKey:
@@ -41,21 +42,57 @@ def input_relation(lake: Lake, key: str) -> str:
     return f"read_parquet('{path}')"
 
 
-def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
-    key = product_key(product.scenario)
-    build = builder_of(product)
-    fields = [f.name for f in product.fields]
+def pseudonym_columns(catalog: Catalog, product: Product) -> list[str]:
+    """The product's columns that carry keyed pseudonyms (copied from pseudonymized fields)."""
     pseudonyms = {
         f"safe/{d.id}.{f.safe_column}"
         for d in catalog.datasets
         for f in d.fields
         if f.policy == Policy.PSEUDONYMIZE
     }
-    scanned = [
+    return [
         f.name
         for f in product.fields
-        if f.transform != "copy" or not set(f.derived_from) <= pseudonyms
+        if f.transform == "copy" and set(f.derived_from) <= pseudonyms
     ]
+
+
+def contributions(lake: Lake, product: Product) -> dict[str, float]:
+    """Rows each bureau contributed through the product's safe/ inputs (provenance `_bureau`),
+    times the manifest's revenue weight: what revenue is split by (收益分配)."""
+    rows: dict[str, float] = {}
+    with duck() as con:
+        for key in product.inputs:
+            layer, name = key.split("/")
+            if layer != "safe":
+                continue
+            for bureau, n in con.execute(
+                f"SELECT _bureau, count(*) FROM read_parquet('{lake.glob(layer, name)}') GROUP BY 1"
+            ).fetchall():
+                rows[bureau] = rows.get(bureau, 0) + n * product.revenue_weights.get(bureau, 1.0)
+    return dict(sorted(rows.items()))
+
+
+def protection_sql(product: Product, path: Path) -> str:
+    """SQL of the smallest group over the quasi-identifiers (k-anonymity), or, for aggregates,
+    of the number of released counts under the suppression threshold (which must be 0)."""
+    if product.quasi_identifiers:
+        return (
+            f"SELECT coalesce(min(n), 0) FROM (SELECT count(*) AS n FROM read_parquet('{path}')"
+            f" GROUP BY {', '.join(product.quasi_identifiers)})"
+        )
+    counts = [f.name for f in product.fields if f.transform == "aggregate"]
+    small = " OR ".join(f"{c} < {product.suppress_below}" for c in counts)
+    return f"SELECT count(*) FILTER ({small}) FROM read_parquet('{path}')"
+
+
+def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
+    key = product_key(product.scenario)
+    build = builder_of(product)
+    fields = [f.name for f in product.fields]
+    pseudonymous = pseudonym_columns(catalog, product)
+    scanned = [f for f in fields if f not in pseudonymous]
+    protection = K_ANONYMITY if product.quasi_identifiers else SMALL_CELLS
 
     @dg.asset(
         key=key,
@@ -73,11 +110,13 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         },
         check_specs=[
             dg.AssetCheckSpec(
-                K_ANONYMITY,
+                protection,
                 asset=key,
                 blocking=True,
                 description=f"every combination of {product.quasi_identifiers} "
-                f"covers at least k={product.k} rows",
+                f"covers at least k={product.k} rows"
+                if product.quasi_identifiers
+                else f"no released count under {product.suppress_below}",
             ),
             dg.AssetCheckSpec(
                 RESIDUAL_IDENTIFIERS,
@@ -94,7 +133,7 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             path = stage.path(lake.lake.product_file(product.scenario))
             con.execute("SET preserve_insertion_order = true")  # same input, same bytes
-            rows = copy_to_parquet(con, build(inputs), path)
+            rows = copy_to_parquet(con, build(inputs, product), path)
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
             columns = [r[0] for r in described]
             if columns != fields:
@@ -102,12 +141,17 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                     f"product {product.scenario} produced columns {columns}; "
                     f"its manifest lists {fields}"
                 )
-            smallest = con.execute(
-                f"SELECT coalesce(min(n), 0) FROM (SELECT count(*) AS n FROM read_parquet('{path}')"
-                f" GROUP BY {', '.join(product.quasi_identifiers)})"
-            ).fetchone()[0]
+            measured = con.execute(protection_sql(product, path)).fetchone()[0]
             leaks = {c: n for c, n in residual_identifiers(con, path, scanned).items() if n}
-            k_ok = rows == 0 or smallest >= product.k
+            if product.quasi_identifiers:
+                k_ok = rows == 0 or measured >= product.k
+                protection_metadata = {"smallest_group": measured, "k": product.k}
+            else:
+                k_ok = measured == 0
+                protection_metadata = {
+                    "small_cells": measured,
+                    "suppress_below": product.suppress_below,
+                }
             digest = file_digest(path)
             outcome = commit_or_reject(stage, k_ok and not leaks)
         return dg.MaterializeResult(
@@ -121,8 +165,9 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                 ),
                 "content_hash": digest,
                 "path": str(lake.lake.product_file(product.scenario)),
-                "smallest_group": smallest,
+                **protection_metadata,
                 "residual_identifiers": sum(leaks.values()),
+                "contributions": dg.MetadataValue.json(contributions(lake.lake, product)),
                 **outcome,
                 "dagster/column_lineage": lineage(
                     {
@@ -136,10 +181,10 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
             },
             check_results=[
                 dg.AssetCheckResult(
-                    check_name=K_ANONYMITY,
+                    check_name=protection,
                     passed=k_ok,
                     severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={"smallest_group": smallest, "k": product.k},
+                    metadata=protection_metadata,
                 ),
                 residual_check(scanned, leaks),
             ],

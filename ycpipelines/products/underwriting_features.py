@@ -2,6 +2,8 @@
 
 from collections.abc import Mapping
 
+from ycpipelines.catalog import Product
+
 # ICD-10 ranges of the chronic conditions an underwriter asks about.
 CHRONIC_CONDITIONS = {
     "has_hypertension": "^I1[0-5]",
@@ -22,7 +24,13 @@ AGE_BANDS = [
 ]
 
 
-def build(inputs: Mapping[str, str]) -> str:
+def age_band(age: str) -> str:
+    """SQL of the age band (年龄段) of an age expression."""
+    bands = " ".join(f"WHEN {age} < {limit} THEN '{band}'" for limit, band in AGE_BANDS)
+    return f"CASE {bands} ELSE '70+' END"
+
+
+def build(inputs: Mapping[str, str], product: Product) -> str:
     """SQL of the product over the safe/ relations in `inputs`, 12 months to the newest visit."""
     residents = inputs["safe/residents"]
     visits = inputs["safe/outpatient_visits"]
@@ -31,7 +39,6 @@ def build(inputs: Mapping[str, str]) -> str:
         f"coalesce(bool_or(regexp_matches(icd10_code, '{pattern}')), false) AS {name}"
         for name, pattern in CHRONIC_CONDITIONS.items()
     )
-    bands = " ".join(f"WHEN age < {limit} THEN '{band}'" for limit, band in AGE_BANDS)
     return f"""
     WITH window_end AS (SELECT max(visit_time) AS moment FROM {visits}),
     people AS (
@@ -55,7 +62,7 @@ def build(inputs: Mapping[str, str]) -> str:
         GROUP BY person_pid
     )
     SELECT p.person_pid,
-           CASE {bands} ELSE '70+' END AS age_band,
+           {age_band("age")} AS age_band,
            p.gender,
            {", ".join(f"coalesce(v.{n}, false) AS {n}" for n in CHRONIC_CONDITIONS)},
            coalesce(v.visits_12m, 0) AS visits_12m,

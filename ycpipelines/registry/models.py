@@ -1,9 +1,9 @@
 """Tables of the registry database (运营登记库): approvals, the audit chain, collection state and
 feedback tickets."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -15,7 +15,9 @@ class ApprovalRequest(Base):
     """An egress review request (出域审核) bound to one exact product content."""
 
     __tablename__ = "approval_requests"
-    __table_args__ = (UniqueConstraint("scenario", "content_hash"),)
+    __table_args__ = (
+        UniqueConstraint("scenario", "consumer", "content_hash", name="uq_request_content"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario: Mapped[str] = mapped_column(String(64))
@@ -32,6 +34,8 @@ class ApprovalRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     published_path: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    authorization_id: Mapped[int | None] = mapped_column(Integer)
+    launched_by: Mapped[str | None] = mapped_column(String(64))  # who ran the product build
 
 
 class AuditEntry(Base):
@@ -114,3 +118,67 @@ class Ticket(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)  # the bureau's objection or the resolution
+
+
+class User(Base):
+    """A person known to the registry, with roles such as `reviewer` (审核员)."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    roles: Mapped[list] = mapped_column(JSON)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Authorization(Base):
+    """An authorization (授权) of a consumer for a scenario, with its contingency plan (预案)."""
+
+    __tablename__ = "authorizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(64), index=True)
+    scenario: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[list] = mapped_column(JSON)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    plan: Mapped[str] = mapped_column(Text)  # the contingency plan (一授权一预案)
+    status: Mapped[str] = mapped_column(String(16))  # active, suspended, revoked
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    """One version of a product delivered into a consumer's zone (出域交付)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("consumer", "scenario", "version", name="uq_delivery"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(Integer)
+    authorization_id: Mapped[int] = mapped_column(Integer)
+    consumer: Mapped[str] = mapped_column(String(64))
+    scenario: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(71))  # of the delivered file
+    product_sha256: Mapped[str] = mapped_column(String(71))  # of the approved product content
+    rows: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # id of the recipient's pseudonym key
+    price_cents: Mapped[int] = mapped_column(Integer)
+    contributions: Mapped[dict] = mapped_column(JSON)  # bureau -> weighted rows contributed
+    status: Mapped[str] = mapped_column(String(16))  # delivered, revoked
+    delivered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Settlement(Base):
+    """One bureau's share of one period's delivery revenue (收益分配), in integer cents."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("period", "bureau", name="uq_settlement"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))
+    bureau: Mapped[str] = mapped_column(String(64))
+    cents: Mapped[int] = mapped_column(Integer)
+    deliveries: Mapped[list] = mapped_column(JSON)
+    settled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,5 @@
-"""The registry database: approval requests and the append-only, hash-chained audit log."""
+"""The registry database: approval requests, collection state, tickets and the append-only,
+hash-chained audit log (users, authorizations and deliveries are in their own modules)."""
 
 import hashlib
 import json
@@ -18,6 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ycpipelines.lake import home
+from ycpipelines.registry.authorizations import AuthorizationsMixin
+from ycpipelines.registry.deliveries import DeliveriesMixin
+from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import (
     ApprovalRequest,
     AuditEntry,
@@ -46,10 +50,6 @@ class Finding:
     reason: str
     count: int
     row_keys: list[str]
-
-
-class RegistryError(RuntimeError):
-    """A registry operation was refused; the message says why."""
 
 
 def default_registry_url() -> str:
@@ -88,7 +88,7 @@ def open_registry(url: str) -> "Registry":
     return Registry(url)
 
 
-class Registry:
+class Registry(AuthorizationsMixin, DeliveriesMixin):
     """Operations on the registry; every change is audited in the same transaction."""
 
     def __init__(self, url: str | None = None) -> None:
@@ -145,12 +145,13 @@ class Registry:
         return None
 
     def file_request(self, actor: str, **fields: Any) -> tuple[ApprovalRequest, bool]:
-        """File an approval request for one product content; idempotent per content hash."""
+        """File an approval request for one product content and consumer; idempotent."""
 
         def work(session: Session) -> tuple[ApprovalRequest, bool]:
             existing = session.scalar(
                 select(ApprovalRequest).where(
                     ApprovalRequest.scenario == fields["scenario"],
+                    ApprovalRequest.consumer == fields["consumer"],
                     ApprovalRequest.content_hash == fields["content_hash"],
                 )
             )
@@ -159,6 +160,7 @@ class Registry:
             for older in session.scalars(
                 select(ApprovalRequest).where(
                     ApprovalRequest.scenario == fields["scenario"],
+                    ApprovalRequest.consumer == fields["consumer"],
                     ApprovalRequest.status.in_(("pending", "approved")),
                 )
             ):
@@ -172,7 +174,17 @@ class Registry:
                 actor,
                 "egress.requested",
                 f"request/{request.id}",
-                {k: fields[k] for k in ("scenario", "consumer", "content_hash", "row_count")},
+                {
+                    k: fields.get(k)
+                    for k in (
+                        "scenario",
+                        "consumer",
+                        "content_hash",
+                        "row_count",
+                        "authorization_id",
+                        "launched_by",
+                    )
+                },
             )
             return request, True
 
@@ -195,9 +207,19 @@ class Registry:
     def decide(
         self, request_id: int, *, approve: bool, reviewer: str, comment: str
     ) -> ApprovalRequest:
-        """Record a reviewer's decision on a pending request (一场景一清单一审核)."""
+        """Record a reviewer's decision on a pending request (一场景一清单一审核).
+
+        Only a registry user with the reviewer role who did not launch the product run may
+        decide; a refused attempt is audited too.
+        """
         if not reviewer.strip():
             raise RegistryError("a decision must name its reviewer")
+        refusal = self.check_reviewer(self.request(request_id), reviewer)
+        if refusal:
+            self.audit(
+                reviewer, "egress.decision_refused", f"request/{request_id}", {"reason": refusal}
+            )
+            raise RegistryError(refusal)
 
         def work(session: Session) -> ApprovalRequest:
             request = session.get(ApprovalRequest, request_id)
@@ -216,6 +238,7 @@ class Registry:
                 f"request/{request_id}",
                 {
                     "scenario": request.scenario,
+                    "consumer": request.consumer,
                     "content_hash": request.content_hash,
                     "comment": comment,
                 },
@@ -223,27 +246,6 @@ class Registry:
             return request
 
         return self._transact(work)
-
-    def approved_for(self, scenario: str, content_hash: str) -> ApprovalRequest | None:
-        with Session(self.engine) as session:
-            return session.scalar(
-                select(ApprovalRequest).where(
-                    ApprovalRequest.scenario == scenario,
-                    ApprovalRequest.content_hash == content_hash,
-                    ApprovalRequest.status == "approved",
-                )
-            )
-
-    def mark_published(self, request_id: int, path: str, actor: str, detail: dict) -> None:
-        def work(session: Session) -> None:
-            request = session.get(ApprovalRequest, request_id)
-            assert request is not None
-            request.status = "published"
-            request.published_path = path
-            request.published_at = datetime.now(UTC)
-            self._audit(session, actor, "egress.published", f"request/{request_id}", detail)
-
-        self._transact(work)
 
     def watermark(self, dataset: str, bureau: str, day: str) -> Watermark | None:
         with Session(self.engine) as session:

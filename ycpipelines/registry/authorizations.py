@@ -1,0 +1,189 @@
+"""Users, roles and authorizations (授权) in the registry; each change is audited.
+
+一授权一预案: an authorization names one consumer, one scenario, the fields it may receive, its
+validity and its contingency plan. Revoking one voids its open requests and marks what it
+delivered as revoked, in the same transaction as the audit entry.
+"""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ycpipelines.registry.errors import RegistryError
+from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery, User
+
+REVIEWER = "reviewer"
+OPEN_REQUESTS = ("pending", "approved")
+
+
+class AuthorizationsMixin:
+    """Registry operations on users and authorizations (mixed into `Registry`)."""
+
+    def add_user(self, name: str, roles: list[str], actor: str) -> User:
+        def work(session: Session) -> User:
+            user = session.get(User, name) or User(name=name, roles=[], added_at=datetime.now(UTC))
+            user.roles = sorted(set(user.roles) | set(roles))
+            session.add(user)
+            self._audit(session, actor, "user.roles", f"user/{name}", {"roles": user.roles})
+            return user
+
+        return self._transact(work)
+
+    def user(self, name: str) -> User | None:
+        with Session(self.engine) as session:
+            return session.get(User, name)
+
+    def grant(
+        self,
+        *,
+        consumer: str,
+        scenario: str,
+        fields: list[str],
+        valid_from: date,
+        valid_to: date,
+        plan: str,
+        actor: str,
+    ) -> Authorization:
+        """Record an authorization; the caller has checked the fields against the manifest."""
+        if valid_to < valid_from:
+            raise RegistryError(f"valid_to {valid_to} is before valid_from {valid_from}")
+        if not plan.strip():
+            raise RegistryError("an authorization needs its contingency plan (一授权一预案)")
+
+        def work(session: Session) -> Authorization:
+            grant = Authorization(
+                consumer=consumer,
+                scenario=scenario,
+                fields=fields,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                plan=plan,
+                status="active",
+                granted_by=actor,
+                granted_at=datetime.now(UTC),
+            )
+            session.add(grant)
+            session.flush()
+            self._audit(
+                session,
+                actor,
+                "auth.granted",
+                f"authorization/{grant.id}",
+                {
+                    "consumer": consumer,
+                    "scenario": scenario,
+                    "fields": fields,
+                    "valid_from": valid_from.isoformat(),
+                    "valid_to": valid_to.isoformat(),
+                    "plan": plan,
+                },
+            )
+            return grant
+
+        return self._transact(work)
+
+    def authorizations(
+        self, *, consumer: str | None = None, scenario: str | None = None
+    ) -> list[Authorization]:
+        query = select(Authorization).order_by(Authorization.id)
+        if consumer:
+            query = query.where(Authorization.consumer == consumer)
+        if scenario:
+            query = query.where(Authorization.scenario == scenario)
+        with Session(self.engine) as session:
+            return list(session.scalars(query))
+
+    def authorization(self, grant_id: int) -> Authorization:
+        with Session(self.engine) as session:
+            found = session.get(Authorization, grant_id)
+        if found is None:
+            raise RegistryError(f"no authorization {grant_id}")
+        return found
+
+    def active_authorizations(self, scenario: str, on: date) -> list[Authorization]:
+        """The authorizations of a scenario that are active and valid on a day."""
+        return [
+            a
+            for a in self.authorizations(scenario=scenario)
+            if a.status == "active" and a.valid_from <= on <= a.valid_to
+        ]
+
+    def change_authorization(
+        self, grant_id: int, status: str, *, actor: str, reason: str
+    ) -> tuple[Authorization, int, int]:
+        """Suspend, resume or revoke. Revoking voids the open requests of the authorization and
+        marks its deliveries revoked; returns (authorization, voided, revoked deliveries)."""
+        allowed = {
+            "suspended": {"active"},
+            "active": {"suspended"},
+            "revoked": {"active", "suspended"},
+        }
+        if not reason.strip():
+            raise RegistryError(f"setting an authorization {status} needs a reason")
+
+        def work(session: Session) -> tuple[Authorization, int, int]:
+            grant = session.get(Authorization, grant_id)
+            if grant is None:
+                raise RegistryError(f"no authorization {grant_id}")
+            if grant.status not in allowed[status]:
+                raise RegistryError(
+                    f"authorization {grant_id} is {grant.status}; cannot set {status}"
+                )
+            grant.status = status
+            voided = revoked = 0
+            if status == "revoked":
+                voided = self._void_requests(session, [grant.id], actor, reason)
+                revoked = session.execute(
+                    update(Delivery)
+                    .where(Delivery.authorization_id == grant.id)
+                    .values(status="revoked")
+                ).rowcount
+            self._audit(
+                session,
+                actor,
+                f"auth.{status}",
+                f"authorization/{grant_id}",
+                {"reason": reason, "voided_requests": voided, "revoked_deliveries": revoked},
+            )
+            return grant, voided, revoked
+
+        return self._transact(work)
+
+    def void_expired(self, today: date, actor: str) -> int:
+        """Void the open requests of authorizations whose validity has ended."""
+
+        def work(session: Session) -> int:
+            expired = list(
+                session.scalars(
+                    select(Authorization.id).where(
+                        Authorization.status == "active", Authorization.valid_to < today
+                    )
+                )
+            )
+            return self._void_requests(session, expired, actor, f"authorization expired by {today}")
+
+        return self._transact(work)
+
+    def _void_requests(self, session: Session, grant_ids: list[int], actor: str, why: str) -> int:
+        requests = list(
+            session.scalars(
+                select(ApprovalRequest).where(
+                    ApprovalRequest.authorization_id.in_(grant_ids),
+                    ApprovalRequest.status.in_(OPEN_REQUESTS),
+                )
+            )
+        )
+        for request in requests:
+            request.status = "voided"
+            self._audit(session, actor, "egress.voided", f"request/{request.id}", {"reason": why})
+        return len(requests)
+
+    def check_reviewer(self, request: ApprovalRequest, reviewer: str) -> str | None:
+        """Why `reviewer` may not decide `request`, or None (审核员, 双人复核 four eyes)."""
+        user = self.user(reviewer)
+        if user is None or REVIEWER not in user.roles:
+            return f"{reviewer} is not a registry user with the {REVIEWER} role"
+        if request.launched_by and request.launched_by == reviewer:
+            return f"{reviewer} launched the product run of request {request.id}; four eyes needed"
+        return None
