@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from ycpipelines.catalog import load_catalog
 from ycpipelines.cli import main
@@ -284,3 +285,32 @@ def test_auditors_export_the_log_and_a_deleted_entry_is_detected(
     with registry.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": log[3].id})
     assert "audit chain broken at entry" in ycp("audit", "verify", ok=False)
+
+
+def test_a_change_whose_audit_entry_cannot_be_written_does_not_happen(world: dict) -> None:
+    registry = world["registry"]
+    before = len(registry.authorizations())
+    with registry.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'audit storage unavailable'; END $$ LANGUAGE plpgsql; "
+                "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log "
+                "FOR EACH ROW EXECUTE FUNCTION refuse();"
+            )
+        )
+    try:
+        with pytest.raises(DBAPIError, match="audit storage unavailable"):
+            registry.grant(
+                consumer="insurer_e",
+                scenario=SCENARIO,
+                fields=["person_pid"],
+                valid_from=TODAY,
+                valid_to=TODAY,
+                plan="预案",
+                actor="数据局",
+            )
+    finally:
+        with registry.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER no_audit ON audit_log; DROP FUNCTION refuse();"))
+    assert len(registry.authorizations()) == before

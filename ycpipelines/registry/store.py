@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, select
+from sqlalchemy import Engine, create_engine, delete, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from ycpipelines.registry.models import (
 )
 
 GENESIS = "0" * 64
+MIGRATION_LOCK = 7_265_512  # PostgreSQL advisory lock key of registry migrations
 T = TypeVar("T")
 
 # Ticket actions: the states each may start from, and the state it leads to.
@@ -63,8 +64,14 @@ def migrate(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Workers starting together on a fresh database migrate one after the other.
+            connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()
 
 
 def entry_hash(entry: AuditEntry) -> str:
