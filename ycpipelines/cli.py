@@ -355,34 +355,48 @@ def auth() -> None:
 
 @auth.command("grant")
 @click.option("--consumer", required=True)
-@click.option("--scenario", required=True)
-@click.option("--field", "fields", multiple=True, help="granted fields [every manifest field]")
+@click.option("--scenario", required=True, help="a product, or safe/<dataset> for sandbox queries")
+@click.option("--field", "fields", multiple=True, help="granted fields [every field]")
 @click.option("--from", "first", required=True, help="valid from, YYYY-MM-DD")
 @click.option("--to", "last", required=True, help="valid to, YYYY-MM-DD")
 @click.option("--plan", required=True, help="the contingency plan (预案) or its reference")
+@click.option("--epsilon", type=float, default=None, help="privacy budget of sandbox queries")
 @click.option("--by", required=True)
 def auth_grant(
-    consumer: str, scenario: str, fields: tuple[str, ...], first: str, last: str, plan: str, by: str
+    consumer: str,
+    scenario: str,
+    fields: tuple[str, ...],
+    first: str,
+    last: str,
+    plan: str,
+    epsilon: float | None,
+    by: str,
 ) -> None:
-    from ycpipelines.catalog import load_catalog
+    from ycpipelines.catalog import Policy, load_catalog
     from ycpipelines.registry import Registry, RegistryError
 
-    products = {p.scenario: p for p in load_catalog().products}
-    if scenario not in products:
-        raise click.ClickException(f"no product manifest for scenario {scenario!r}")
-    listed = [f.name for f in products[scenario].fields]
-    unknown = sorted(set(fields) - set(listed))
+    catalog = load_catalog()
+    grantable = {p.scenario: [f.name for f in p.fields] for p in catalog.products} | {
+        f"safe/{d.id}": [f.safe_column for f in d.fields if f.policy != Policy.DROP]
+        for d in catalog.datasets
+    }
+    if scenario not in grantable:
+        raise click.ClickException(f"no product or safe dataset {scenario!r}")
+    if scenario.startswith("safe/") and epsilon is None:
+        raise click.ClickException("sandbox access needs a privacy budget (--epsilon)")
+    unknown = sorted(set(fields) - set(grantable[scenario]))
     if unknown:
-        raise click.ClickException(f"fields {unknown} are not in the {scenario} manifest")
+        raise click.ClickException(f"fields {unknown} are not in {scenario}")
     try:
         grant = Registry().grant(
             consumer=consumer,
             scenario=scenario,
-            fields=list(fields) or listed,
+            fields=list(fields) or grantable[scenario],
             valid_from=date.fromisoformat(first),
             valid_to=date.fromisoformat(last),
             plan=plan,
             actor=by,
+            epsilon=epsilon,
         )
     except RegistryError as error:
         raise click.ClickException(str(error)) from error
@@ -520,3 +534,125 @@ def ledger_settle(period: str, by: str) -> None:
     for s in shares:
         click.echo(f"{period}\t{s.bureau}\t{s.cents / 100:.2f}\t{len(s.deliveries)} deliveries")
     click.echo(f"{period}\ttotal\t{sum(s.cents for s in shares) / 100:.2f}")
+
+
+@main.group()
+def sandbox() -> None:
+    """数据可用不可见: aggregate queries with differential privacy, released after review."""
+
+
+@sandbox.command("submit")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--consumer", required=True)
+def sandbox_submit(spec: Path, consumer: str) -> None:
+    """Run a query spec (JSON: dataset, dimensions, measures, filters, epsilon) in the domain."""
+    from datetime import UTC, datetime
+
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.lake import Lake, default_lake_root
+    from ycpipelines.registry import Registry
+    from ycpipelines.sandbox.query import QueryRefused
+    from ycpipelines.sandbox.service import submit
+
+    try:
+        query = submit(
+            json.loads(spec.read_text(encoding="utf-8")),
+            consumer,
+            load_catalog(),
+            Registry(),
+            Lake(Path(default_lake_root())),
+            datetime.now(UTC).date(),
+        )
+    except QueryRefused as refusal:
+        raise click.ClickException(f"refused: {refusal}") from refusal
+    click.echo(
+        f"query {query.id}: ε {query.epsilon} charged; result awaits review "
+        f"(approval request {query.request_id})"
+    )
+
+
+@sandbox.command("status")
+@click.argument("query_id", type=int)
+def sandbox_status(query_id: int) -> None:
+    from ycpipelines.registry import Registry, RegistryError
+
+    registry = Registry()
+    try:
+        query = registry.sandbox_query(query_id)
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    review = registry.request(query.request_id).status if query.request_id else "-"
+    left = registry.authorization(query.authorization_id).epsilon - registry.spent(
+        query.authorization_id
+    )
+    click.echo(
+        f"query {query.id}\t{query.consumer}\t{query.status}\treview {review}\t"
+        f"ε {query.epsilon}\tbudget left {left:.4g}\t{query.reason or ''}"
+    )
+
+
+@sandbox.command("result")
+@click.argument("query_id", type=int)
+@click.option("--consumer", required=True)
+def sandbox_result(query_id: int, consumer: str) -> None:
+    """Deliver an approved result into the consumer's zone and print its rows."""
+    import pyarrow.parquet as pq
+
+    from ycpipelines.registry import Registry
+    from ycpipelines.resources import default_zone_root
+    from ycpipelines.sandbox.query import QueryRefused
+    from ycpipelines.sandbox.service import deliver_result
+
+    try:
+        path = deliver_result(query_id, consumer, Registry(), Path(default_zone_root()))
+    except QueryRefused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
+    click.echo(f"delivered: {path}")
+    for row in pq.read_table(path).to_pylist():
+        click.echo(json.dumps(row, ensure_ascii=False, default=str))
+
+
+@main.group("psi")
+def psi_group() -> None:
+    """隐私求交: private set intersection of an insurer's applicants with the platform's data."""
+
+
+@psi_group.command("serve")
+@click.option("--socket", "path", required=True, type=click.Path(path_type=Path))
+@click.option("--sessions", type=int, default=None, help="stop after this many sessions")
+def psi_serve(path: Path, sessions: int | None) -> None:
+    """The platform side, on a Unix socket."""
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.lake import Lake, default_lake_root
+    from ycpipelines.registry import Registry
+    from ycpipelines.sandbox.psi import PlatformSide, serve
+
+    key = os.environ.get("YC_PSEUDONYM_KEY")
+    if not key:
+        raise click.ClickException("YC_PSEUDONYM_KEY is not set")
+    side = PlatformSide(load_catalog(), Registry(), Lake(Path(default_lake_root())), key).load()
+    click.echo(f"serving PSI for {len(side.ids)} residents on {path}")
+    serve(side, path, sessions)
+
+
+@psi_group.command("client")
+@click.option("--socket", "path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--consumer", required=True)
+@click.option("--ids", "ids_file", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def psi_client(path: Path, consumer: str, ids_file: Path, out: Path) -> None:
+    """The insurer side: applicants' ID numbers in (one per line), their features out (CSV)."""
+    import csv
+
+    from ycpipelines.sandbox.psi import PsiRefused, ask
+
+    ids = ids_file.read_text(encoding="utf-8").splitlines()
+    try:
+        rows, exchanged = ask(path, consumer, ids)
+    except PsiRefused as refusal:
+        raise click.ClickException(f"refused: {refusal}") from refusal
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["id_number"])
+        writer.writeheader()
+        writer.writerows(rows)
+    click.echo(f"{len(rows)} of {len(ids)} applicants matched; {exchanged} bytes exchanged")

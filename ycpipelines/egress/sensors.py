@@ -112,7 +112,8 @@ def egress_sensor(
                 )
                 if created:
                     filed.append(request.id)
-        approved = store.requests(status="approved")
+        scenarios = {p.scenario for p in catalog.products}
+        approved = [r for r in store.requests(status="approved") if r.scenario in scenarios]
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(

@@ -44,8 +44,10 @@ class AuthorizationsMixin:
         valid_to: date,
         plan: str,
         actor: str,
+        epsilon: float | None = None,
     ) -> Authorization:
-        """Record an authorization; the caller has checked the fields against the manifest."""
+        """Record an authorization; the caller has checked the fields against the manifest.
+        `epsilon` is the privacy budget of sandbox queries over a `safe/<dataset>` scenario."""
         if valid_to < valid_from:
             raise RegistryError(f"valid_to {valid_to} is before valid_from {valid_from}")
         if not plan.strip():
@@ -59,6 +61,7 @@ class AuthorizationsMixin:
                 valid_from=valid_from,
                 valid_to=valid_to,
                 plan=plan,
+                epsilon=epsilon,
                 status="active",
                 granted_by=actor,
                 granted_at=datetime.now(UTC),
@@ -77,6 +80,7 @@ class AuthorizationsMixin:
                     "valid_from": valid_from.isoformat(),
                     "valid_to": valid_to.isoformat(),
                     "plan": plan,
+                    "epsilon": epsilon,
                 },
             )
             return grant

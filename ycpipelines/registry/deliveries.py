@@ -90,6 +90,8 @@ class DeliveriesMixin:
                 .where(Delivery.delivered_at >= start, Delivery.delivered_at < end)
                 .order_by(Delivery.id)
             ):
+                if not d.price_cents:
+                    continue  # free deliveries (sandbox results) have nothing to split
                 for bureau, cents in split_cents(d.price_cents, d.contributions).items():
                     owed[bureau] = owed.get(bureau, 0) + cents
                     paid_by.setdefault(bureau, []).append(d.id)

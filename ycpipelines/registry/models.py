@@ -3,7 +3,7 @@ feedback tickets."""
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -143,6 +143,7 @@ class Authorization(Base):
     valid_to: Mapped[date] = mapped_column(Date)
     plan: Mapped[str] = mapped_column(Text)  # the contingency plan (一授权一预案)
     status: Mapped[str] = mapped_column(String(16))  # active, suspended, revoked
+    epsilon: Mapped[float | None] = mapped_column(Float)  # privacy budget of sandbox queries
     granted_by: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -182,3 +183,20 @@ class Settlement(Base):
     cents: Mapped[int] = mapped_column(Integer)
     deliveries: Mapped[list] = mapped_column(JSON)
     settled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SandboxQuery(Base):
+    """An aggregate query run inside the domain for a consumer (数据可用不可见), and its ε."""
+
+    __tablename__ = "sandbox_queries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(64), index=True)
+    authorization_id: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict] = mapped_column(JSON)
+    epsilon: Mapped[float] = mapped_column(Float)  # charged unless refused
+    status: Mapped[str] = mapped_column(String(16))  # refused, review (a request is filed)
+    reason: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[int | None] = mapped_column(Integer)
+    result_path: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

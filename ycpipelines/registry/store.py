@@ -30,6 +30,7 @@ from ycpipelines.registry.models import (
     Ticket,
     Watermark,
 )
+from ycpipelines.registry.sandbox import SandboxMixin
 
 GENESIS = "0" * 64
 MIGRATION_LOCK = 7_265_512  # PostgreSQL advisory lock key of registry migrations
@@ -95,7 +96,7 @@ def open_registry(url: str) -> "Registry":
     return Registry(url)
 
 
-class Registry(AuthorizationsMixin, DeliveriesMixin):
+class Registry(AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
     """Operations on the registry; every change is audited in the same transaction."""
 
     def __init__(self, url: str | None = None) -> None:
