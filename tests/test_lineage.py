@@ -18,8 +18,7 @@ from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.people import legacy_id
 from ycpipelines.demo.run import DEMO_REVIEWER, QUIET, review_tick, run_demo
 from ycpipelines.egress.publish import APPROVAL_TAG
-from ycpipelines.lake import duck
-from ycpipelines.products.assets import file_digest
+from ycpipelines.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest
 

@@ -1,6 +1,7 @@
 """Where data lives: the Parquet lake by layer/dataset/partition, and DuckDB connections over it."""
 
 import glob
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -162,3 +163,12 @@ def quoted(name: str) -> str:
 
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def file_digest(path: Path) -> str:
+    """`sha256:<hex>` of a file's exact bytes: what a review approves and publish re-checks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"

@@ -19,8 +19,7 @@ from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET, ingest, launch, review_tick
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.egress.sensors import LAUNCHED_BY
-from ycpipelines.lake import duck
-from ycpipelines.products.assets import file_digest
+from ycpipelines.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
 

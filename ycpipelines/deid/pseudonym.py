@@ -27,3 +27,10 @@ def hmac_macro(key: str) -> str:
         f"left(sha256(unhex('{outer}') || unhex(sha256(unhex('{inner}') || encode(v)))), "
         f"{PSEUDONYM_HEX}) END"
     )
+
+
+def recipient_key(master_key: str, consumer: str) -> str:
+    """The pseudonym key of one consumer's deliveries, derived from the de-identification key."""
+    return hmac.new(
+        master_key.encode(), f"consumer:{consumer}".encode(), hashlib.sha256
+    ).hexdigest()

@@ -7,7 +7,6 @@ are re-keyed with a key of that consumer (溯源), so a leaked copy names who le
 """
 
 import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -19,9 +18,9 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ycpipelines.catalog import Catalog, Product
-from ycpipelines.deid.pseudonym import hmac_macro
-from ycpipelines.lake import duck, quoted
-from ycpipelines.products.assets import file_digest, product_key, pseudonym_columns
+from ycpipelines.deid.pseudonym import hmac_macro, recipient_key
+from ycpipelines.lake import duck, file_digest, quoted
+from ycpipelines.products.assets import product_key, pseudonym_columns
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest, Authorization
 from ycpipelines.resources import DeidResource, LakeResource, RegistryResource, ZoneResource
@@ -36,13 +35,6 @@ class EgressRefused(dg.Failure):
 
 def published_key(scenario: str) -> dg.AssetKey:
     return dg.AssetKey(["published", scenario])
-
-
-def recipient_key(master_key: str, consumer: str) -> str:
-    """The pseudonym key of one consumer's deliveries, derived from the de-identification key."""
-    return hmac.new(
-        master_key.encode(), f"consumer:{consumer}".encode(), hashlib.sha256
-    ).hexdigest()
 
 
 def fingerprint_id(key: str) -> str:

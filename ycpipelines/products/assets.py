@@ -1,6 +1,5 @@
 """产品 Products: one `product/<scenario>` asset per manifest, built only from safe/ data."""
 
-import hashlib
 import importlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -9,7 +8,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Policy, Product
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
-from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck
+from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck, file_digest
 from ycpipelines.metadata import lineage, schema
 from ycpipelines.resources import LakeResource
 
@@ -20,15 +19,6 @@ Builder = Callable[[Mapping[str, str], Product], str]
 
 def product_key(scenario: str) -> dg.AssetKey:
     return dg.AssetKey(["product", scenario])
-
-
-def file_digest(path: Path) -> str:
-    """`sha256:<hex>` of a file's exact bytes: what a review approves and publish re-checks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
 
 
 def builder_of(product: Product) -> Builder:

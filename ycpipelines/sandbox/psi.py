@@ -15,16 +15,15 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import private_set_intersection.python as psi
 from google.protobuf.message import DecodeError
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.deid.pseudonym import pseudonym
-from ycpipelines.egress.publish import recipient_key
-from ycpipelines.lake import Lake, duck, sql_literal
-from ycpipelines.products.assets import file_digest
+from ycpipelines.deid.pseudonym import pseudonym, recipient_key
+from ycpipelines.lake import Lake, duck, file_digest, sql_literal
 from ycpipelines.registry import Registry
 
 SCENARIO = "underwriting_features"
@@ -150,34 +149,17 @@ class PlatformSide:
         consumer, applicants = str(hello.get("consumer", "")), hello.get("applicants")
         if not isinstance(applicants, int) or not 0 < applicants <= MAX_APPLICANTS:
             raise PsiRefused(f"applicants must be 1..{MAX_APPLICANTS}, got {applicants!r}")
+        today = datetime.now(UTC).date()
         grants = [
             g
-            for g in self.registry.authorizations(consumer=consumer, scenario=SCENARIO)
-            if g.status == "active"
+            for g in self.registry.active_authorizations(SCENARIO, today)
+            if g.consumer == consumer
         ]
         if not grants:
             raise PsiRefused(f"{consumer!r} has no active {SCENARIO} authorization")
         self.approved_product(consumer)
-        server = psi.server.CreateWithNewKey(True)
-        setup = server.CreateSetupMessage(
-            FALSE_POSITIVE_RATE, applicants, self.ids, psi.DataStructure.GCS
-        )
         channel.send_json({"ok": True})
-        channel.send(setup.SerializeToString())
-        request = psi.Request()
-        try:
-            request.ParseFromString(channel.receive())
-        except DecodeError as error:
-            raise PsiRefused("the PSI request is malformed") from error
-        if len(request.encrypted_elements) != applicants:
-            raise PsiRefused(
-                f"declared {applicants} applicants, sent {len(request.encrypted_elements)}"
-            )
-        try:
-            response = server.ProcessRequest(request)
-        except RuntimeError as error:
-            raise PsiRefused(f"the PSI request is malformed: {error}") from error
-        channel.send(response.SerializeToString())
+        server_exchange(channel, self.ids, applicants)
         matched = channel.receive_json().get("ids", [])
         if not isinstance(matched, list) or len(matched) > applicants:
             raise PsiRefused("asked for more applicants than declared")
@@ -215,6 +197,39 @@ def serve(side: PlatformSide, path: Path, sessions: int | None = None) -> None:
                         channel.send_json({"error": str(refusal)})
 
 
+def server_exchange(channel: Channel, ids: list[str], applicants: int) -> None:
+    """The platform's half of ECDH-PSI: its blinded set out, the client's elements blinded back.
+    A request that is not one, or of another size than declared, is refused."""
+    server = psi.server.CreateWithNewKey(True)
+    setup = server.CreateSetupMessage(FALSE_POSITIVE_RATE, applicants, ids, psi.DataStructure.GCS)
+    channel.send(setup.SerializeToString())
+    request = psi.Request()
+    try:
+        request.ParseFromString(channel.receive())
+    except DecodeError as error:
+        raise PsiRefused("the PSI request is malformed") from error
+    if len(request.encrypted_elements) != applicants:
+        raise PsiRefused(
+            f"declared {applicants} applicants, sent {len(request.encrypted_elements)}"
+        )
+    try:
+        response = server.ProcessRequest(request)
+    except RuntimeError as error:
+        raise PsiRefused(f"the PSI request is malformed: {error}") from error
+    channel.send(response.SerializeToString())
+
+
+def client_exchange(channel: Channel, ids: list[str]) -> list[str]:
+    """The insurer's half: which of its `ids` the platform holds, learning nothing else."""
+    client = psi.client.CreateWithNewKey(True)
+    setup = psi.ServerSetup()
+    setup.ParseFromString(channel.receive())
+    channel.send(client.CreateRequest(ids).SerializeToString())
+    response = psi.Response()
+    response.ParseFromString(channel.receive())
+    return [ids[i] for i in sorted(client.GetIntersection(setup, response))]
+
+
 @contextmanager
 def connected(path: Path) -> Iterator[Channel]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -236,13 +251,7 @@ def ask(path: Path, consumer: str, ids: list[str]) -> tuple[list[dict], int]:
     with connected(path) as channel:
         channel.send_json({"consumer": consumer, "applicants": len(ids)})
         answer(channel)
-        client = psi.client.CreateWithNewKey(True)
-        setup = psi.ServerSetup()
-        setup.ParseFromString(channel.receive())
-        channel.send(client.CreateRequest(ids).SerializeToString())
-        response = psi.Response()
-        response.ParseFromString(channel.receive())
-        matched = [ids[i] for i in sorted(client.GetIntersection(setup, response))]
+        matched = client_exchange(channel, ids)
         channel.send_json({"ids": matched})
         rows = answer(channel)["rows"]
         return rows, channel.sent + channel.received

@@ -14,8 +14,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.lake import Lake
-from ycpipelines.products.assets import file_digest
+from ycpipelines.lake import Lake, file_digest
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import SandboxQuery
 from ycpipelines.registry.sandbox import SANDBOX_ACTOR
