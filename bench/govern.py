@@ -86,7 +86,7 @@ def pandas_gate(path: Path, out: Path) -> int:
     import pandas as pd
     from great_expectations.core import ExpectationSuite
 
-    from ycpipelines.govern.gate import RESULT_FORMAT, gx_context, outcomes
+    from ycpipelines.govern.gate import gx_context, outcomes
 
     suite, dataset = suite_and_dataset()
     frame = pd.read_parquet(path)
@@ -97,7 +97,9 @@ def pandas_gate(path: Path, out: Path) -> int:
         .add_batch_definition_whole_dataframe("whole")
         .get_batch(batch_parameters={"dataframe": frame})
     )
-    validation = batch.validate(ExpectationSuite(**suite.document), result_format=RESULT_FORMAT)
+    validation = batch.validate(
+        ExpectationSuite(**suite.document), result_format=suite.result_format
+    )
     kept = {"success": bool(validation.success), "results": outcomes(validation, dataset)}
     out.write_text(json.dumps(kept))
     return len(frame)

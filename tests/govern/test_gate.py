@@ -90,6 +90,7 @@ def test_check_metadata_never_shows_raw_identifiers(
     yc_home: Path, committed: dict, instance: dg.DagsterInstance, catalog_copy: Path
 ) -> None:
     def failing_on_identifiers(suite: dict) -> None:
+        suite["meta"]["failing_value_samples"] = 5
         for column in ("id_number", "phone", "patient_name"):
             suite["expectations"].append(
                 {
@@ -97,6 +98,12 @@ def test_check_metadata_never_shows_raw_identifiers(
                     "kwargs": {"column": column, "regex": "^impossible$"},
                 }
             )
+        suite["expectations"].append(
+            {
+                "type": "expect_column_most_common_value_to_be_in_set",
+                "kwargs": {"column": "id_number", "value_set": ["impossible"]},
+            }
+        )
 
     with edited_suite(catalog_copy, DATASET, failing_on_identifiers):
         strict = build_definitions(load_catalog())
@@ -116,7 +123,9 @@ def test_check_metadata_never_shows_raw_identifiers(
     }
     for column in ("id_number", "phone", "patient_name"):
         masked = samples[f"expect_column_values_to_match_regex({column})"]
-        assert masked and all("*" in s for s in masked)
+        assert len(masked) == 5 and all("*" in s for s in masked)
+    common = next(r for r in metadata["results"] if "most_common" in r["type"])["observed"]
+    assert common and all("*" in s for s in common)
     raw = yc_home / "lake/raw/health" / DATASET / "bureau=health" / f"date={SECOND}/data.parquet"
     values = set()
     for source in (raw, rejected_std(blocked)):

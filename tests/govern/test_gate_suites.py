@@ -44,13 +44,12 @@ def test_an_invalid_expectation_fails_loading_named(
     assert message in str(error.value)
 
 
-def test_a_collapse_share_outside_zero_to_one_fails_loading(catalog_copy: Path) -> None:
+@pytest.mark.parametrize(
+    "setting", [{"min_share_of_previous_rows": 1.5}, {"failing_value_samples": 50}]
+)
+def test_a_gate_setting_out_of_range_fails_loading(catalog_copy: Path, setting: dict) -> None:
     with (
-        edited_suite(
-            catalog_copy,
-            "outpatient_visits",
-            lambda s: s["meta"].update(min_share_of_previous_rows=1.5),
-        ),
-        pytest.raises(CatalogError, match=r"outpatient_visits.json: meta.min_share"),
+        edited_suite(catalog_copy, "outpatient_visits", lambda s: s["meta"].update(setting)),
+        pytest.raises(CatalogError, match=rf"outpatient_visits.json: meta.{next(iter(setting))}"),
     ):
         build_definitions(load_catalog())

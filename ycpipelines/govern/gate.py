@@ -3,8 +3,9 @@
 GE reads the staged partition through `DuckDBDatasource` (a query asset over `read_parquet`), so
 the rows never pass through pandas: each expectation is a SQL aggregate that DuckDB answers from
 the columns it needs. Besides the suite's own expectations the gate adds the row-count collapse
-check (`meta.min_share_of_previous_rows` of the bureau's previous committed partition). Sample
-failing values that GE returns are masked before they are kept anywhere.
+check (`meta.min_share_of_previous_rows` of the bureau's previous committed partition). Failing
+values GE returns (samples, when the suite asks for them, and observed column statistics) are
+masked before they are kept anywhere.
 """
 
 import math
@@ -19,16 +20,13 @@ import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 
-from ycpipelines.catalog import Dataset
+from ycpipelines.catalog import Dataset, SourceField
 from ycpipelines.collect.conflicts import mask
 from ycpipelines.collect.partitions import TIMEZONE
 from ycpipelines.govern.score import QualityScore, quality_score
 from ycpipelines.govern.suites import Suite
 from ycpipelines.lake import Lake, Partition, sql_literal
 
-SAMPLES = 5
-# BASIC: counts and percentages, and at most SAMPLES failing values (masked below).
-RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": SAMPLES}
 ROW_COUNT_GATE = "row_count_vs_previous"
 # Row order is irrelevant to aggregates (uniqueness's window query runs ~30% faster without it).
 DUCKDB_CONFIG = {"preserve_insertion_order": False}
@@ -56,16 +54,21 @@ def label(config: Any) -> str:
     return f"{config.type}({column})" if column else config.type
 
 
+def masked(value: Any, field: SourceField | None) -> Any:
+    """A column's value, or list of values, masked the way its field's standard says; nothing
+    of a column outside the catalog (provenance)."""
+    if field is None:
+        return None
+    return [mask(v, field) for v in value] if isinstance(value, list) else mask(value, field)
+
+
 def outcome(r: Any, dataset: Dataset) -> dict:
-    """One expectation's result as kept: counts and percentages; sample values and observed
-    column statistics masked the way the column's standard is (none for non-catalog columns)."""
+    """One expectation's result as kept: counts and percentages, and its column's sample values
+    and observed statistic masked."""
     config, result = r.expectation_config, r.result
     column = config.kwargs.get("column")
     field = next((f for f in dataset.fields if f.name == column), None)
     observed = result.get("observed_value")
-    if column and observed is not None:
-        observed = mask(observed, field) if field else None
-    samples = result.get("partial_unexpected_list") or []
     return {
         "expectation": label(config),
         "type": config.type,
@@ -74,8 +77,8 @@ def outcome(r: Any, dataset: Dataset) -> dict:
         "missing_count": result.get("missing_count"),
         "unexpected_count": result.get("unexpected_count"),
         "unexpected_percent": result.get("unexpected_percent"),
-        "samples": [mask(v, field) for v in samples] if field else [],
-        "observed": observed,
+        "samples": masked(result.get("partial_unexpected_list") or [], field) or [],
+        "observed": masked(observed, field) if column and observed is not None else observed,
         "error": (r.exception_info or {}).get("exception_message"),
     }
 
@@ -174,7 +177,7 @@ def validate(
         .add_batch_definition_whole_table("whole")
         .get_batch()
     )
-    validation = batch.validate(expectations, result_format=RESULT_FORMAT)
+    validation = batch.validate(expectations, result_format=suite.result_format)
     results = outcomes(validation, dataset)
     score = quality_score([(r["type"], r) for r in results], timeliness)
     return GateResult(

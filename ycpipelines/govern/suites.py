@@ -5,9 +5,11 @@ own classes (each expectation is built as its GE class, so an unknown type or a 
 argument is caught), against the dataset's catalog fields, and its regexes against DuckDB's
 regex engine, which runs them. Any problem fails loading with the file and the expectation named.
 
-Besides GE's expectations, the suite's `meta.min_share_of_previous_rows` (0–1] declares the
-row-count collapse gate: a partition with fewer rows than that share of the bureau's previous
-committed partition fails.
+Besides GE's expectations, the suite's `meta` holds two settings of the gate:
+- `min_share_of_previous_rows` (0–1]: the row-count collapse gate; a partition with fewer rows
+  than that share of the bureau's previous committed partition fails;
+- `failing_value_samples` (0–20, default 0): failing values kept per expectation, masked. Each
+  costs GE one more query per expectation (a full scan when nothing fails), so it is opt-in.
 """
 
 import hashlib
@@ -25,6 +27,8 @@ from ycpipelines.govern.quarantine import PROVENANCE
 COLUMN_KWARGS = ("column", "column_A", "column_B")
 COLUMN_LIST_KWARGS = ("column_list", "column_set")
 ROW_SHARE = "min_share_of_previous_rows"
+SAMPLES = "failing_value_samples"
+MAX_SAMPLES = 20
 
 
 def expectations_dir() -> Path:
@@ -33,11 +37,17 @@ def expectations_dir() -> Path:
 
 @dataclass(frozen=True)
 class Suite:
-    """A dataset's checked suite: the GE document as written, and the collapse share."""
+    """A dataset's checked suite: the GE document as written, and the gate's settings."""
 
     path: Path
     document: dict
     min_share_of_previous_rows: float | None
+    failing_value_samples: int
+
+    @property
+    def result_format(self) -> dict:
+        """GE's BASIC results (counts and percentages) with the suite's number of samples."""
+        return {"result_format": "BASIC", "partial_unexpected_count": self.failing_value_samples}
 
     @property
     def name(self) -> str:
@@ -86,11 +96,15 @@ def load_suite(dataset: Dataset) -> Suite:
                 duckdb.connect().execute("SELECT regexp_matches('', $1)", [kwargs["regex"]])
             except duckdb.Error as error:
                 raise CatalogError(f"{where}: regex not accepted by DuckDB: {error}") from error
-    share = document.get("meta", {}).get(ROW_SHARE)
+    meta = document.get("meta", {})
+    share = meta.get(ROW_SHARE)
     if share is not None and not (isinstance(share, int | float) and 0 < share <= 1):
         raise CatalogError(f"{path}: meta.{ROW_SHARE} must be a share in (0, 1], not {share!r}")
+    samples = meta.get(SAMPLES, 0)
+    if not (isinstance(samples, int) and 0 <= samples <= MAX_SAMPLES):
+        raise CatalogError(f"{path}: meta.{SAMPLES} must be 0 to {MAX_SAMPLES}, not {samples!r}")
     try:
         ExpectationSuite(**document)
     except Exception as error:
         raise CatalogError(f"{path}: {error}") from error
-    return Suite(path=path, document=document, min_share_of_previous_rows=share)
+    return Suite(path, document, share, samples)
