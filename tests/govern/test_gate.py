@@ -104,6 +104,12 @@ def test_check_metadata_never_shows_raw_identifiers(
                 "kwargs": {"column": "id_number", "value_set": ["impossible"]},
             }
         )
+        suite["expectations"].append(  # cannot run: a text column compared with numbers
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "patient_name", "min_value": 0, "max_value": 1},
+            }
+        )
 
     with edited_suite(catalog_copy, DATASET, failing_on_identifiers):
         strict = build_definitions(load_catalog())
@@ -126,6 +132,11 @@ def test_check_metadata_never_shows_raw_identifiers(
         assert len(masked) == 5 and all("*" in s for s in masked)
     common = next(r for r in metadata["results"] if "most_common" in r["type"])["observed"]
     assert common and all("*" in s for s in common)
+    broken = "expect_column_values_to_be_between(patient_name)"
+    assert (
+        "Binder Error"
+        in next(r for r in metadata["results"] if r["expectation"] == broken)["error"]
+    )
     raw = yc_home / "lake/raw/health" / DATASET / "bureau=health" / f"date={SECOND}/data.parquet"
     values = set()
     for source in (raw, rejected_std(blocked)):

@@ -10,6 +10,7 @@ masked before they are kept anywhere.
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -79,12 +80,24 @@ def outcome(r: Any, dataset: Dataset) -> dict:
         "unexpected_percent": result.get("unexpected_percent"),
         "samples": masked(result.get("partial_unexpected_list") or [], field) or [],
         "observed": masked(observed, field) if column and observed is not None else observed,
-        "error": (r.exception_info or {}).get("exception_message"),
+        "error": error_of(r.exception_info or {}),
     }
 
 
+def error_of(info: dict) -> str | None:
+    """Why an expectation could not run: the first line of each error GE caught, its quoted
+    literals (which can be data, e.g. a value that failed a cast) replaced by '…'."""
+    errors = [info] if "exception_message" in info else list(info.values())
+    lines = {
+        re.sub(r"'[^']*'", "'…'", str(e.get("exception_message")).split("\n")[0])
+        for e in errors
+        if isinstance(e, dict) and e.get("raised_exception")
+    }
+    return "; ".join(sorted(lines)) or None
+
+
 def outcomes(validation: Any, dataset: Dataset) -> list[dict]:
-    """Every expectation's kept outcome from a GE validation result, in suite order."""
+    """Every expectation's kept outcome from a GE validation result."""
     return [outcome(r, dataset) for r in validation.results]
 
 
