@@ -125,7 +125,7 @@ def main(rows: int) -> None:
     for name, m in (("ycpipelines (GE on DuckDB)", ours), ("pandas + GE", peer)):
         print(
             f"{name:28} {m['seconds']:7.2f} s {m['rows_per_s']:12,.0f} rows/s "
-            f"peak {m['peak_mib']:7,.0f} MiB"
+            f"peak {m['peak_mib']:7,.0f} MiB, CPU {m['cpu_seconds']:6.1f} s"
         )
     print(
         f"speed {ours['rows_per_s'] / peer['rows_per_s']:.2f}x, "
@@ -136,6 +136,8 @@ def main(rows: int) -> None:
         ours,
         peer,
         "pandas+great_expectations",
+        ycp_cpu_s=round(ours["cpu_seconds"], 1),
+        peer_cpu_s=round(peer["cpu_seconds"], 1),
         expectations=len(unexpected),
         unexpected_total=sum(v or 0 for v in unexpected.values()),
         same_verdict_and_counts=True,
