@@ -1,4 +1,5 @@
-"""Run each contender in its own process and report wall time and that process's peak RSS."""
+"""Run each contender in its own process and report wall time, that process's peak RSS and its
+CPU time (on a shared machine, CPU time shows what a contender costs when wall time is noisy)."""
 
 import json
 import multiprocessing
@@ -13,15 +14,22 @@ def _measure(target: Callable[..., int], args: tuple, queue: multiprocessing.Que
         started = time.perf_counter()
         rows = target(*args)
         seconds = time.perf_counter() - started
-        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        queue.put({"rows": rows, "seconds": seconds, "peak_mib": peak_mib})
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        queue.put(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "peak_mib": usage.ru_maxrss / 1024,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,  # all threads, spawn included
+            }
+        )
     except BaseException as error:
         queue.put({"error": f"{type(error).__name__}: {error}"})
         raise
 
 
 def measure(target: Callable[..., int], *args: Any) -> dict:
-    """Wall time, rows and peak RSS of `target(*args)` in a fresh process."""
+    """Wall time, rows, peak RSS and CPU time of `target(*args)` in a fresh process."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_measure, args=(target, args, queue))

@@ -1,6 +1,11 @@
 """Reading what runs recorded: materialization metadata, check results, failure messages."""
 
+import json
+import os
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 
@@ -37,3 +42,19 @@ def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     for evaluation in result.get_asset_check_evaluations():
         found[evaluation.check_name] = evaluation.passed
     return dict(found)
+
+
+@contextmanager
+def edited_suite(
+    catalog_copy: Path, dataset: str, edit: Callable[[dict], object]
+) -> Iterator[Path]:
+    """Within, definitions load the copy's suites, the dataset's JSON changed by `edit`."""
+    path = catalog_copy / "expectations" / f"{dataset}.json"
+    suite = json.loads(path.read_text())
+    edit(suite)
+    path.write_text(json.dumps(suite))
+    os.environ["YC_EXPECTATIONS"] = str(path.parent)
+    try:
+        yield path
+    finally:
+        del os.environ["YC_EXPECTATIONS"]

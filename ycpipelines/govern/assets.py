@@ -1,7 +1,6 @@
 """治理 Govern: `std/<dataset>` (standardized, quality-gated) and its quarantine per partition."""
 
 import hashlib
-import json
 
 import dagster as dg
 
@@ -9,8 +8,9 @@ from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.collect.assets import raw_key
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.govern.feedback import quarantine_findings
-from ycpipelines.govern.gate import load_suite, validate
+from ycpipelines.govern.gate import previous_rows, validate
 from ycpipelines.govern.standardize import route
+from ycpipelines.govern.suites import load_suite
 from ycpipelines.lake import commit_or_reject, duck
 from ycpipelines.metadata import lineage, reconciled, schema, source_columns
 from ycpipelines.resources import LakeResource, RegistryResource
@@ -24,8 +24,7 @@ def std_key(dataset: Dataset) -> dg.AssetKey:
 
 
 def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
-    suite = load_suite(dataset.id)
-    suite_version = hashlib.sha256(json.dumps(suite, sort_keys=True).encode()).hexdigest()[:8]
+    suite = load_suite(dataset)
     standards_version = hashlib.sha256(
         "".join(
             catalog.versions[f"standard:{name}"]
@@ -43,7 +42,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         group_name="std",
         owners=[bureau.owner, "team:governance"],
         kinds={"duckdb", "parquet"},
-        code_version=f"{catalog.versions[dataset.id]}-{suite_version}-{standards_version}",
+        code_version=f"{catalog.versions[dataset.id]}-{suite.version}-{standards_version}",
         description=f"治理 Govern: {dataset.label}, standardized (一数一源一标准); rows failing "
         "row-level rules are quarantined with rule and reason; a Great Expectations suite "
         "gates it.",
@@ -53,7 +52,11 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         },
         check_specs=[
             partition_check(
-                QUALITY_GATE, key, partitions, f"Great Expectations suite {suite.get('name')}"
+                QUALITY_GATE,
+                key,
+                partitions,
+                f"Great Expectations suite {suite.name}, run on the partition in DuckDB; "
+                "with schema, primary-key uniqueness and row-count collapse gates",
             ),
             partition_check(
                 QUARANTINE_SHARE,
@@ -84,7 +87,13 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 run_id=context.run_id,
             )
             findings = quarantine_findings(con, quarantine_path, dataset)
-            gate = validate(con.execute(f"SELECT * FROM read_parquet('{std_path}')").df(), suite)
+            gate = validate(
+                std_path,
+                suite,
+                dataset,
+                partition,
+                previous_rows(lake.lake, dataset.id, partition),
+            )
             share = routed.quarantined / routed.collected if routed.collected else 0.0
             share_ok = share <= dataset.quarantine_threshold
             outcome = commit_or_reject(stage, gate.success and share_ok)
@@ -118,12 +127,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     check_name=QUALITY_GATE,
                     passed=gate.success,
                     severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={
-                        "expectations_run": gate.evaluated,
-                        "expectations_failed": len(gate.failed),
-                        "failed": ", ".join(gate.failed) or "none",
-                        "results": dg.MetadataValue.json(gate.details),
-                    },
+                    metadata=gate.metadata(),
                 ),
                 dg.AssetCheckResult(
                     check_name=QUARANTINE_SHARE,

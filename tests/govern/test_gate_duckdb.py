@@ -1,0 +1,93 @@
+"""GE's SQL validation through `DuckDBDatasource` returns the same counts DuckDB and pandas do."""
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ycpipelines.govern.gate import gx_context
+
+ROWS = 2000
+# (expectation, its arguments, the SQL condition a row fails it by)
+CASES = [
+    ("expect_column_values_to_not_be_null", {"column": "phone"}, "phone IS NULL"),
+    (
+        "expect_column_values_to_match_regex",
+        {"column": "phone", "regex": r"^1[3-9]\d{9}$"},
+        r"phone IS NOT NULL AND NOT regexp_full_match(phone, '1[3-9]\d{9}')",
+    ),
+    (
+        "expect_column_values_to_be_in_set",
+        {"column": "gender", "value_set": ["1", "2"]},
+        "gender NOT IN ('1', '2')",
+    ),
+    (
+        "expect_column_values_to_be_between",
+        {"column": "fee", "min_value": 0, "max_value": 500},
+        "fee NOT BETWEEN 0 AND 500",
+    ),
+    (
+        "expect_column_values_to_be_unique",
+        {"column": "visit_id"},
+        "visit_id IN (SELECT visit_id FROM t GROUP BY visit_id HAVING count(*) > 1)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def partition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("gx") / "data.parquet"
+    duckdb.execute(f"""
+        COPY (SELECT
+            'V' || CAST(CASE WHEN i % 97 = 5 THEN i - 1 ELSE i END AS VARCHAR) AS visit_id,
+            CASE WHEN i % 13 = 0 THEN NULL WHEN i % 29 = 1 THEN '1381234'
+                ELSE '139' || lpad(CAST(i AS VARCHAR), 8, '0') END AS phone,
+            CASE WHEN i % 41 = 0 THEN '9' ELSE ['1', '2'][1 + i % 2] END AS gender,
+            CAST(i % 611 AS DECIMAL(14, 2)) AS fee
+        FROM range({ROWS}) r(i)) TO '{path}' (FORMAT parquet)
+    """)
+    return path
+
+
+def unexpected_counts(batch) -> list[int]:
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    suite = ExpectationSuite(
+        name="cases",
+        expectations=[
+            ExpectationConfiguration(type=t, kwargs=kwargs).to_domain_obj()
+            for t, kwargs, _ in CASES
+        ],
+    )
+    validation = batch.validate(suite, result_format="SUMMARY")
+    by_type = {
+        r.expectation_config.type: r.result.get("unexpected_count") for r in validation.results
+    }
+    return [by_type[t] for t, _, _ in CASES]
+
+
+def test_duckdb_datasource_counts_match_sql_and_pandas(partition: Path) -> None:
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW t AS SELECT * FROM '{partition}'")
+    truth = [con.execute(f"SELECT count(*) FROM t WHERE {sql}").fetchone()[0] for *_, sql in CASES]
+    assert all(truth), "every case has failing rows"
+
+    on_duckdb = (
+        gx_context()
+        .data_sources.add_duckdb("lake", connection_string="duckdb:///:memory:")
+        .add_query_asset("partition", query=f"SELECT * FROM read_parquet('{partition}')")
+        .add_batch_definition_whole_table("whole")
+        .get_batch()
+    )
+    on_pandas = (
+        gx_context()
+        .data_sources.add_pandas("frame")
+        .add_dataframe_asset("partition")
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": pd.read_parquet(partition)})
+    )
+    assert unexpected_counts(on_duckdb) == truth == unexpected_counts(on_pandas)

@@ -1,0 +1,51 @@
+"""A Great Expectations datasource on DuckDB whose results survive their connection.
+
+GE 1.x's SQL execution engine runs each metric query in `with engine.connect():` and returns the
+cursor result after the connection has closed; duckdb-engine's cursor dies with its connection, so
+every expectation fails with `IndexError`. `BufferedSqlAlchemyExecutionEngine` reads each result
+into memory before the connection closes (the results are aggregates or a few sample rows), and
+`DuckDBDatasource` is a fluent datasource that uses it. Defining the subclass registers it with
+GE, so a context offers `context.data_sources.add_duckdb(...)`.
+"""
+
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from great_expectations.datasource.fluent import SQLDatasource
+from great_expectations.execution_engine import SqlAlchemyExecutionEngine
+from sqlalchemy.dialects import postgresql
+
+
+def quiet(connection: Any, _record: Any) -> None:
+    """No progress bar on the console for long queries (it is a session setting in DuckDB)."""
+    connection.execute("SET enable_progress_bar = false")
+
+
+class BufferedSqlAlchemyExecutionEngine(SqlAlchemyExecutionEngine):
+    """GE's SQL execution engine, with every query's rows fetched while the connection is open."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # duckdb-engine's dialect derives from PostgreSQL's and DuckDB reads its SQL (regex
+        # operators `~` / `!~`, type names); GE chooses dialect-specific SQL by this module and
+        # knows no DuckDB module, so without it regex expectations are "not supported".
+        self.dialect_module = postgresql
+        sa.event.listen(self.engine, "connect", quiet)
+
+    def execute_query(self, query: sa.Selectable | sa.TextClause) -> sa.Result:
+        with self.get_connection() as connection:
+            return connection.execute(query).freeze()()
+
+
+EngineType = type[SqlAlchemyExecutionEngine]  # spelled out here: `type` is a field below
+
+
+class DuckDBDatasource(SQLDatasource):
+    """A SQL datasource on DuckDB (`duckdb:///:memory:` or a database file) through
+    duckdb-engine; query assets can read Parquet directly (`SELECT * FROM read_parquet(...)`)."""
+
+    type: Literal["duckdb"] = "duckdb"  # type: ignore[assignment]
+
+    @property
+    def execution_engine_type(self) -> EngineType:
+        return BufferedSqlAlchemyExecutionEngine
