@@ -8,12 +8,18 @@ from pathlib import Path
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Policy, Product
+from ycpipelines.deid.anonymity import (
+    K_ANONYMITY,
+    L_DIVERSITY,
+    anonymity,
+    k_anonymity_check,
+    l_diversity_check,
+)
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck
 from ycpipelines.metadata import lineage, schema
 from ycpipelines.resources import LakeResource
 
-K_ANONYMITY = "k_anonymity"
 Builder = Callable[[Mapping[str, str]], str]
 
 
@@ -30,8 +36,9 @@ def file_digest(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def builder_of(product: Product) -> Builder:
-    module, _, name = product.builder.partition(":")
+def function_of(reference: str) -> Builder:
+    """The function a manifest names as "module:function"."""
+    module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
@@ -43,7 +50,9 @@ def input_relation(lake: Lake, key: str) -> str:
 
 def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
     key = product_key(product.scenario)
-    build = builder_of(product)
+    build = function_of(product.builder)
+    population = function_of(product.population) if product.population else None
+    required = product.required
     fields = [f.name for f in product.fields]
     pseudonyms = {
         f"safe/{d.id}.{f.safe_column}"
@@ -69,6 +78,7 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         metadata={
             "consumer": product.consumer,
             "quasi_identifiers": ", ".join(product.quasi_identifiers),
+            "release_form": str(product.release_form or "not a health product"),
             "retention_days": product.retention_days,
         },
         check_specs=[
@@ -77,7 +87,21 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                 asset=key,
                 blocking=True,
                 description=f"every combination of {product.quasi_identifiers} "
-                f"covers at least k={product.k} rows",
+                f"covers at least k={required.k} people; prosecutor risk at most "
+                f"{required.max_risk} (max) and {required.average_risk} (average)",
+            ),
+            *(
+                [
+                    dg.AssetCheckSpec(
+                        L_DIVERSITY,
+                        asset=key,
+                        blocking=True,
+                        description=f"every class holds at least ℓ={product.l_diversity} "
+                        f"distinct values of {product.sensitive}",
+                    )
+                ]
+                if product.sensitive
+                else []
             ),
             dg.AssetCheckSpec(
                 RESIDUAL_IDENTIFIERS,
@@ -102,14 +126,28 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                     f"product {product.scenario} produced columns {columns}; "
                     f"its manifest lists {fields}"
                 )
-            smallest = con.execute(
-                f"SELECT coalesce(min(n), 0) FROM (SELECT count(*) AS n FROM read_parquet('{path}')"
-                f" GROUP BY {', '.join(product.quasi_identifiers)})"
-            ).fetchone()[0]
+            figures = anonymity(
+                con,
+                f"read_parquet('{path}')",
+                product.quasi_identifiers,
+                required.k,
+                subject=product.subject,
+                sensitive=product.sensitive,
+                l_diversity=product.l_diversity,
+                population=population(inputs) if population else None,
+            )
             leaks = {c: n for c, n in residual_identifiers(con, path, scanned).items() if n}
-            k_ok = rows == 0 or smallest >= product.k
+            privacy = [
+                k_anonymity_check(figures, product.quasi_identifiers, required),
+                *(
+                    [l_diversity_check(figures, product.sensitive, product.l_diversity)]
+                    if product.sensitive
+                    else []
+                ),
+                residual_check(scanned, leaks),
+            ]
             digest = file_digest(path)
-            outcome = commit_or_reject(stage, k_ok and not leaks)
+            outcome = commit_or_reject(stage, all(c.passed for c in privacy))
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
@@ -121,7 +159,8 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                 ),
                 "content_hash": digest,
                 "path": str(lake.lake.product_file(product.scenario)),
-                "smallest_group": smallest,
+                "smallest_group": figures.smallest_class,
+                "reidentification": dg.MetadataValue.json(figures.metadata()),
                 "residual_identifiers": sum(leaks.values()),
                 **outcome,
                 "dagster/column_lineage": lineage(
@@ -134,15 +173,7 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                     }
                 ),
             },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=K_ANONYMITY,
-                    passed=k_ok,
-                    severity=dg.AssetCheckSeverity.ERROR,
-                    metadata={"smallest_group": smallest, "k": product.k},
-                ),
-                residual_check(scanned, leaks),
-            ],
+            check_results=privacy,
         )
 
     return build_product

@@ -22,23 +22,37 @@ AGE_BANDS = [
 ]
 
 
+AGE_BAND = (
+    "CASE " + " ".join(f"WHEN age < {n} THEN '{b}'" for n, b in AGE_BANDS) + " ELSE '70+' END"
+)
+
+
+def _people(inputs: Mapping[str, str]) -> str:
+    """CTEs `window_end` and `people`: each registered person's latest gender and age."""
+    return f"""
+    window_end AS (SELECT max(visit_time) AS moment FROM {inputs["safe/outpatient_visits"]}),
+    people AS (
+        SELECT person_pid, gender, year((SELECT moment FROM window_end)) - birth_year AS age
+        FROM {inputs["safe/residents"]}
+        QUALIFY row_number() OVER (PARTITION BY person_pid ORDER BY updated_at DESC) = 1
+    )"""
+
+
+def population(inputs: Mapping[str, str]) -> str:
+    """The population register's people under the product's quasi-identifiers (journalist risk)."""
+    return f"WITH {_people(inputs)} SELECT person_pid, {AGE_BAND} AS age_band, gender FROM people"
+
+
 def build(inputs: Mapping[str, str]) -> str:
     """SQL of the product over the safe/ relations in `inputs`, 12 months to the newest visit."""
-    residents = inputs["safe/residents"]
     visits = inputs["safe/outpatient_visits"]
     settlements = inputs["safe/settlements"]
     flags = ",\n".join(
         f"coalesce(bool_or(regexp_matches(icd10_code, '{pattern}')), false) AS {name}"
         for name, pattern in CHRONIC_CONDITIONS.items()
     )
-    bands = " ".join(f"WHEN age < {limit} THEN '{band}'" for limit, band in AGE_BANDS)
     return f"""
-    WITH window_end AS (SELECT max(visit_time) AS moment FROM {visits}),
-    people AS (
-        SELECT person_pid, gender, year((SELECT moment FROM window_end)) - birth_year AS age
-        FROM {residents}
-        QUALIFY row_number() OVER (PARTITION BY person_pid ORDER BY updated_at DESC) = 1
-    ),
+    WITH {_people(inputs)},
     recent_visits AS (
         SELECT * FROM {visits}
         WHERE visit_time > (SELECT moment FROM window_end) - INTERVAL 12 MONTH
@@ -55,7 +69,7 @@ def build(inputs: Mapping[str, str]) -> str:
         GROUP BY person_pid
     )
     SELECT p.person_pid,
-           CASE {bands} ELSE '70+' END AS age_band,
+           {AGE_BAND} AS age_band,
            p.gender,
            {", ".join(f"coalesce(v.{n}, false) AS {n}" for n in CHRONIC_CONDITIONS)},
            coalesce(v.visits_12m, 0) AS visits_12m,
