@@ -54,7 +54,9 @@ def _known_identifiers(dataset: Dataset) -> list[tuple[SourceField, str]]:
     return tagged
 
 
-def _pre_redacted(dataset: Dataset, text: SourceField) -> str:
+def pre_redacted(dataset: Dataset, text: SourceField) -> str:
+    """SQL of a free-text field with the row's own identifiers replaced by their tags; what is
+    left goes to Presidio, once per distinct value."""
     expression = quoted(text.name)
     for f, tag in _known_identifiers(dataset):
         expression = (
@@ -124,7 +126,7 @@ def deidentify(
 
     install_pseudonym(con, key.secret)
     texts = [f for f in dataset.fields if f.policy == Policy.REDACT_TEXT]
-    pre = "".join(f", {_pre_redacted(dataset, f)} AS {quoted(f.name + '__pre')}" for f in texts)
+    pre = "".join(f", {pre_redacted(dataset, f)} AS {quoted(f.name + '__pre')}" for f in texts)
     con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT *{pre} FROM read_parquet('{std}')")
     joins = []
     for f in texts:
