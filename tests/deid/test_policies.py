@@ -104,7 +104,8 @@ def test_policies_run_as_sql_over_parquet(tmp_path: Path) -> None:
     assert deidentify(con, d, std, safe, KEY) == 4
     out = con.execute(f"SELECT * FROM read_parquet('{safe}') ORDER BY born").fetchall()
     columns = [c[0] for c in con.execute(f"DESCRIBE SELECT * FROM '{safe}'").fetchall()]
-    assert columns == [name for _, name, _, _ in safe_outputs(d)] + ["_bureau"]
+    safe_names = [name for _, name, _, _ in safe_outputs(d)]
+    assert columns == [*safe_names, "_pseudonym_version", "_bureau"]
     assert "name" not in columns
     first = dict(zip(columns, out[0], strict=True))
     assert first == {
@@ -118,6 +119,7 @@ def test_policies_run_as_sql_over_parquet(tmp_path: Path) -> None:
         "ethnicity": None,  # 回族 once, under k = 3: suppressed; 汉族 three times: kept
         "note": "患者<PERSON>,电话<PHONE_NUMBER>,主诉头痛",
         "_bureau": "population",
+        "_pseudonym_version": "v7",
     }
     assert [r[columns.index("phone")] for r in out] == [
         "138****5678",

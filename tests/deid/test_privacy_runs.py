@@ -14,7 +14,7 @@ import pytest
 from ycpipelines.catalog import Catalog, Dataset, load_catalog
 from ycpipelines.collect.partitions import partition_key
 from ycpipelines.deid.assets import safe_asset
-from ycpipelines.deid.pseudonym import KEY_ENV, pseudonym
+from ycpipelines.deid.pseudonym import KEY_ENV, key_versions, pseudonym
 from ycpipelines.demo.run import QUIET
 from ycpipelines.lake import Lake, Partition
 from ycpipelines.metadata import SQL_TYPES
@@ -107,8 +107,10 @@ def run(
     the key read from the environment as in production."""
     saved = os.environ[KEY_ENV]
 
-    def materialize(dataset_id: str, version: str, day: str = DAY) -> dg.ExecuteInProcessResult:
-        dataset = catalog.dataset(dataset_id)
+    def materialize(
+        dataset_id: str, version: str, day: str = DAY, **changes: object
+    ) -> dg.ExecuteInProcessResult:
+        dataset = catalog.dataset(dataset_id).model_copy(update=changes)
         os.environ[KEY_ENV] = KEYS[version]
         return dg.materialize(
             [safe_asset(catalog, dataset)],
@@ -180,6 +182,11 @@ def test_pseudonyms_join_across_datasets_and_change_with_the_key_version(
     assert meta["pseudonym_key_version"] == "v2"
     described = {c.name: c.description for c in meta["dagster/column_schema"].columns}
     assert "(key v2)" in described["person_pid"] and "key" not in described["gender"]
+    # The files say which generation they hold: a product over both would not join, and fails.
+    relations = [
+        f"read_parquet('{lake.glob('safe', d)}')" for d in ("residents", "outpatient_visits")
+    ]
+    assert key_versions(duckdb.connect(), relations) == ["v1", "v2"]
 
 
 def test_the_key_never_appears_in_metadata_logs_or_errors(
@@ -263,3 +270,26 @@ def test_risk_is_measured_against_the_population_register(
         "journalist_max_risk": 1.0,
         "journalist_average_risk": 0.75,
     }
+
+
+def test_a_dataset_that_enforces_k_is_blocked_below_it(
+    run, lake: Lake, instance: dg.DagsterInstance
+) -> None:
+    safe = lake.file("safe", "outpatient_visits", Partition("health", DAY))
+    before = safe.read_bytes()
+    blocked = run("outpatient_visits", "v1", enforce_k=True)
+    assert not blocked.success and checks(blocked)["k_anonymity"] is False
+    assert safe.read_bytes() == before, "the previous version stays in place"
+    assert run("outpatient_visits", "v1", enforce_k=True, k=2).success is False
+    # Every class here holds one person: only k-anonymity over no quasi-identifiers passes.
+    passed = run(
+        "outpatient_visits",
+        "v1",
+        enforce_k=True,
+        k=2,
+        fields=[
+            f.model_copy(update={"role": "other"}) if f.role == "quasi" else f
+            for f in load_catalog().dataset("outpatient_visits").fields
+        ],
+    )
+    assert passed.success and checks(passed)["k_anonymity"] is True

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from ycpipelines.catalog import Dataset, Policy, SourceField
-from ycpipelines.deid.pseudonym import PseudonymKey, install_pseudonym
+from ycpipelines.deid.pseudonym import VERSION_COLUMN, PseudonymKey, install_pseudonym
 from ycpipelines.deid.regions import NINGXIA_COUNTIES
 from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
 from ycpipelines.metadata import SQL_TYPES
@@ -120,7 +120,10 @@ def safe_outputs(dataset: Dataset) -> list[tuple[SourceField, str, str, str]]:
 def deidentify(
     con: duckdb.DuckDBPyConnection, dataset: Dataset, std: Path, safe: Path, key: PseudonymKey
 ) -> int:
-    """Write the de-identified partition; returns its row count (equal to the std rows)."""
+    """Write the de-identified partition; returns its row count (equal to the std rows).
+
+    A partition holding pseudonyms names the key version that made them in `_pseudonym_version`.
+    """
     # Presidio loads in runs, not with definitions.
     from ycpipelines.deid.analyzer import redact_texts
 
@@ -141,6 +144,8 @@ def deidentify(
         con.register(f"redacted_{f.name}", mapping)
         joins.append(f"LEFT JOIN redacted_{f.name} ON src.{known_removed} = redacted_{f.name}.text")
     columns = [f"{sql} AS {quoted(name)}" for _, name, sql, _ in safe_outputs(dataset)]
+    if any(f.policy == Policy.PSEUDONYMIZE for f in dataset.fields):
+        columns.append(f"{sql_literal(key.version)} AS {VERSION_COLUMN}")
     rows = copy_to_parquet(
         con, f"SELECT {', '.join(columns)}, src._bureau FROM src {' '.join(joins)}", safe
     )

@@ -18,6 +18,8 @@ KEY_ENV = "YC_PSEUDONYM_KEY"
 VERSION_ENV = "YC_PSEUDONYM_KEY_VERSION"
 DEFAULT_VERSION = "v1"
 VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
+# The provenance column of safe/ files that hold pseudonyms: the key version that made them.
+VERSION_COLUMN = "_pseudonym_version"
 
 
 class PseudonymKeyError(ValueError):
@@ -67,3 +69,14 @@ def install_pseudonym(con: duckdb.DuckDBPyConnection, key: str) -> None:
         "left(sha256(getvariable('yc_hmac_outer') || unhex(sha256(getvariable('yc_hmac_inner') "
         f"|| encode(v)))), {PSEUDONYM_HEX}) END"
     )
+
+
+def key_versions(con: duckdb.DuckDBPyConnection, relations: list[str]) -> list[str]:
+    """The key versions whose pseudonyms the relations hold (a product must not mix them)."""
+    found: set[str] = set()
+    for relation in relations:
+        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+        if VERSION_COLUMN in columns:
+            query = f"SELECT DISTINCT {VERSION_COLUMN} FROM {relation}"
+            found |= {r[0] for r in con.execute(query).fetchall()}
+    return sorted(found)

@@ -16,6 +16,7 @@ from ycpipelines.deid.anonymity import (
     l_diversity_check,
 )
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
+from ycpipelines.deid.pseudonym import key_versions
 from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck
 from ycpipelines.metadata import lineage, schema
 from ycpipelines.resources import LakeResource
@@ -60,11 +61,12 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         for f in d.fields
         if f.policy == Policy.PSEUDONYMIZE
     }
-    scanned = [
+    copied_pseudonyms = {
         f.name
         for f in product.fields
-        if f.transform != "copy" or not set(f.derived_from) <= pseudonyms
-    ]
+        if f.transform == "copy" and set(f.derived_from) <= pseudonyms
+    }
+    scanned = [f for f in fields if f not in copied_pseudonyms]
 
     @dg.asset(
         key=key,
@@ -118,6 +120,12 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             path = stage.path(lake.lake.product_file(product.scenario))
             con.execute("SET preserve_insertion_order = true")  # same input, same bytes
+            versions = key_versions(con, list(inputs.values()))
+            if len(versions) > 1:
+                raise dg.Failure(
+                    f"product {product.scenario}: its inputs hold pseudonyms of key versions "
+                    f"{versions}, which do not join; de-identify them again under one version"
+                )
             rows = copy_to_parquet(con, build(inputs), path)
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
             columns = [r[0] for r in described]
@@ -153,13 +161,23 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                 "dagster/row_count": rows,
                 "dagster/column_schema": schema(
                     [
-                        (name, kind, f"{f.label} · {f.level} {f.level.label}")
+                        (
+                            name,
+                            kind,
+                            f"{f.label} · {f.level} {f.level.label}"
+                            + (
+                                f" · pseudonym, key {', '.join(versions)}"
+                                if versions and f.name in copied_pseudonyms
+                                else ""
+                            ),
+                        )
                         for (name, kind, *_), f in zip(described, product.fields, strict=True)
                     ]
                 ),
                 "content_hash": digest,
                 "path": str(lake.lake.product_file(product.scenario)),
                 "smallest_group": figures.smallest_class,
+                "pseudonym_key_version": ", ".join(versions) or "none",
                 "reidentification": dg.MetadataValue.json(figures.metadata()),
                 "residual_identifiers": sum(leaks.values()),
                 **outcome,
