@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from common import measure
 
 if TYPE_CHECKING:
+    import duckdb
+
     from ycpipelines.catalog import Dataset
     from ycpipelines.deid.pseudonym import PseudonymKey
 
@@ -42,6 +44,11 @@ EXTRA_FIELDS = [
     {"name": "email", "label": "电子邮箱", "standard": "email", "level": "L3"},
     {"name": "emergency_phone", "label": "紧急联系人电话", "standard": "phone", "level": "L3"},
 ]
+
+
+def quiet(con: "duckdb.DuckDBPyConnection") -> "duckdb.DuckDBPyConnection":
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def bench_dataset(notes: bool) -> "Dataset":
@@ -89,7 +96,7 @@ def write_visits(path: Path, rows: int) -> None:
     codes = list(DISTRICTS)
     districts = [name for name, _ in DISTRICTS.values()]
     streets = [street for _, names in DISTRICTS.values() for street in names]
-    con = duckdb.connect()
+    con = quiet(duckdb.connect())
     install_macros(con)
     con.execute(
         f"""CREATE TABLE people AS SELECT i AS person, name, phone, emergency_phone, address,
@@ -223,7 +230,7 @@ def ycp_recall(sample: Path) -> float:
     from ycpipelines.deid.pseudonym import install_pseudonym
 
     safe = sample.with_name("sample_safe.parquet")
-    con = duckdb.connect()
+    con = quiet(duckdb.connect())
     deidentify(con, bench_dataset(notes=False), sample, safe, key())
     install_pseudonym(con, key().secret)
     changed = " + ".join(
@@ -253,7 +260,7 @@ def main(rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         std, sample = Path(tmp) / "std.parquet", Path(tmp) / "sample.parquet"
         write_visits(std, rows)
-        duckdb.connect().execute(
+        quiet(duckdb.connect()).execute(
             f"COPY (SELECT * FROM read_parquet('{std}') USING SAMPLE {SAMPLE} ROWS "
             f"(reservoir, 7)) TO '{sample}' (FORMAT parquet)"
         )

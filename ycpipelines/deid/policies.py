@@ -68,10 +68,11 @@ def pre_redacted(dataset: Dataset, text: SourceField) -> str:
 
 def _mask(column: str, standard: str | None) -> str:
     head, tail = MASK_KEEP.get(standard or "", (1, 1))
-    hidden = f"greatest(length({column}) - {head + tail}, 0)"
+    shown = head + tail
     return (
-        f"CASE WHEN length({column}) > {head + tail} THEN left({column}, {head}) || "
-        f"repeat('*', {hidden}) || right({column}, {tail}) ELSE repeat('*', length({column})) END"
+        f"CASE WHEN length({column}) > {shown} THEN left({column}, {head}) || "
+        f"repeat('*', length({column}) - {shown}) || right({column}, {tail}) "
+        f"ELSE repeat('*', length({column})) END"
     )
 
 
@@ -130,7 +131,11 @@ def deidentify(
     install_pseudonym(con, key.secret)
     texts = [f for f in dataset.fields if f.policy == Policy.REDACT_TEXT]
     pre = "".join(f", {pre_redacted(dataset, f)} AS {quoted(f.name + '__pre')}" for f in texts)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT *{pre} FROM read_parquet('{std}')")
+    # Free text is read twice (its distinct values, then the join): materialize it once.
+    relation = "TABLE" if texts else "VIEW"
+    con.execute(
+        f"CREATE OR REPLACE TEMP {relation} src AS SELECT *{pre} FROM read_parquet('{std}')"
+    )
     joins = []
     for f in texts:
         known_removed = quoted(f.name + "__pre")
@@ -151,5 +156,5 @@ def deidentify(
     )
     for f in texts:
         con.unregister(f"redacted_{f.name}")
-    con.execute("DROP TABLE src")
+    con.execute(f"DROP {relation} src")
     return rows
