@@ -18,6 +18,7 @@ from ycpipelines.deid.pseudonym import KEY_ENV, key_versions, pseudonym
 from ycpipelines.demo.run import QUIET
 from ycpipelines.lake import Lake, Partition
 from ycpipelines.metadata import SQL_TYPES
+from ycpipelines.products.assets import product_asset
 from ycpipelines.resources import DeidResource, LakeResource
 
 from helpers import checks, failures, materializations
@@ -293,3 +294,49 @@ def test_a_dataset_that_enforces_k_is_blocked_below_it(
         ],
     )
     assert passed.success and checks(passed)["k_anonymity"] is True
+
+
+def test_a_product_needs_one_key_generation_and_its_release_forms_k(
+    run, lake: Lake, catalog: Catalog, instance: dg.DagsterInstance
+) -> None:
+    settlement = {
+        "settlement_id": "JS0001",
+        "id_number": P1,
+        "name": "张伟",
+        "insurance_type": "城乡居民基本医疗保险",
+        "visit_id": "MZ2025063000000000",
+        "total": 120,
+        "fund_paid": 70,
+        "self_paid": 50,
+        "settle_time": datetime.fromisoformat(f"{DAY} 11:00:00"),
+    }
+    write_std(lake, catalog.dataset("settlements"), DAY, [settlement])
+    assert run("settlements", "v1").success
+    assert run("outpatient_visits", "v2", PLANTED_DAY).success
+    product = catalog.products[0]
+
+    def build() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [product_asset(catalog, product)],
+            instance=instance,
+            resources={"lake": LakeResource(root=str(lake.root))},
+            run_config=QUIET,
+            raise_on_error=False,
+        )
+
+    mixed = build()
+    assert not mixed.success and "key versions ['v1', 'v2']" in failures(mixed)
+    assert run("outpatient_visits", "v1", PLANTED_DAY).success
+    blocked = build()
+    assert not blocked.success and checks(blocked)["k_anonymity"] is False
+    assert not lake.product_file(product.scenario).exists()
+    evaluation = next(
+        e for e in blocked.get_asset_check_evaluations() if e.check_name == "k_anonymity"
+    )
+    figures = {name: value.value for name, value in evaluation.metadata.items()}
+    # Three registered people: P1 and P3 (men aged 50-59), P2 (a woman aged 40-49). The product
+    # is the register itself, so the journalist sees the prosecutor's classes.
+    assert figures["k"] == 5 and figures["max_risk_allowed"] == 0.2  # 受控公开
+    assert (figures["smallest_class"], figures["rows_below_k"], figures["max_risk"]) == (1, 3, 1)
+    assert figures["average_risk"] == pytest.approx(2 / 3, abs=1e-6)
+    assert figures["journalist_average_risk"] == figures["average_risk"]
