@@ -75,8 +75,9 @@ def key() -> "PseudonymKey":
     return PseudonymKey("bench", "bench-pseudonym-key")
 
 
-def write_visits(path: Path, rows: int) -> None:
-    """`rows` visits of `rows // 5` people, generated in SQL; IDs and cards carry valid checks."""
+def write_visits(path: Path, sample: Path, rows: int) -> int:
+    """`rows` visits of `rows // 5` people, generated in SQL (IDs and cards carry valid checks),
+    and a sample of them."""
     import duckdb
 
     from ycpipelines.demo.people import DISTRICTS, GIVEN, MOBILE_PREFIXES, SURNAMES
@@ -145,6 +146,11 @@ def write_visits(path: Path, rows: int) -> None:
               FROM range({rows}) t(i)) JOIN people USING (person)
         ) TO '{path}' (FORMAT parquet)"""
     )
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet('{path}') USING SAMPLE {SAMPLE} ROWS (reservoir, 7)) "
+        f"TO '{sample}' (FORMAT parquet)"
+    )
+    return rows
 
 
 def ycp_structured(std: Path, safe: Path) -> int:
@@ -255,18 +261,14 @@ def peer_recall(sample: Path, out: Path) -> float:
 
 
 def main(rows: int) -> None:
-    import duckdb
-
     with tempfile.TemporaryDirectory() as tmp:
         std, sample = Path(tmp) / "std.parquet", Path(tmp) / "sample.parquet"
-        write_visits(std, rows)
-        quiet(duckdb.connect()).execute(
-            f"COPY (SELECT * FROM read_parquet('{std}') USING SAMPLE {SAMPLE} ROWS "
-            f"(reservoir, 7)) TO '{sample}' (FORMAT parquet)"
-        )
+        # Preparation runs in child processes too: a child's peak RSS would otherwise include
+        # this process's memory at the time it was started.
+        measure(write_visits, std, sample, rows)
         ours = measure(ycp_structured, std, Path(tmp) / "safe.parquet")
         notes_file = Path(tmp) / "notes.parquet"
-        distinct = distinct_notes(std, notes_file)
+        distinct = measure(distinct_notes, std, notes_file)["rows"]
         notes = measure(ycp_notes, notes_file)
         timings = Path(tmp) / "peer.json"
         peer = measure(presidio_structured, sample, Path(tmp) / "peer.parquet", timings)
