@@ -71,10 +71,11 @@ def test_level_and_entity_choose_the_default_policy() -> None:
         ({"standard": "phone", "level": "L2", "policy": "suppress"}, "direct identifier"),
         ({"standard": "phone", "level": "L3", "role": "other"}, "is a direct identifier"),
         ({"standard": "resident_id", "level": "L4", "policy": "keep"}, "graded L4"),
+        ({"standard": "text", "level": "L4", "role": "quasi", "policy": "suppress"}, "graded L4"),
         ({"standard": "phone", "level": "L3", "derive": ["region"]}, "only a resident ID"),
     ],
 )
-def test_a_direct_identifier_is_never_published(entry: dict, message: str) -> None:
+def test_identifiers_and_l4_values_are_never_left_in_clear(entry: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         dataset(phone=entry)
 

@@ -50,7 +50,7 @@ POLICIES_ALLOWED_AT = {
     Level.L1: set(Policy),
     Level.L2: set(Policy),
     Level.L3: set(Policy),
-    Level.L4: set(Policy) - {Policy.KEEP},
+    Level.L4: set(Policy) - {Policy.KEEP, Policy.SUPPRESS},  # both leave values in clear
     Level.PROHIBITED: {Policy.DROP},
 }
 
