@@ -24,11 +24,11 @@ def ids(path: Path, rows: int) -> None:
 
 
 def duckdb_hmac(source: Path, target: Path) -> int:
-    from ycpipelines.deid.pseudonym import hmac_macro
+    from ycpipelines.deid.pseudonym import install_pseudonym
     from ycpipelines.lake import copy_to_parquet, duck
 
     with duck() as con:
-        con.execute(hmac_macro(KEY))
+        install_pseudonym(con, KEY)
         return copy_to_parquet(
             con, f"SELECT yc_pseudonym(id) AS pid FROM read_parquet('{source}')", target
         )

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from ycpipelines.catalog.models import FileSource, SqlSource
+from ycpipelines.deid.pseudonym import DEFAULT_VERSION, KEY_ENV, VERSION_ENV, PseudonymKey
 from ycpipelines.lake import Lake, default_lake_root, home
 from ycpipelines.registry import Registry, default_registry_url
 from ycpipelines.registry.store import open_registry
@@ -55,9 +56,17 @@ class RegistryResource(dg.ConfigurableResource):
 
 
 class DeidResource(dg.ConfigurableResource):
-    """De-identification secrets (脱敏密钥); bound from the environment, never logged."""
+    """De-identification secrets (脱敏密钥); bound from the environment, never logged.
+
+    The key's version is no secret: it is recorded wherever pseudonyms are written.
+    """
 
     pseudonym_key: str
+    pseudonym_key_version: str = DEFAULT_VERSION
+
+    @property
+    def key(self) -> PseudonymKey:
+        return PseudonymKey(self.pseudonym_key_version, self.pseudonym_key)
 
 
 class ZoneResource(dg.ConfigurableResource):
@@ -75,6 +84,9 @@ def resources() -> dict[str, dg.ConfigurableResource]:
         "lake": LakeResource(root=default_lake_root()),
         "sources": SourcesResource(demo_root=default_sources_root()),
         "registry": RegistryResource(url=default_registry_url()),
-        "deid": DeidResource(pseudonym_key=dg.EnvVar("YC_PSEUDONYM_KEY")),
+        "deid": DeidResource(
+            pseudonym_key=dg.EnvVar(KEY_ENV),
+            pseudonym_key_version=os.environ.get(VERSION_ENV) or DEFAULT_VERSION,
+        ),
         "zone": ZoneResource(root=default_zone_root()),
     }

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from ycpipelines.deid.analyzer import analyzer, redact
-from ycpipelines.deid.pseudonym import PSEUDONYM_HEX, hmac_macro
+from ycpipelines.deid.pseudonym import PSEUDONYM_HEX, install_pseudonym
 
 ID = "640122197203045511"
 
@@ -15,7 +15,7 @@ ID = "640122197203045511"
 @pytest.mark.parametrize("key", ["k", "a much longer key " * 6])
 def test_sql_pseudonyms_equal_python_hmac(key: str) -> None:
     con = duckdb.connect()
-    con.execute(hmac_macro(key))
+    install_pseudonym(con, key)
     values = [ID, "王芳", "MZ2025063000000001", ""]
     got = [con.execute("SELECT yc_pseudonym($1)", [v]).fetchone()[0] for v in values]
     want = [

@@ -155,6 +155,7 @@ def test_a_failing_gate_blocks_deid_and_a_fixed_suite_lets_it_through(
         "quality_gate": True,
         "quarantine_share": True,
         "no_residual_identifiers": True,
+        "k_anonymity": True,  # measured on safe/, enforced on products
     }
     assert safe_file.exists()
     std = materializations(instance, dg.AssetKey(["std", "outpatient_visits"]))[key]

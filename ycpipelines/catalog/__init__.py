@@ -2,7 +2,8 @@
 
 from ycpipelines.catalog.levels import Level
 from ycpipelines.catalog.load import CatalogError, load_catalog
-from ycpipelines.catalog.models import Catalog, Dataset, Policy, Product, SourceField
+from ycpipelines.catalog.models import Catalog, Dataset, Policy, Product, Role, SourceField
+from ycpipelines.catalog.release import ReleaseForm, Thresholds
 from ycpipelines.catalog.standards import Standard
 
 __all__ = [
@@ -12,7 +13,10 @@ __all__ = [
     "Level",
     "Policy",
     "Product",
+    "ReleaseForm",
+    "Role",
     "SourceField",
     "Standard",
+    "Thresholds",
     "load_catalog",
 ]

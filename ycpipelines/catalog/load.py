@@ -15,6 +15,8 @@ from ycpipelines.catalog.standards import Standard
 T = TypeVar("T", Dataset, Product, Standard)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Categories of health data (健康医疗数据): products reading them take a release form.
+HEALTH_CATEGORIES = ("医疗健康", "医疗保障")
 
 
 class CatalogError(ValueError):
@@ -100,13 +102,20 @@ def check_references(catalog: Catalog) -> None:
                 f"found {sources or 'none'}"
             )
     safe_levels = {
-        f"safe/{d.id}.{f.safe_column}": f.safe_level
+        f"safe/{d.id}.{column}": f.safe_level if column == f.safe_column else Level.L2
         for d in catalog.datasets
         for f in d.fields
         if f.policy != "drop"
+        for column in [f.safe_column, *f.derived_columns]
+    }
+    health = {
+        f"safe/{d.id}"
+        for d in catalog.datasets
+        if any(f.category.startswith(HEALTH_CATEGORIES) for f in d.fields)
     }
     for product in catalog.products:
         _check_product(product, safe_levels)
+        _check_privacy(product, health)
         safe_levels |= {f"product/{product.scenario}.{f.name}": f.level for f in product.fields}
 
 
@@ -138,3 +147,34 @@ def _check_product(product: Product, safe_levels: dict[str, Level]) -> None:
     for qi in product.quasi_identifiers:
         if qi not in {f.name for f in product.fields}:
             raise CatalogError(f"{where}: quasi-identifier {qi!r} is not in its field list")
+
+
+def _check_privacy(product: Product, health: set[str]) -> None:
+    """Sensitive attribute and subject exist; health products name their release form
+    (GB/T 39725-2020) and may only tighten its thresholds."""
+    where = f"product {product.scenario!r}"
+    names = {f.name for f in product.fields}
+    for role, column in (("sensitive attribute", product.sensitive), ("subject", product.subject)):
+        if column is not None and column not in names:
+            raise CatalogError(f"{where}: {role} {column!r} is not in its field list")
+    if product.sensitive in product.quasi_identifiers:
+        raise CatalogError(
+            f"{where}: {product.sensitive!r} cannot be quasi-identifier and sensitive"
+        )
+    if product.release_form is None:
+        if health & set(product.inputs):
+            raise CatalogError(
+                f"{where} reads health data {sorted(health & set(product.inputs))}: "
+                "declare its release_form (完全公开 / 受控公开 / 领地公开, GB/T 39725-2020)"
+            )
+        return
+    form, declared = product.release_form.thresholds, product.thresholds
+    if declared and (
+        declared.k < form.k
+        or declared.max_risk > form.max_risk
+        or declared.average_risk > form.average_risk
+    ):
+        raise CatalogError(
+            f"{where}: thresholds {declared.model_dump()} are looser than "
+            f"{product.release_form}'s {form.model_dump()}"
+        )

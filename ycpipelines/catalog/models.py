@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ycpipelines.catalog.levels import Level
+from ycpipelines.catalog.release import ReleaseForm, Thresholds
 from ycpipelines.catalog.standards import Standard
 
 
@@ -30,30 +31,67 @@ class Policy(StrEnum):
     KEEP = "keep"
     DROP = "drop"
     PSEUDONYMIZE = "pseudonymize"  # keyed HMAC-SHA256, stable across datasets
+    MASK = "mask"  # characters hidden, the ends kept: 138****5678
     BIRTH_YEAR = "birth_year"  # date → year
+    BIRTH_BAND = "birth_band"  # date → 5-year band of birth years, e.g. 1970-1974
     COUNTY = "county"  # address → county/district (区县)
+    SUPPRESS = "suppress"  # values held by fewer than the dataset's k rows → NULL (局部抑制)
     REDACT_TEXT = "redact_text"  # free text → PII replaced by entity tags
+
+
+class Role(StrEnum):
+    """Role of a column in re-identification (GB/T 37964-2019 个人信息去标识化指南)."""
+
+    DIRECT = "direct"  # 直接标识符: identifies a person on its own
+    QUASI = "quasi"  # 准标识符: identifies a person combined with others
+    SENSITIVE = "sensitive"  # 敏感属性: what must not be learned about a person
+    OTHER = "other"  # 其他属性
 
 
 POLICIES_ALLOWED_AT = {
     Level.L1: set(Policy),
     Level.L2: set(Policy),
     Level.L3: set(Policy),
-    Level.L4: set(Policy) - {Policy.KEEP},
+    Level.L4: set(Policy) - {Policy.KEEP, Policy.SUPPRESS},  # both leave values in clear
     Level.PROHIBITED: {Policy.DROP},
 }
 
-# Level a value carries after its policy; KEEP and PSEUDONYMIZE keep linkability.
+# Level a value carries after its policy; KEEP, PSEUDONYMIZE and SUPPRESS keep linkability.
 LEVEL_AFTER = {
     Policy.PSEUDONYMIZE: Level.L3,
+    Policy.MASK: Level.L3,
     Policy.BIRTH_YEAR: Level.L2,
+    Policy.BIRTH_BAND: Level.L2,
     Policy.COUNTY: Level.L2,
     Policy.REDACT_TEXT: Level.L3,
 }
 
+# Standards whose values identify a person on their own (entity types of the recognizers).
+DIRECT_STANDARDS = {"resident_id", "phone", "person_name", "email", "bank_card", "passport"}
+# What a resident ID may additionally be generalized to, only where the catalog asks for it.
+IdPart = Literal["region", "birth_year"]
+
+
+def default_policy(level: Level, role: Role, standard: str | None, type_: str) -> Policy:
+    """The policy a field gets when the catalog names none: level and entity decide."""
+    if level == Level.PROHIBITED:
+        return Policy.DROP
+    if role == Role.DIRECT:
+        if standard == "resident_id":
+            return Policy.PSEUDONYMIZE
+        return Policy.MASK if standard == "phone" and level != Level.L4 else Policy.DROP
+    if role == Role.QUASI and type_ == "date":
+        return Policy.BIRTH_BAND
+    if level == Level.L4:
+        return Policy.REDACT_TEXT if standard in (None, "text") else Policy.DROP
+    return Policy.KEEP
+
 
 class SourceField(Strict):
-    """One element of a source dataset, with its standard, grade and policy."""
+    """One element of a source dataset, with its standard, grade, role and policy.
+
+    Role defaults from the standard (direct identifiers) and policy from level and entity.
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
@@ -62,8 +100,27 @@ class SourceField(Strict):
     required: bool = False
     category: str
     level: Level
-    policy: Policy
+    role: Role = Role.OTHER
+    policy: Policy = Policy.KEEP
     safe_name: str | None = None
+    derive: list[IdPart] = []  # a resident ID's generalized parts, as extra safe/ columns
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "role" not in data and data.get("standard") in DIRECT_STANDARDS:
+            data["role"] = Role.DIRECT
+        if "policy" not in data and "level" in data:
+            data["policy"] = default_policy(
+                Level(data["level"]),
+                Role(data.get("role", Role.OTHER)),
+                data.get("standard"),
+                data.get("type", "string"),
+            )
+        return data
 
     @model_validator(mode="after")
     def _policy_fits_level(self) -> "SourceField":
@@ -72,6 +129,15 @@ class SourceField(Strict):
                 f"field {self.name!r} is graded {self.level} ({self.level.label}); "
                 f"policy {self.policy} is not allowed at that level"
             )
+        if self.standard in DIRECT_STANDARDS and self.role != Role.DIRECT:
+            raise ValueError(f"field {self.name!r} ({self.standard}) is a direct identifier")
+        if self.role == Role.DIRECT and self.policy in (Policy.KEEP, Policy.SUPPRESS):
+            raise ValueError(
+                f"field {self.name!r} is a direct identifier (直接标识符); "
+                f"policy {self.policy} would publish it"
+            )
+        if self.derive and self.standard != "resident_id":
+            raise ValueError(f"field {self.name!r}: only a resident ID has parts to derive")
         return self
 
     @property
@@ -81,6 +147,11 @@ class SourceField(Strict):
     @property
     def safe_level(self) -> Level:
         return LEVEL_AFTER.get(self.policy, self.level)
+
+    @property
+    def derived_columns(self) -> list[str]:
+        """Names of the safe/ columns derived from this field besides its own."""
+        return [f"{self.name}_{part}" for part in self.derive]
 
 
 class SqlSource(Strict):
@@ -151,6 +222,11 @@ class Dataset(Strict):
     fields: list[SourceField]
     rules: list[RowRule] = []
     elements: list[ElementRef] = []
+    # Smallest class size over the quasi-identifiers: `suppress` removes values rarer than it;
+    # the safe/ k-anonymity check measures it always and blocks only when `enforce_k` is set
+    # (safe/ stays inside the domain; products enforce k before anything leaves).
+    k: int = Field(default=5, ge=2)
+    enforce_k: bool = False
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Dataset":
@@ -167,6 +243,22 @@ class Dataset(Strict):
 
     def field(self, name: str) -> SourceField:
         return next(f for f in self.fields if f.name == name)
+
+    def safe_columns_with(self, role: Role) -> list[str]:
+        """safe/ columns of the fields declared with `role` (dropped fields have none)."""
+        return [f.safe_column for f in self.fields if f.role == role and f.policy != Policy.DROP]
+
+    @property
+    def subject(self) -> str | None:
+        """The safe/ pseudonym of the person a row is about, when the dataset has one."""
+        return next(
+            (
+                f.safe_column
+                for f in self.fields
+                if f.standard == "resident_id" and f.policy == Policy.PSEUDONYMIZE
+            ),
+            None,
+        )
 
 
 class ProductField(Strict):
@@ -194,6 +286,12 @@ class Product(Strict):
     quasi_identifiers: list[str]  # empty for aggregate products, which suppress small cells
     k: int = Field(default=5, ge=2)
     suppress_below: int | None = Field(default=None, ge=2)  # counts under it are released empty
+    sensitive: str | None = None  # the sensitive attribute (敏感属性) that needs ℓ-diversity
+    l_diversity: int = Field(default=2, ge=2)  # distinct sensitive values per class
+    subject: str | None = None  # column naming the person a row is about, when rows repeat
+    release_form: ReleaseForm | None = None  # required of health products (GB/T 39725-2020)
+    thresholds: Thresholds | None = None  # stricter than the release form's, when set
+    population: str | None = None  # "module:function": the population's quasi-identifiers
     retention_days: int = Field(gt=0)
     format: Literal["parquet", "csv"] = "parquet"
     price: Decimal = Field(ge=0, decimal_places=2)  # yuan per delivery (收益分配)
@@ -212,6 +310,16 @@ class Product(Strict):
     @property
     def price_cents(self) -> int:
         return int(self.price * 100)
+
+    @property
+    def required(self) -> Thresholds:
+        """The thresholds the product's k-anonymity check applies."""
+        if self.thresholds:
+            return self.thresholds
+        if self.release_form:
+            form = self.release_form.thresholds
+            return form.model_copy(update={"k": max(self.k, form.k)})
+        return Thresholds(k=self.k, max_risk=1 / self.k, average_risk=1.0)
 
 
 class Catalog(Strict):
@@ -232,6 +340,18 @@ class Catalog(Strict):
 
     def dataset(self, dataset_id: str) -> Dataset:
         return next(d for d in self.datasets if d.id == dataset_id)
+
+    @property
+    def population(self) -> Dataset | None:
+        """The population register: the authoritative source of a person's elements."""
+        return next(
+            (
+                d
+                for d in self.datasets
+                if any(r.authoritative and r.element.startswith("person.") for r in d.elements)
+            ),
+            None,
+        )
 
     def authority(self, element: str) -> tuple[Dataset, ElementRef]:
         """The one authoritative source of a shared element, and its reference there."""

@@ -1,41 +1,57 @@
-"""脱敏 De-identify: `safe/<dataset>` per partition, with a blocking residual-identifier check."""
+"""脱敏 De-identify: `safe/<dataset>` per partition, with blocking privacy checks."""
 
 import dagster as dg
 
-from ycpipelines.catalog import Catalog, Dataset, Policy
+from ycpipelines.catalog import Catalog, Dataset, Policy, Role, Thresholds
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
-from ycpipelines.deid.policies import deidentify
+from ycpipelines.deid.anonymity import K_ANONYMITY, anonymity, k_anonymity_check
+from ycpipelines.deid.policies import deidentify, safe_outputs
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.govern.assets import std_key
-from ycpipelines.lake import commit_or_reject, duck
-from ycpipelines.metadata import SQL_TYPES, lineage, reconciled, schema
+from ycpipelines.lake import Lake, commit_or_reject, duck, quoted
+from ycpipelines.metadata import lineage, reconciled, schema
 from ycpipelines.resources import DeidResource, LakeResource
 
 # Where an identifier could hide; values validated against a code standard (USCC, ICD-10,
 # money, dates) are that code, not a person's identifier.
 FREE_FORM = {None, "text", "person_name"}
-SAFE_TYPES = {
-    Policy.PSEUDONYMIZE: "VARCHAR",
-    Policy.BIRTH_YEAR: "BIGINT",
-    Policy.COUNTY: "VARCHAR",
-    Policy.REDACT_TEXT: "VARCHAR",
-}
 
 
 def safe_key(dataset: Dataset) -> dg.AssetKey:
     return dg.AssetKey(["safe", dataset.id])
 
 
-def safe_columns(dataset: Dataset) -> list[tuple[str, str, str]]:
+def safe_columns(dataset: Dataset, key_version: str | None) -> list[tuple[str, str, str]]:
+    """(name, type, description) of each safe/ column; pseudonyms name their key version once
+    a run knows it."""
     return [
         (
-            f.safe_column,
-            SAFE_TYPES.get(f.policy, SQL_TYPES[f.type]),
-            f"{f.label} · {f.policy} · {f.safe_level} {f.safe_level.label}",
+            name,
+            kind,
+            f"{f.label} · {f.role} · {f.policy}"
+            + (f" (key {key_version})" if key_version and f.policy == Policy.PSEUDONYMIZE else "")
+            + f" · {f.safe_level} {f.safe_level.label}",
         )
-        for f in dataset.fields
-        if f.policy != Policy.DROP
+        for f, name, _, kind in safe_outputs(dataset)
     ]
+
+
+def population_relation(catalog: Catalog, lake: Lake, quasi: list[str]) -> str | None:
+    """The population register's people under `quasi` (its latest record per person), when it
+    has been de-identified and carries those columns; None otherwise."""
+    population = catalog.population
+    if population is None or population.subject is None or not quasi:
+        return None
+    columns = {name for _, name, _, _ in safe_outputs(population)}
+    if not set(quasi) <= columns or not lake.committed("safe", population.id):
+        return None
+    order = getattr(population.source, "partition_column", None)
+    latest = f"{quoted(order)} DESC" if order in columns else quoted(population.subject)
+    return (
+        f"SELECT {', '.join(quoted(q) for q in quasi)} "
+        f"FROM read_parquet('{lake.glob('safe', population.id)}') QUALIFY row_number() OVER "
+        f"(PARTITION BY {quoted(population.subject)} ORDER BY {latest}) = 1"
+    )
 
 
 def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
@@ -46,7 +62,9 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         for f in dataset.fields
         if f.policy not in (Policy.DROP, Policy.PSEUDONYMIZE) and f.standard in FREE_FORM
     ]
-    kept = [f for f in dataset.fields if f.policy != Policy.DROP]
+    quasi = dataset.safe_columns_with(Role.QUASI)
+    required = Thresholds(k=dataset.k, max_risk=1 / dataset.k, average_risk=1.0)
+    enforced = "blocks" if dataset.enforce_k else "measured; products enforce k"
 
     @dg.asset(
         key=key,
@@ -57,18 +75,27 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         kinds={"duckdb", "parquet", "presidio"},
         code_version=catalog.versions[dataset.id],
         description=f"脱敏 De-identify: {dataset.label} under the catalog's column policies "
-        "(keyed pseudonyms, generalization, Presidio redaction of free text); dropped fields "
-        "never reach it.",
+        "(keyed pseudonyms, masking, generalization, suppression, Presidio redaction of free "
+        "text); dropped fields never reach it.",
         metadata={
-            "dagster/column_schema": schema(safe_columns(dataset)),
+            "dagster/column_schema": schema(safe_columns(dataset, None)),
             "policies": dg.MetadataValue.json({f.name: str(f.policy) for f in dataset.fields}),
+            "roles": dg.MetadataValue.json({f.name: str(f.role) for f in dataset.fields}),
+            "quasi_identifiers": ", ".join(quasi),
         },
         check_specs=[
             partition_check(
                 RESIDUAL_IDENTIFIERS,
                 key,
                 partitions,
-                "no resident ID or mobile number left in any free-form column",
+                "no resident ID, mobile, bank card, credit code, e-mail or passport number "
+                "left in any free-form column",
+            ),
+            partition_check(
+                K_ANONYMITY,
+                key,
+                partitions,
+                f"classes over {quasi} hold at least k={dataset.k} people ({enforced})",
             ),
         ],
     )
@@ -77,23 +104,37 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         partition = partition_of(context)
         std = lake.lake.file("std", dataset.id, partition)
+        pseudonym_key = deid.key
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             safe = stage.path(lake.lake.file("safe", dataset.id, partition))
             std_rows = con.execute(f"SELECT count(*) FROM read_parquet('{std}')").fetchone()[0]
-            rows = deidentify(con, dataset, std, safe, deid.pseudonym_key)
+            rows = deidentify(con, dataset, std, safe, pseudonym_key)
             leaks = {c: n for c, n in residual_identifiers(con, safe, scanned).items() if n}
-            outcome = commit_or_reject(stage, not leaks)
+            figures = anonymity(
+                con,
+                f"read_parquet('{safe}')",
+                quasi,
+                dataset.k,
+                subject=dataset.subject,
+                population=population_relation(catalog, lake.lake, quasi),
+            )
+            k_passed = figures.meets(required) or not dataset.enforce_k
+            outcome = commit_or_reject(stage, not leaks and k_passed)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
+                "dagster/column_schema": schema(safe_columns(dataset, pseudonym_key.version)),
+                "pseudonym_key_version": pseudonym_key.version,
+                "reidentification": dg.MetadataValue.json(figures.metadata()),
                 **reconciled(std_rows, {"de-identified": rows}),
                 **outcome,
                 "dagster/column_lineage": lineage(
-                    {f.safe_column: [(std_key(dataset), f.name)] for f in kept}
+                    {name: [(std_key(dataset), f.name)] for f, name, _, _ in safe_outputs(dataset)}
                 ),
             },
             check_results=[
                 residual_check(scanned, leaks),
+                k_anonymity_check(figures, quasi, required, dataset.enforce_k),
             ],
         )
 

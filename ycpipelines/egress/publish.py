@@ -18,7 +18,7 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ycpipelines.catalog import Catalog, Product
-from ycpipelines.deid.pseudonym import hmac_macro, recipient_key
+from ycpipelines.deid.pseudonym import install_pseudonym, recipient_key
 from ycpipelines.lake import duck, file_digest, quoted
 from ycpipelines.products.assets import product_key, pseudonym_columns
 from ycpipelines.registry import Registry
@@ -105,7 +105,7 @@ def write_delivery(
     options = "FORMAT parquet, COMPRESSION zstd" if product.format == "parquet" else "HEADER"
     with duck() as con:
         con.execute("SET preserve_insertion_order = true")
-        con.execute(hmac_macro(key))
+        install_pseudonym(con, key)
         con.execute(
             f"COPY (SELECT {columns} FROM read_parquet('{source}')) TO '{target}' ({options})"
         )

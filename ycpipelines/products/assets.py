@@ -5,14 +5,22 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from ycpipelines.catalog import Catalog, Policy, Product
+from ycpipelines.deid.anonymity import (
+    K_ANONYMITY,
+    L_DIVERSITY,
+    anonymity,
+    k_anonymity_check,
+    l_diversity_check,
+)
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
-from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck, file_digest
+from ycpipelines.deid.pseudonym import key_versions
+from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck, file_digest, quoted
 from ycpipelines.metadata import lineage, schema
 from ycpipelines.resources import LakeResource
 
-K_ANONYMITY = "k_anonymity"
 SMALL_CELLS = "small_cells"
 Builder = Callable[[Mapping[str, str], Product], str]
 
@@ -21,8 +29,9 @@ def product_key(scenario: str) -> dg.AssetKey:
     return dg.AssetKey(["product", scenario])
 
 
-def builder_of(product: Product) -> Builder:
-    module, _, name = product.builder.partition(":")
+def function_of(reference: str) -> Callable:
+    """The function a manifest names as "module:function"."""
+    module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
@@ -63,26 +72,29 @@ def contributions(lake: Lake, product: Product) -> dict[str, float]:
     return dict(sorted(rows.items()))
 
 
-def protection_sql(product: Product, path: Path) -> str:
-    """SQL of the smallest group over the quasi-identifiers (k-anonymity), or, for aggregates,
-    of the number of released counts under the suppression threshold (which must be 0)."""
-    if product.quasi_identifiers:
-        return (
-            f"SELECT coalesce(min(n), 0) FROM (SELECT count(*) AS n FROM read_parquet('{path}')"
-            f" GROUP BY {', '.join(product.quasi_identifiers)})"
-        )
+def small_cells_check(
+    con: duckdb.DuckDBPyConnection, product: Product, path: Path
+) -> dg.AssetCheckResult:
+    """For an aggregate product: no released count under the manifest's `suppress_below`."""
     counts = [f.name for f in product.fields if f.transform == "aggregate"]
-    small = " OR ".join(f"{c} < {product.suppress_below}" for c in counts)
-    return f"SELECT count(*) FILTER ({small}) FROM read_parquet('{path}')"
+    small = " OR ".join(f"{quoted(c)} < {product.suppress_below}" for c in counts)
+    found = con.execute(f"SELECT count(*) FILTER ({small}) FROM read_parquet('{path}')").fetchone()
+    return dg.AssetCheckResult(
+        check_name=SMALL_CELLS,
+        passed=found[0] == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"small_cells": found[0], "suppress_below": product.suppress_below},
+    )
 
 
 def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
     key = product_key(product.scenario)
-    build = builder_of(product)
+    build = function_of(product.builder)
+    population = function_of(product.population) if product.population else None
+    required = product.required
     fields = [f.name for f in product.fields]
     pseudonymous = pseudonym_columns(catalog, product)
     scanned = [f for f in fields if f not in pseudonymous]
-    protection = K_ANONYMITY if product.quasi_identifiers else SMALL_CELLS
 
     @dg.asset(
         key=key,
@@ -96,17 +108,32 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         metadata={
             "consumer": product.consumer,
             "quasi_identifiers": ", ".join(product.quasi_identifiers),
+            "release_form": str(product.release_form or "not a health product"),
             "retention_days": product.retention_days,
         },
         check_specs=[
             dg.AssetCheckSpec(
-                protection,
+                K_ANONYMITY if product.quasi_identifiers else SMALL_CELLS,
                 asset=key,
                 blocking=True,
                 description=f"every combination of {product.quasi_identifiers} "
-                f"covers at least k={product.k} rows"
+                f"covers at least k={required.k} people; prosecutor risk at most "
+                f"{required.max_risk} (max) and {required.average_risk} (average)"
                 if product.quasi_identifiers
                 else f"no released count under {product.suppress_below}",
+            ),
+            *(
+                [
+                    dg.AssetCheckSpec(
+                        L_DIVERSITY,
+                        asset=key,
+                        blocking=True,
+                        description=f"every class holds at least ℓ={product.l_diversity} "
+                        f"distinct values of {product.sensitive}",
+                    )
+                ]
+                if product.sensitive
+                else []
             ),
             dg.AssetCheckSpec(
                 RESIDUAL_IDENTIFIERS,
@@ -123,6 +150,12 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             path = stage.path(lake.lake.product_file(product.scenario))
             con.execute("SET preserve_insertion_order = true")  # same input, same bytes
+            versions = key_versions(con, list(inputs.values()))
+            if len(versions) > 1:
+                raise dg.Failure(
+                    f"product {product.scenario}: its inputs hold pseudonyms of key versions "
+                    f"{versions}, which do not join; de-identify them again under one version"
+                )
             rows = copy_to_parquet(con, build(inputs, product), path)
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
             columns = [r[0] for r in described]
@@ -131,31 +164,58 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                     f"product {product.scenario} produced columns {columns}; "
                     f"its manifest lists {fields}"
                 )
-            measured = con.execute(protection_sql(product, path)).fetchone()[0]
             leaks = {c: n for c, n in residual_identifiers(con, path, scanned).items() if n}
             if product.quasi_identifiers:
-                k_ok = rows == 0 or measured >= product.k
-                protection_metadata = {"smallest_group": measured, "k": product.k}
-            else:
-                k_ok = measured == 0
-                protection_metadata = {
-                    "small_cells": measured,
-                    "suppress_below": product.suppress_below,
+                figures = anonymity(
+                    con,
+                    f"read_parquet('{path}')",
+                    product.quasi_identifiers,
+                    required.k,
+                    subject=product.subject,
+                    sensitive=product.sensitive,
+                    l_diversity=product.l_diversity,
+                    population=population(inputs) if population else None,
+                )
+                protection = [
+                    k_anonymity_check(figures, product.quasi_identifiers, required),
+                    *(
+                        [l_diversity_check(figures, product.sensitive, product.l_diversity)]
+                        if product.sensitive
+                        else []
+                    ),
+                ]
+                figures_metadata = {
+                    "smallest_group": figures.smallest_class,
+                    "reidentification": dg.MetadataValue.json(figures.metadata()),
                 }
+            else:
+                protection = [small_cells_check(con, product, path)]
+                figures_metadata = dict(protection[0].metadata)
+            privacy = [*protection, residual_check(scanned, leaks)]
             digest = file_digest(path)
-            outcome = commit_or_reject(stage, k_ok and not leaks)
+            outcome = commit_or_reject(stage, all(c.passed for c in privacy))
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
                 "dagster/column_schema": schema(
                     [
-                        (name, kind, f"{f.label} · {f.level} {f.level.label}")
+                        (
+                            name,
+                            kind,
+                            f"{f.label} · {f.level} {f.level.label}"
+                            + (
+                                f" · pseudonym, key {', '.join(versions)}"
+                                if versions and f.name in pseudonymous
+                                else ""
+                            ),
+                        )
                         for (name, kind, *_), f in zip(described, product.fields, strict=True)
                     ]
                 ),
                 "content_hash": digest,
                 "path": str(lake.lake.product_file(product.scenario)),
-                **protection_metadata,
+                **figures_metadata,
+                "pseudonym_key_version": ", ".join(versions) or "none",
                 "residual_identifiers": sum(leaks.values()),
                 "contributions": dg.MetadataValue.json(contributions(lake.lake, product)),
                 **outcome,
@@ -169,15 +229,7 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
                     }
                 ),
             },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=protection,
-                    passed=k_ok,
-                    severity=dg.AssetCheckSeverity.ERROR,
-                    metadata=protection_metadata,
-                ),
-                residual_check(scanned, leaks),
-            ],
+            check_results=privacy,
         )
 
     return build_product

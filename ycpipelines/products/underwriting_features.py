@@ -30,9 +30,25 @@ def age_band(age: str) -> str:
     return f"CASE {bands} ELSE '70+' END"
 
 
+def _people(inputs: Mapping[str, str]) -> str:
+    """CTEs `window_end` and `people`: each registered person's latest gender and age."""
+    return f"""
+    window_end AS (SELECT max(visit_time) AS moment FROM {inputs["safe/outpatient_visits"]}),
+    people AS (
+        SELECT person_pid, gender, year((SELECT moment FROM window_end)) - birth_year AS age
+        FROM {inputs["safe/residents"]}
+        QUALIFY row_number() OVER (PARTITION BY person_pid ORDER BY updated_at DESC) = 1
+    )"""
+
+
+def population(inputs: Mapping[str, str]) -> str:
+    """The population register's people under the product's quasi-identifiers (journalist risk)."""
+    band = age_band("age")
+    return f"WITH {_people(inputs)} SELECT person_pid, {band} AS age_band, gender FROM people"
+
+
 def build(inputs: Mapping[str, str], product: Product) -> str:
     """SQL of the product over the safe/ relations in `inputs`, 12 months to the newest visit."""
-    residents = inputs["safe/residents"]
     visits = inputs["safe/outpatient_visits"]
     settlements = inputs["safe/settlements"]
     flags = ",\n".join(
@@ -40,12 +56,7 @@ def build(inputs: Mapping[str, str], product: Product) -> str:
         for name, pattern in CHRONIC_CONDITIONS.items()
     )
     return f"""
-    WITH window_end AS (SELECT max(visit_time) AS moment FROM {visits}),
-    people AS (
-        SELECT person_pid, gender, year((SELECT moment FROM window_end)) - birth_year AS age
-        FROM {residents}
-        QUALIFY row_number() OVER (PARTITION BY person_pid ORDER BY updated_at DESC) = 1
-    ),
+    WITH {_people(inputs)},
     recent_visits AS (
         SELECT * FROM {visits}
         WHERE visit_time > (SELECT moment FROM window_end) - INTERVAL 12 MONTH
