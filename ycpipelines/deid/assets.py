@@ -4,6 +4,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset, Policy
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.deid.grading import grading_checks
 from ycpipelines.deid.policies import deidentify
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.govern.assets import std_key
@@ -101,4 +102,7 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
 
 
 def deid_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions(assets=[safe_asset(catalog, d) for d in catalog.datasets])
+    return dg.Definitions(
+        assets=[safe_asset(catalog, d) for d in catalog.datasets],
+        asset_checks=grading_checks(catalog),
+    )

@@ -28,7 +28,7 @@ TAIL = re.compile(rf"(?:[{HAN}]{{0,8}}?(?:{PLACE})|[{HAN}]{{0,8}}?{NUMBER}(?:{UN
 CUE = re.compile(
     r"(?:现住|家住|住址|地址|住在|居住于|居住在|住于|户籍地|籍贯|寄往|送至|位于|住)[:：\s]*"
 )
-STREET = re.compile(rf"[{HAN}]{{1,8}}?(?:{PLACE})(?:{TAIL.pattern})?")
+STREET = re.compile(rf"[{HAN}]{{2,8}}?(?:{PLACE})(?:{TAIL.pattern})?")
 ORGANIZATION = re.compile(
     rf"[{HAN}0-9]{{0,10}}?(?:医院|卫生院|卫生室|卫生所|卫生服务中心|保健院|诊所|医科大学|大学|学院"
     r"|学校|中学|小学|幼儿园|公司|集团|银行|政府|法院|检察院|委员会|研究院|研究所|疾控中心|中心|协会"

@@ -13,10 +13,10 @@ import re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from ycpipelines.deid.nlp import dictionary_tag, in_dictionary
+from ycpipelines.deid.nlp import dictionary_tag, in_dictionary, word_frequency
 from ycpipelines.deid.recognizers.boundaries import HAN
 from ycpipelines.deid.recognizers.results import finding
-from ycpipelines.deid.recognizers.surnames import FREQUENT, surname_of
+from ycpipelines.deid.recognizers.surnames import FREQUENT, GIVEN_CHARS, surname_of
 from ycpipelines.deid.recognizers.tokens import Token, is_han, tokens_of
 
 CUE_WORDS = (
@@ -31,39 +31,25 @@ CUE_AFTER = re.compile(
     r"(?:先生|女士|同志|医生|医师|大夫|护士|主任|老师|教授|师傅|阿姨|夫妇|本人|之子|之女"
     r"|[，,、\s]*[男女](?:性|士)?[，,\s）)。;；]|[，,]\s*\d{1,3}岁|[（(][男女])"
 )
-NAME_TAGS = {"nr", "nrfg", "nrt"}
+# The dictionary's tags for names; some names are also village names there (马建国, ns): a
+# real place also found as LOCATION outscores the name.
+NAME_TAGS = {"nr", "nrfg", "nrt", "ns"}
 NOT_GIVEN = set("某氏")  # 王某, 李氏: already anonymous
+# Titles and kin after a surname (张医生, 孙女): not given names.
 TITLES = {
-    "医生",
-    "医师",
-    "大夫",
-    "护士",
-    "主任",
-    "老师",
-    "教授",
-    "先生",
-    "女士",
-    "师傅",
-    "阿姨",
-    "同志",
-    "局长",
-    "科长",
-    "院长",
-    "经理",
-    "老板",
-    "总",
-    "工",
-    "姐",
-    "哥",
-    "叔",
-    "某某",
+    *("医生", "医师", "大夫", "护士", "主任", "老师", "教授", "先生", "女士", "师傅", "阿姨"),
+    *("同志", "局长", "科长", "院长", "经理", "老板", "某某", "总", "工", "姐", "哥", "叔"),
+    *("女", "儿"),
 }
-# Roles (申请人, 管理员) and places (金凤区, 兴庆路) end so; names hardly ever do.
-NOT_LAST = set("人者员师区县市省州镇乡村路街巷")
+# A dictionary word tagged as a name but counted more often than this is mostly something else
+# (孙女, 许可证 carry name tags in jieba's dictionary).
+NAME_FREQUENCY_MAX = 30
+# Roles (申请人, 管理员) and places (金凤区, 兴庆路, 王家庄) end so; names hardly ever do.
+NOT_LAST = set("人者员师区县市省州镇乡村路街巷庄屯营堡寨湾沟坡岭桥店集")
 # Characters that end a name: what usually follows a name in a sentence.
 STOPS = set(
     "因于在等和与及的说诉来到就自主男女是为已今昨入出称陪同将把被向从对给也都还又岁驾开反通提"
-    "现住申行前回去系拨致电看持签确经由加"
+    "现住申行前回去系拨致电看持签确经由加未不无没非很较更最曾正再均"
 )
 ENDS_NAME = rf"(?=[^{HAN}]|$|[{''.join(sorted(STOPS))}]|先生|女士|同志|医生|夫妇)"
 MIDDLE_DOT_NAME = re.compile(rf"[{HAN}]{{2,6}}(?:[·•・][{HAN}]{{2,8}}?){{1,2}}{ENDS_NAME}")
@@ -92,9 +78,18 @@ def _after_cue(text: str, cue_end: int) -> tuple[int, int] | None:
     if surname is None:
         return None
     given = _given(text, cue_end + len(surname))
-    if not given or given in TITLES:
+    if not given or given in TITLES or _ordinary_word(surname + given):
         return None
     return cue_end, cue_end + len(surname) + len(given)
+
+
+def _ordinary_word(word: str) -> bool:
+    """A dictionary word not tagged as a name (高热, 高血压)."""
+    return in_dictionary(word) and dictionary_tag(word) not in NAME_TAGS
+
+
+def _name_like(given: str) -> bool:
+    return 1 <= len(given) <= 2 and given not in TITLES and set(given) <= GIVEN_CHARS
 
 
 def _before_cue(text: str, cue_start: int) -> tuple[int, int] | None:
@@ -134,16 +129,10 @@ def _segment_name(tokens: list[Token], i: int, text: str) -> tuple[int, int] | N
         return None
     rest = token.text[len(surname) :]
     if rest:  # one segment: 张华凯, or 龙睿永在 (a name glued to what follows)
-        known = in_dictionary(token.text)
-        given = _given(token.text, len(surname)) if not known else rest
-        if (
-            given
-            and len(given) <= 2
-            and given not in TITLES
-            and is_han(given)
-            and given[-1] not in NOT_LAST
-            and (dictionary_tag(token.text) in NAME_TAGS or not known)
-        ):
+        frequency = word_frequency(token.text)
+        given = _given(token.text, len(surname)) if not frequency else rest
+        rare_name = dictionary_tag(token.text) in NAME_TAGS and frequency <= NAME_FREQUENCY_MAX
+        if _name_like(given) and given[-1] not in NOT_LAST and (rare_name or not frequency):
             return token.start, token.start + len(surname) + len(given)
         return None
     # A surname alone, then the given name: 侯/志成, 王/小/明, 杨/健在 (杨健 + 在).
