@@ -10,6 +10,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResu
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from ycpipelines.deid.context import UnsettledContextEnhancer
 from ycpipelines.deid.nlp import JiebaNlpEngine
 from ycpipelines.deid.recognizers import chinese_recognizers
 
@@ -32,6 +33,7 @@ def analyzer() -> AnalyzerEngine:
         registry=registry,
         supported_languages=[LANGUAGE],
         default_score_threshold=SCORE_THRESHOLD,
+        context_aware_enhancer=UnsettledContextEnhancer(),
     )
 
 
@@ -87,6 +89,13 @@ def _pool() -> ProcessPoolExecutor:
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_load,
     )
+
+
+def close() -> None:
+    """Stop this process's redaction workers (a later call starts new ones)."""
+    if _pool.cache_info().currsize:
+        _pool().shutdown()
+        _pool.cache_clear()
 
 
 def redact_texts(texts: list[str]) -> list[str]:
