@@ -115,6 +115,7 @@ def test_a_failing_gate_blocks_deid_and_a_fixed_suite_lets_it_through(
         "quality_gate": True,
         "quarantine_share": True,
         "no_residual_identifiers": True,
+        "pii_graded_at_minimum": True,
     }
     assert safe_file.exists()
     std = materializations(instance, dg.AssetKey(["std", "outpatient_visits"]))[key]
