@@ -20,10 +20,10 @@ NUMBER = r"[0-9０-９一二三四五六七八九十百零〇甲乙丙丁A-Za-z]
 UNIT = r"号院|号楼|号|栋|幢|座|单元|层|楼|室|户|组|队|弄|巷|里"
 PLACE = (
     r"街道|大街|大道|路|街|巷|胡同|镇|乡|村|社区|小区|花园|家园|新村|公寓|大厦|广场|苑|庄|屯"
-    r"|开发区|园区"
+    r"|开发区|园区|园|区|道|城|湾|岛"
 )
 # After a division: named places (…路, …小区) and numbered parts (12号, 3栋, 501室), in any order.
-TAIL = re.compile(rf"(?:[{HAN}]{{0,8}}?(?:{PLACE})|[{HAN}]{{0,8}}?{NUMBER}(?:{UNIT}))+")
+TAIL = re.compile(rf"(?:[{HAN}]{{0,10}}?(?:{PLACE})|[{HAN}]{{0,10}}?{NUMBER}(?:{UNIT}))+")
 # An address without a division, introduced by a cue word.
 CUE = re.compile(
     r"(?:现住|家住|住址|地址|住在|居住于|居住在|住于|户籍地|籍贯|寄往|送至|位于|住)[:：\s]*"

@@ -24,7 +24,8 @@ CUE_WORDS = (
     "|负责人|经办人|申请人|委托人|代理人|收件人|收货人|寄件人|持卡人|开户人|开户名|参保人|被保险人"
     "|投保人|驾驶人|驾驶员|车主|当事人|持照人|旅客|乘客|租户|房东|业主|员工|职工|学生|市民|居民"
     "|村民|客户|医生|医师|大夫|护士|主任|主治|接诊|签名|签字|丈夫|妻子|爱人|儿子|女儿|父亲|母亲"
-    "|同事|邻居|朋友|老人|据"
+    "|同事|邻居|朋友|老人|据|被告人|被告|原告|证人|嫌疑人|投诉人|举报人|来访人|报案人|受害人"
+    "|经手人|审核人|复核人|填表人|签发人|办理人|承办人|操作员|同学|患者家属|本人|我叫|名叫"
 )
 CUE_BEFORE = re.compile(rf"(?:{CUE_WORDS})[:：\s]*$")
 CUE_AFTER = re.compile(
@@ -33,7 +34,8 @@ CUE_AFTER = re.compile(
 )
 # The dictionary's tags for names; some names are also village names there (马建国, ns): a
 # real place also found as LOCATION outscores the name.
-NAME_TAGS = {"nr", "nrfg", "nrt", "ns"}
+PERSON_TAGS = {"nr", "nrfg", "nrt"}
+NAME_TAGS = PERSON_TAGS | {"ns"}
 NOT_GIVEN = set("某氏")  # 王某, 李氏: already anonymous
 # Titles and kin after a surname (张医生, 孙女): not given names.
 TITLES = {
@@ -41,8 +43,8 @@ TITLES = {
     *("同志", "局长", "科长", "院长", "经理", "老板", "某某", "总", "工", "姐", "哥", "叔"),
     *("女", "儿"),
 }
-# A dictionary word tagged as a name but counted more often than this is mostly something else
-# (孙女, 许可证 carry name tags in jieba's dictionary).
+# A dictionary word tagged as a place but counted more often than this is no person's name
+# (江湖); name-tagged words must have given-name characters (孙女, 许可证 are tagged nr).
 NAME_FREQUENCY_MAX = 30
 # Roles (申请人, 管理员) and places (金凤区, 兴庆路, 王家庄) end so; names hardly ever do.
 NOT_LAST = set("人者员师区县市省州镇乡村路街巷庄屯营堡寨湾沟坡岭桥店集")
@@ -73,11 +75,16 @@ def _given(text: str, start: int) -> str:
     return "" if given and given[-1] in NOT_LAST else given
 
 
-def _after_cue(text: str, cue_end: int) -> tuple[int, int] | None:
+def _after_cue(text: str, cue_end: int, words: dict[int, str]) -> tuple[int, int] | None:
+    """The name right after a cue; where a dictionary word starts at its second given-name
+    character and runs past it (诸葛亮/建议), the name ends before that word."""
     surname = surname_of(text[cue_end : cue_end + 2], common_only=True)
     if surname is None:
         return None
     given = _given(text, cue_end + len(surname))
+    second = words.get(cue_end + len(surname) + 1, "")
+    if len(given) == 2 and len(second) > 1 and in_dictionary(second):
+        given = given[:1]
     if not given or given in TITLES or _ordinary_word(surname + given):
         return None
     return cue_end, cue_end + len(surname) + len(given)
@@ -105,13 +112,13 @@ def _before_cue(text: str, cue_start: int) -> tuple[int, int] | None:
     return None
 
 
-def _cued_names(text: str) -> list[tuple[int, int]]:
+def _cued_names(text: str, words: dict[int, str]) -> list[tuple[int, int]]:
     spans = []
     for cue in re.finditer(CUE_WORDS, text):
         end = cue.end()
         while end < len(text) and text[end] in ":： ":
             end += 1
-        if span := _after_cue(text, end):
+        if span := _after_cue(text, end, words):
             spans.append(span)
     for cue in CUE_AFTER.finditer(text):
         if span := _before_cue(text, cue.start()):
@@ -131,8 +138,9 @@ def _segment_name(tokens: list[Token], i: int, text: str) -> tuple[int, int] | N
     if rest:  # one segment: 张华凯, or 龙睿永在 (a name glued to what follows)
         frequency = word_frequency(token.text)
         given = _given(token.text, len(surname)) if not frequency else rest
-        rare_name = dictionary_tag(token.text) in NAME_TAGS and frequency <= NAME_FREQUENCY_MAX
-        if _name_like(given) and given[-1] not in NOT_LAST and (rare_name or not frequency):
+        tag = dictionary_tag(token.text)
+        listed = tag in PERSON_TAGS or (tag in NAME_TAGS and frequency <= NAME_FREQUENCY_MAX)
+        if _name_like(given) and given[-1] not in NOT_LAST and (listed or not frequency):
             return token.start, token.start + len(surname) + len(given)
         return None
     # A surname alone, then the given name: 侯/志成, 王/小/明, 杨/健在 (杨健 + 在).
@@ -173,7 +181,7 @@ class ChinesePersonRecognizer(EntityRecognizer):
         for i, token in enumerate(tokens):
             if is_han(token.text) and (span := _segment_name(tokens, i, text)):
                 found[span] = (NAME_SCORE, "surname + given name in the segments")
-        for span in _cued_names(text):
+        for span in _cued_names(text, {t.start: t.text for t in tokens}):
             found[span] = (CUE_SCORE, "surname + given name next to a cue word")
         for match in MIDDLE_DOT_NAME.finditer(text):
             found[match.span()] = (TRANSLITERATED_SCORE, "transliterated name with middle dot")

@@ -53,12 +53,18 @@ class ResidentIdRecognizer(PatternRecognizer):
             patterns=[
                 Pattern("resident_id_18", bounded(r"\d{17}[\dXx]"), 0.5),
                 Pattern("resident_id_15", bounded(r"\d{15}"), 0.3),
+                # Grouped as written on forms: 6-8-4 or in fours (640104 19800101 1234).
+                Pattern(
+                    "resident_id_grouped",
+                    bounded(r"\d{6}[ \-]\d{8}[ \-]\d{3}[\dXx]|\d{4}(?: \d{4}){3} \d[\dXx]"),
+                    0.5,
+                ),
             ],
             context=CONTEXT,
         )
 
     def validate_result(self, pattern_text: str) -> bool:
-        return is_resident_id(pattern_text)
+        return is_resident_id(pattern_text.replace(" ", "").replace("-", ""))
 
     def analyze(
         self,
@@ -69,8 +75,9 @@ class ResidentIdRecognizer(PatternRecognizer):
     ) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for result in results:
-            if result.end - result.start == 15:
+            digits = text[result.start : result.end].replace(" ", "").replace("-", "")
+            if len(digits) == 15:
                 result.score = LEGACY_SCORE
-            elif text[result.start : result.start + 6] not in division_codes():
+            elif digits[:6] not in division_codes():
                 result.score = UNKNOWN_REGION_SCORE
         return results
