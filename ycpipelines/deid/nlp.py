@@ -6,6 +6,7 @@ LOCATION recognizers from these tokens; the engine itself reports no entities.
 """
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 
@@ -16,6 +17,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 jieba.setLogLevel(logging.WARNING)
+WORDISH = re.compile(r"[^\W_]")  # a letter or digit, in any script
 
 
 @cache
@@ -63,7 +65,7 @@ class JiebaNlpEngine(NlpEngine):
         return False
 
     def is_punct(self, word: str, language: str) -> bool:
-        return not any(ch.isalnum() for ch in word)
+        return WORDISH.search(word) is None
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
         pieces = list(segmenter().tokenizer.tokenize(text))

@@ -1,14 +1,14 @@
 """Word tokens with their offsets, from the NLP engine's artifacts (segmented once per text)."""
 
-from dataclasses import dataclass
+import re
+from typing import NamedTuple
 
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-HAN_RANGE = ("\u4e00", "\u9fff")
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     text: str
     start: int
 
@@ -18,8 +18,8 @@ class Token:
 
 
 def tokens_of(artifacts: NlpArtifacts) -> list[Token]:
-    return [Token(t, s) for t, s in zip(artifacts.lemmas, artifacts.tokens_indices, strict=True)]
+    return list(map(Token, artifacts.lemmas, artifacts.tokens_indices))
 
 
 def is_han(text: str) -> bool:
-    return bool(text) and all(HAN_RANGE[0] <= ch <= HAN_RANGE[1] for ch in text)
+    return HAN_RUN.fullmatch(text) is not None
