@@ -15,7 +15,9 @@ from ycpipelines.lake import Lake, sql_literal
 
 # A column carries an entity type when at least this share of its sampled values hold one.
 CARRIES_SHARE = 0.05
-# A column mostly made of one entity type is that kind of identifier: its category follows.
+# A column mostly made of one entity type, and of no other, is that kind of identifier: its
+# category follows. Free text carries several; a place says nothing of whose it is (a person's
+# home or a company's seat), so LOCATION proposes a level but no category.
 IDENTIFIER_SHARE = 0.5
 CATEGORY = {
     "CN_RESIDENT_ID": "个人信息/身份",
@@ -23,7 +25,6 @@ CATEGORY = {
     "PERSON": "个人信息/身份",
     "PHONE_NUMBER": "个人信息/联系方式",
     "EMAIL_ADDRESS": "个人信息/联系方式",
-    "LOCATION": "个人信息/联系方式",
     "CN_BANK_CARD": "个人信息/财产",
     "CN_LICENSE_PLATE": "个人信息/财产",
     "CN_USCC": "法人/登记",
@@ -69,8 +70,8 @@ def propose(scan: ColumnScan) -> Proposal:
         if pattern.search(scan.column):
             entities.setdefault(entity, 1.0)
     level = highest([MINIMUM_LEVEL[e] for e in entities]) if entities else None
-    dominant = [e for e, s in entities.items() if s >= IDENTIFIER_SHARE]
-    category = CATEGORY[max(dominant, key=lambda e: MINIMUM_LEVEL[e].rank)] if dominant else None
+    only = next(iter(entities)) if len(entities) == 1 else None
+    category = CATEGORY.get(only) if only and entities[only] >= IDENTIFIER_SHARE else None
     return Proposal(scan.column, entities, level, category)
 
 

@@ -75,7 +75,7 @@ def table_relation(path: Path) -> str:
     """A CSV (all columns as text, as delivered) or Parquet file as a DuckDB relation."""
     literal = sql_literal(str(path))
     if path.suffix.lower() == ".parquet":
-        return f"read_parquet({literal})"
+        return f"read_parquet({literal}, hive_partitioning = false)"
     if path.suffix.lower() in (".csv", ".txt"):
         return f"read_csv({literal}, all_varchar = true, header = true)"
     raise ValueError(f"{path}: only CSV and Parquet tables can be scanned")

@@ -61,6 +61,7 @@ PRODUCT = re.compile(
     r"|医院|诊所|药房|药店|公司|集团|商行|酒店)"
 )
 CUE_SCORE = 0.9
+VALUE_SCORE = 0.5
 NAME_SCORE = 0.6
 TRANSLITERATED_SCORE = 0.7
 
@@ -126,6 +127,19 @@ def _cued_names(text: str, words: dict[int, str]) -> list[tuple[int, int]]:
     return spans
 
 
+def _whole_value_name(text: str) -> tuple[int, int] | None:
+    """A value that is nothing but a name (a name column's cell: 萧伟)."""
+    value = text.strip()
+    surname = surname_of(value)
+    if surname is None or not is_han(value) or _ordinary_word(value):
+        return None
+    given = value[len(surname) :]
+    if not 1 <= len(given) <= 2 or given in TITLES or (STOPS | NOT_GIVEN) & set(given):
+        return None
+    start = text.index(value)
+    return start, start + len(value)
+
+
 def _segment_name(tokens: list[Token], i: int, text: str) -> tuple[int, int] | None:
     """A name the segments agree on, without a cue."""
     token = tokens[i]
@@ -181,6 +195,8 @@ class ChinesePersonRecognizer(EntityRecognizer):
         for i, token in enumerate(tokens):
             if is_han(token.text) and (span := _segment_name(tokens, i, text)):
                 found[span] = (NAME_SCORE, "surname + given name in the segments")
+        if span := _whole_value_name(text):
+            found.setdefault(span, (VALUE_SCORE, "a value that is a whole name"))
         for span in _cued_names(text, {t.start: t.text for t in tokens}):
             found[span] = (CUE_SCORE, "surname + given name next to a cue word")
         for match in MIDDLE_DOT_NAME.finditer(text):
