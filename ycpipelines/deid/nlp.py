@@ -18,6 +18,9 @@ from spacy.vocab import Vocab
 
 jieba.setLogLevel(logging.WARNING)
 WORDISH = re.compile(r"[^\W_]")  # a letter or digit, in any script
+# Only runs of Chinese characters need the segmenter; digits and Latin letters form one token
+# per run (an 18-digit ID costs jieba 18 lattice steps and an HMM pass otherwise).
+PIECES = re.compile(r"([\u4e00-\u9fff]+)|[0-9A-Za-z]+|\S")
 
 
 @cache
@@ -43,8 +46,25 @@ def in_dictionary(word: str) -> bool:
     return word_frequency(word) > 0
 
 
+def words_of(text: str) -> tuple[list[str], list[int]]:
+    """Words and their offsets: jieba's segments of Chinese runs, and the other runs whole."""
+    words: list[str] = []
+    starts: list[int] = []
+    tokenize = segmenter().tokenizer.tokenize
+    for piece in PIECES.finditer(text):
+        if piece.group(1) is None:
+            words.append(piece.group())
+            starts.append(piece.start())
+            continue
+        for word, start, _ in tokenize(piece.group()):
+            words.append(word)
+            starts.append(piece.start() + start)
+    return words, starts
+
+
 class JiebaNlpEngine(NlpEngine):
-    """Presidio NLP engine for `zh`: jieba's segmentation (with its HMM for unknown words)."""
+    """Presidio NLP engine for `zh`: jieba's segmentation (with its HMM for unknown words) of
+    the Chinese in a text; whitespace separates tokens and is no token itself."""
 
     def __init__(self) -> None:
         self.vocab = Vocab()
@@ -68,13 +88,12 @@ class JiebaNlpEngine(NlpEngine):
         return WORDISH.search(word) is None
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
-        pieces = list(segmenter().tokenizer.tokenize(text))
-        words = [word for word, _, _ in pieces]
+        words, starts = words_of(text)
         doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
         return NlpArtifacts(
             entities=[],
             tokens=doc,
-            tokens_indices=[start for _, start, _ in pieces],
+            tokens_indices=starts,
             lemmas=words,
             nlp_engine=self,
             language=language,
