@@ -101,11 +101,17 @@ def _load() -> None:
     analyzer().nlp_engine.load()
 
 
+def _cores() -> int:
+    """Cores this process may run on (a container's cpuset, not the whole node)."""
+    return len(os.sched_getaffinity(0))
+
+
 @cache
 def _pool() -> ProcessPoolExecutor:
-    """Workers that load the analyzer once each and serve every later call in this process."""
+    """Workers that load the analyzer once each and serve every later call in this process.
+    Spawned, not forked: the calling step has DuckDB's threads running."""
     return ProcessPoolExecutor(
-        max_workers=os.cpu_count() or 1,
+        max_workers=_cores(),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_load,
     )
@@ -121,7 +127,7 @@ def close() -> None:
 def redact_texts(texts: list[str]) -> list[str]:
     """Redact many free texts, in order; the de-identification stage calls this once per column
     with its distinct texts. Large batches are split into chunks over a process per core."""
-    if len(texts) < PARALLEL_FROM or (os.cpu_count() or 1) == 1:
+    if len(texts) < PARALLEL_FROM or _cores() == 1:
         return _redact_chunk(texts)
     chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
     return [text for chunk in _pool().map(_redact_chunk, chunks) for text in chunk]
