@@ -1,16 +1,18 @@
-"""Build `generated.jsonl`: labelled sentences from varied templates, with a fixed seed.
+"""Build `generated.jsonl` and `faker.jsonl`: labelled sentences from varied templates, seeded.
 
 Names follow the frequency of Chinese surnames (census shares, incl. the Hui surnames common in
 Ningxia) and common given-name characters; places are real divisions (provinces, cities and
 counties of GB/T 2260) with streets, houses and rooms. Every sentence also carries decoys that
 must not be reported: order numbers, amounts, dates, invoice codes, ICD-10 codes, hospital,
-department and drug names. Run `python tests/deid/corpus/generate.py` to rebuild the file.
+department and drug names. `faker.jsonl` fills the same templates with values from Faker's
+zh_CN provider. Run `python tests/deid/corpus/generate.py` to rebuild both files.
 """
 
 import json
 import random
 import re
 import string
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from stdnum import luhn
 from stdnum.cn import uscc
 
 OUT = Path(__file__).with_name("generated.jsonl")
+FAKER_OUT = Path(__file__).with_name("faker.jsonl")
 SEED = 20250630
 SENTENCES = 1_200
+FAKER_SENTENCES = 600
 
 # Shares in per mille of the population (rounded census figures), then a rare tail.
 SURNAMES = {
@@ -596,7 +600,28 @@ MAKERS = {
 }
 
 
-def sentence(rng: random.Random, template: str) -> Sentence:
+def faker_makers(seed: int) -> dict[str, Callable[[random.Random], str]]:
+    """Values from Faker's zh_CN provider instead: other name lists, other (invented) place
+    and street names, plate and card styles; a check that the recognizers were not fitted to
+    this file's own tables."""
+    from faker import Faker
+
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    return MAKERS | {
+        "PERSON": lambda rng: fake.name(),
+        "LOCATION": lambda rng: fake.address().split(" ")[0],  # without the postcode
+        "PHONE_NUMBER": lambda rng: fake.phone_number(),
+        "CN_RESIDENT_ID": lambda rng: fake.ssn(),
+        "CN_LICENSE_PLATE": lambda rng: fake.license_plate(),
+        "CN_BANK_CARD": lambda rng: fake.credit_card_number(),
+        "EMAIL_ADDRESS": lambda rng: fake.email(),
+    }
+
+
+def sentence(
+    rng: random.Random, template: str, makers: dict[str, Callable[[random.Random], str]] = MAKERS
+) -> Sentence:
     values = decoys(rng) | {
         "sex": rng.choice("男女"),
         "age": str(rng.randrange(1, 95)),
@@ -609,22 +634,27 @@ def sentence(rng: random.Random, template: str) -> Sentence:
         key = slot.group(1)
         if key == "place":
             built.add(place(rng), "LOCATION")
-        elif key in MAKERS:
-            built.add(MAKERS[key](rng), key)
+        elif key in makers:
+            built.add(makers[key](rng), key)
         else:
             built.add(values[key])
         position = slot.end()
     return built.add(template[position:])
 
 
-def main() -> None:
-    rng = random.Random(SEED)
-    with OUT.open("w", encoding="utf-8") as out:
-        for _ in range(SENTENCES):
-            built = sentence(rng, rng.choice(TEMPLATES))
+def write(path: Path, count: int, seed: int, makers: dict) -> None:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(count):
+            built = sentence(rng, rng.choice(TEMPLATES), makers)
             out.write(
                 json.dumps({"text": built.text, "spans": built.spans}, ensure_ascii=False) + "\n"
             )
+
+
+def main() -> None:
+    write(OUT, SENTENCES, SEED, MAKERS)
+    write(FAKER_OUT, FAKER_SENTENCES, SEED + 1, faker_makers(SEED))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕�
 LETTER = "A-HJ-NP-Z"
 SEPARATOR = r"[·•・\s\-]?"
 PLATE = re.compile(
-    rf"[{PROVINCES}][{LETTER}]{SEPARATOR}"
+    rf"[{PROVINCES}][A-Z]{SEPARATOR}"  # the issuing office: any letter (O for police)
     rf"(?:[DF][{LETTER}0-9]\d{{4}}|\d{{5}}[DF]"  # new energy: small / large vehicles
     rf"|[{LETTER}0-9]{{4}}[{LETTER}0-9挂学警港澳领试超])"
 )

@@ -32,7 +32,8 @@ STREET = re.compile(rf"[{HAN}]{{2,8}}?(?:{PLACE})(?:{TAIL.pattern})?")
 ORGANIZATION = re.compile(
     rf"[{HAN}0-9]{{0,10}}?(?:医院|卫生院|卫生室|卫生所|卫生服务中心|保健院|诊所|医科大学|大学|学院"
     r"|学校|中学|小学|幼儿园|公司|集团|银行|政府|法院|检察院|委员会|研究院|研究所|疾控中心|中心|协会"
-    r"|管理局|局|厅|办公室|车站|机场|火车站|酒店|宾馆|超市|药店|药房|门诊部)"
+    r"|管理局|局|厅|办公室|车站|机场|火车站|酒店|宾馆|超市|药店|药房|门诊部|组织|合作社|联合会"
+    r"|基金会|商会|工会|研究会|党委|人大|政协)"
 )
 FORBIDDEN_IN_ORGANIZATION = re.compile(rf"{NUMBER}(?:{UNIT})|路|街|巷|村|小区")
 PLACE_TAG = "ns"
@@ -93,9 +94,11 @@ class ChineseLocationRecognizer(EntityRecognizer):
         runs: list[list[int]] = []
         for match in cpca.matcher.iter(text):
             start, end = match.start_index, match.end_index + 1
+            if not _is_place(match, text, words):
+                continue
             if runs and start == runs[-1][1]:
                 runs[-1][1] = end  # 宁夏回族自治区银川市兴庆区: one run
-            elif _is_place(match, text, words):
+            else:
                 runs.append([start, end])
         spans = []
         for start, end in runs:

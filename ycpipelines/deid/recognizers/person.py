@@ -141,34 +141,38 @@ def _whole_value_name(text: str) -> tuple[int, int] | None:
 
 
 def _segment_name(tokens: list[Token], i: int, text: str) -> tuple[int, int] | None:
-    """A name the segments agree on, without a cue."""
+    """A name the segments agree on, without a cue: a segment the dictionary does not know
+    (张华凯, or 龙睿永在: a name glued to what follows), one it lists as a name with one of the
+    hundred most frequent surnames, or such a surname standing alone before its given name
+    (侯/志成, 王/小/明, 杨/健在: 杨健 + 在)."""
     token = tokens[i]
     surname = surname_of(token.text, common_only=True)
     if surname is None or PRODUCT.match(text, token.end):
         return None
-    if len(surname) == 1 and surname not in FREQUENT:
-        return None
+    frequent = len(surname) == 2 or surname in FREQUENT
     rest = token.text[len(surname) :]
-    if rest:  # one segment: 张华凯, or 龙睿永在 (a name glued to what follows)
+    if rest:
         frequency = word_frequency(token.text)
         given = _given(token.text, len(surname)) if not frequency else rest
         tag = dictionary_tag(token.text)
         listed = tag in PERSON_TAGS or (tag in NAME_TAGS and frequency <= NAME_FREQUENCY_MAX)
-        if _name_like(given) and given[-1] not in NOT_LAST and (listed or not frequency):
+        if (
+            _name_like(given)
+            and given[-1] not in NOT_LAST
+            and (not frequency or (listed and frequent))
+        ):
             return token.start, token.start + len(surname) + len(given)
         return None
-    # A surname alone, then the given name: 侯/志成, 王/小/明, 杨/健在 (杨健 + 在).
     given = _given(text, token.end)
     following = tokens[i + 1] if i + 1 < len(tokens) else None
     if (
-        not given
-        or given in TITLES
+        not frequent
+        or not _name_like(given)
         or following is None
         or len(following.text) > 2
         or not is_han(following.text)
+        or PRODUCT.match(text, token.end + len(given))
     ):
-        return None
-    if PRODUCT.match(text, token.end + len(given)):
         return None
     return token.start, token.end + len(given)
 

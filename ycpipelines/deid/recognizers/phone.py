@@ -43,5 +43,9 @@ class PhoneRecognizer(PatternRecognizer):
             context=CONTEXT,
         )
 
-    def validate_result(self, pattern_text: str) -> bool:
-        return is_cn_phone(pattern_text.replace("－", "-").split("转")[0])
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Valid numbers count, except a landline written as bare digits: 0851 85408402 could
+        as well be an invoice code (085185408402), so that one needs a context word."""
+        if not is_cn_phone(pattern_text.replace("－", "-").split("转")[0]):
+            return False
+        return None if pattern_text.isdigit() and pattern_text.startswith("0") else True
