@@ -22,13 +22,20 @@ PLACE = (
     r"街道|大街|大道|路|街|巷|胡同|镇|乡|村|社区|小区|花园|家园|新村|公寓|大厦|广场|苑|庄|屯"
     r"|开发区|园区|园|区|道|城|湾|岛"
 )
+# A character of a place's own name: not a particle or preposition of the sentence around it.
+NAME_CHAR = rf"(?![的地得了着过是在与及或被把])[{HAN}]"
 # After a division: named places (…路, …小区) and numbered parts (12号, 3栋, 501室), in any order.
-TAIL = re.compile(rf"(?:[{HAN}]{{0,10}}?(?:{PLACE})|[{HAN}]{{0,10}}?{NUMBER}(?:{UNIT}))+")
-# An address without a division, introduced by a cue word.
-CUE = re.compile(
-    r"(?:现住|家住|住址|地址|住在|居住于|居住在|住于|户籍地|籍贯|寄往|送至|位于|住)[:：\s]*"
+TAIL = re.compile(rf"(?:{NAME_CHAR}{{0,10}}?(?:{PLACE})|{NAME_CHAR}{{0,10}}?{NUMBER}(?:{UNIT}))+")
+# What right after a short name shows it is a place (灵武东塔镇, 合作路12号).
+ADDRESS_NEXT = re.compile(
+    rf"{NAME_CHAR}{{0,4}}?(?:路|街|大街|大道|巷|胡同|镇|乡|村|小区)|{NUMBER}(?:{UNIT})"
 )
-STREET = re.compile(rf"[{HAN}]{{2,8}}?(?:{PLACE})(?:{TAIL.pattern})?")
+# An address without a division, introduced by a cue word.
+ADDRESS_CUES = "现住|家住|住址|地址|住在|居住于|居住在|住于|户籍地|籍贯|寄往|送至|位于|住"
+CUE = re.compile(rf"(?:{ADDRESS_CUES})[:：\s]*")
+# Before a short place name: the same words and those of coming and going.
+PLACE_CUE = re.compile(rf"(?:{ADDRESS_CUES}|来自|出生于|生于|迁往|前往|返回|去往)[:：\s]*$")
+STREET = re.compile(rf"{NAME_CHAR}{{2,8}}?(?:{PLACE})(?:{TAIL.pattern})?")
 ORGANIZATION = re.compile(
     rf"[{HAN}0-9]{{0,10}}?(?:医院|卫生院|卫生室|卫生所|卫生服务中心|保健院|诊所|医科大学|大学|学院"
     r"|学校|中学|小学|幼儿园|公司|集团|银行|政府|法院|检察院|委员会|研究院|研究所|疾控中心|中心|协会"
@@ -39,17 +46,20 @@ FORBIDDEN_IN_ORGANIZATION = re.compile(rf"{NUMBER}(?:{UNIT})|路|街|巷|村|小
 PLACE_TAG = "ns"
 # jieba's count of a word above which a short city name is mostly an everyday word (合作).
 EVERYDAY_FREQUENCY = 5_000
+EVERYDAY_FREQUENCY_COUNTY = 300  # 安宁 "peaceful" (502) is a county-level city too
 DIVISION_SCORE = 0.85
 CUE_SCORE = 0.7
 
 
 def _is_place(match: MatchInfo, text: str, words: list[Token]) -> bool:
-    """Full names are places. A short name is one when an address follows, or when it names a
+    """Full names are places. A short name is one when an address part follows, or names a
     province, or a prefecture that is neither inside a longer word nor an everyday word
     (吴忠, 包头; not 合作 in 合作社); a county's short name only as a dictionary place name."""
     name, start, end = match.origin_value, match.start_index, match.end_index + 1
-    if (name.endswith(FULL_NAME_END) and len(name) > 2) or TAIL.match(text, end):
+    if (name.endswith(FULL_NAME_END) and len(name) > 2) or ADDRESS_NEXT.match(text, end):
         return True
+    if PLACE_CUE.search(text, max(0, start - 4), start):
+        return True  # 来自灵武, 籍贯天水
     if any(
         w.start <= start
         and end <= w.end

@@ -27,7 +27,7 @@ CUE_WORDS = (
     "|同事|邻居|朋友|老人|据|被告人|被告|原告|证人|嫌疑人|投诉人|举报人|来访人|报案人|受害人"
     "|经手人|审核人|复核人|填表人|签发人|办理人|承办人|操作员|同学|患者家属|本人|我叫|名叫"
 )
-CUE_BEFORE = re.compile(rf"(?:{CUE_WORDS})[:：\s]*$")
+CUE_BEFORE = re.compile(CUE_WORDS)
 CUE_AFTER = re.compile(
     r"(?:先生|女士|同志|医生|医师|大夫|护士|主任|老师|教授|师傅|阿姨|夫妇|本人|之子|之女"
     r"|[，,、\s]*[男女](?:性|士)?[，,\s）)。;；]|[，,]\s*\d{1,3}岁|[（(][男女])"
@@ -115,7 +115,7 @@ def _before_cue(text: str, cue_start: int) -> tuple[int, int] | None:
 
 def _cued_names(text: str, words: dict[int, str]) -> list[tuple[int, int]]:
     spans = []
-    for cue in re.finditer(CUE_WORDS, text):
+    for cue in CUE_BEFORE.finditer(text):
         end = cue.end()
         while end < len(text) and text[end] in ":： ":
             end += 1
