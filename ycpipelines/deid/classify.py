@@ -32,7 +32,7 @@ CATEGORY = {
 # Column names that say what a column holds, even where the sample shows none of it.
 NAMED = [
     (re.compile(r"id_?(number|no|card)|身份证|公民身份号码"), "CN_RESIDENT_ID"),
-    (re.compile(r"phone|mobile|tel|电话|手机"), "PHONE_NUMBER"),
+    (re.compile(r"phone|mobile|(^|_)tel($|_)|电话|手机"), "PHONE_NUMBER"),
     (re.compile(r"passport|护照"), "CN_PASSPORT"),
     (re.compile(r"bank_?card|card_?no|account_?no|银行卡|卡号|账号"), "CN_BANK_CARD"),
     (re.compile(r"e_?mail|邮箱"), "EMAIL_ADDRESS"),
@@ -47,7 +47,8 @@ class Proposal:
     """The category and level a column's content calls for, and why."""
 
     column: str
-    entities: dict[str, float]  # entity type → share of sampled values (1.0 when named)
+    entities: dict[str, float]  # entity type → share of sampled values carrying it
+    named: set[str]  # entity types the column's name announces
     level: Level | None
     category: str | None
 
@@ -66,13 +67,12 @@ class Difference:
 
 def propose(scan: ColumnScan) -> Proposal:
     entities = {e: s for e, s in scan.shares.items() if s >= CARRIES_SHARE}
-    for pattern, entity in NAMED:
-        if pattern.search(scan.column):
-            entities.setdefault(entity, 1.0)
-    level = highest([MINIMUM_LEVEL[e] for e in entities]) if entities else None
+    named = {entity for pattern, entity in NAMED if pattern.search(scan.column)}
+    carried = set(entities) | named
+    level = highest([MINIMUM_LEVEL[e] for e in carried]) if carried else None
     only = next(iter(entities)) if len(entities) == 1 else None
     category = CATEGORY.get(only) if only and entities[only] >= IDENTIFIER_SHARE else None
-    return Proposal(scan.column, entities, level, category)
+    return Proposal(scan.column, entities, named, level, category)
 
 
 def differences(dataset: Dataset, proposals: list[Proposal]) -> list[Difference]:
@@ -96,7 +96,10 @@ def differences(dataset: Dataset, proposals: list[Proposal]) -> list[Difference]
 
 
 def _describe(p: Proposal) -> str:
-    carried = ", ".join(f"{e} {s:.0%}" for e, s in sorted(p.entities.items()))
+    carried = ", ".join(
+        [f"{e} {s:.0%}" for e, s in sorted(p.entities.items())]
+        + [f"{e} by name" for e in sorted(p.named - set(p.entities))]
+    )
     grade = f"{p.category or 'category as declared'} ≥ {p.level}" if p.level else "no PII"
     return f"{grade} [{carried}]" if carried else grade
 
