@@ -60,9 +60,10 @@ def score(examples: list[dict]) -> dict[str, dict[str, float]]:
 
 
 def test_the_corpus_files_are_what_their_generator_writes() -> None:
-    before = {name: (CORPUS / name).read_bytes() for name in GENERATED}
+    files = (*GENERATED, HARD)
+    before = {name: (CORPUS / name).read_bytes() for name in files}
     subprocess.run([sys.executable, str(CORPUS / "generate.py")], check=True)
-    assert {name: (CORPUS / name).read_bytes() for name in GENERATED} == before
+    assert {name: (CORPUS / name).read_bytes() for name in files} == before
 
 
 def test_recall_and_precision_per_type() -> None:

@@ -5,7 +5,8 @@ Ningxia) and common given-name characters; places are real divisions (provinces,
 counties of GB/T 2260) with streets, houses and rooms. Every sentence also carries decoys that
 must not be reported: order numbers, amounts, dates, invoice codes, ICD-10 codes, hospital,
 department and drug names. `faker.jsonl` fills the same templates with values from Faker's
-zh_CN provider. Run `python tests/deid/corpus/generate.py` to rebuild both files.
+zh_CN provider; `hard.jsonl` is `hard.txt`, hand-written, with its marks turned into spans.
+Run `python tests/deid/corpus/generate.py` to rebuild all three.
 """
 
 import json
@@ -21,6 +22,9 @@ from stdnum.cn import uscc
 
 OUT = Path(__file__).with_name("generated.jsonl")
 FAKER_OUT = Path(__file__).with_name("faker.jsonl")
+HARD_IN = Path(__file__).with_name("hard.txt")
+HARD_OUT = Path(__file__).with_name("hard.jsonl")
+MARKED = re.compile(r"\[\[([A-Z_]+):(.+?)\]\]")
 SEED = 20250630
 SENTENCES = 1_200
 FAKER_SENTENCES = 600
@@ -652,9 +656,28 @@ def write(path: Path, count: int, seed: int, makers: dict) -> None:
             )
 
 
+def hand_written(path: Path) -> list[Sentence]:
+    """Sentences from marked-up lines (`家属[[PERSON:马小虎]]代签`); `#` starts a comment."""
+    built = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        marked, position = Sentence(), 0
+        for mark in MARKED.finditer(line):
+            marked.add(line[position : mark.start()]).add(mark.group(2), mark.group(1))
+            position = mark.end()
+        built.append(marked.add(line[position:]))
+    return built
+
+
 def main() -> None:
     write(OUT, SENTENCES, SEED, MAKERS)
     write(FAKER_OUT, FAKER_SENTENCES, SEED + 1, faker_makers(SEED))
+    with HARD_OUT.open("w", encoding="utf-8") as out:
+        for built in hand_written(HARD_IN):
+            out.write(
+                json.dumps({"text": built.text, "spans": built.spans}, ensure_ascii=False) + "\n"
+            )
 
 
 if __name__ == "__main__":
