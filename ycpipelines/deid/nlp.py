@@ -8,7 +8,7 @@ LOCATION recognizers from these tokens; the engine itself reports no entities.
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 import jieba
 import jieba.posseg
@@ -20,6 +20,7 @@ jieba.setLogLevel(logging.WARNING)
 WORDISH = re.compile(r"[^\W_]")  # a letter or digit, in any script
 # Only runs of Chinese characters need the segmenter; digits and Latin letters form one token
 # per run (an 18-digit ID costs jieba 18 lattice steps and an HMM pass otherwise).
+RUNS_CACHED = 200_000
 PIECES = re.compile(r"([\u4e00-\u9fff]+)|[0-9A-Za-z]+|\S")
 
 
@@ -46,17 +47,23 @@ def in_dictionary(word: str) -> bool:
     return word_frequency(word) > 0
 
 
+@lru_cache(maxsize=RUNS_CACHED)
+def _segments(run: str) -> tuple[tuple[str, int], ...]:
+    """jieba's words of one run of Chinese characters, with offsets; notes repeat most runs
+    (因急性上呼吸道感染就诊, 建议复诊), so each distinct run is segmented once."""
+    return tuple((word, start) for word, start, _ in segmenter().tokenizer.tokenize(run))
+
+
 def words_of(text: str) -> tuple[list[str], list[int]]:
     """Words and their offsets: jieba's segments of Chinese runs, and the other runs whole."""
     words: list[str] = []
     starts: list[int] = []
-    tokenize = segmenter().tokenizer.tokenize
     for piece in PIECES.finditer(text):
         if piece.group(1) is None:
             words.append(piece.group())
             starts.append(piece.start())
             continue
-        for word, start, _ in tokenize(piece.group()):
+        for word, start in _segments(piece.group()):
             words.append(word)
             starts.append(piece.start() + start)
     return words, starts
