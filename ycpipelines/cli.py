@@ -252,6 +252,8 @@ def pii_scan(table: Path | None, sample: int) -> None:
             text = json.loads(line)["text"] if line.strip() else ""
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise click.ClickException(f'line {number}: expected {{"text": …}}') from error
+        if not isinstance(text, str):
+            raise click.ClickException(f'line {number}: "text" is not a string')
         click.echo(json.dumps({"findings": findings(text)}, ensure_ascii=False))
 
 

@@ -41,9 +41,10 @@ def test_scan_writes_one_line_per_input_line_in_order() -> None:
 
 
 def test_scan_rejects_a_line_that_is_not_a_text_object() -> None:
-    result = CliRunner().invoke(main, ["pii", "scan"], input='{"text": "无"}\n[1, 2]\n')
-    assert result.exit_code != 0
-    assert "line 2" in result.output
+    for bad in ("[1, 2]", '{"text": 7}', "{"):
+        result = CliRunner().invoke(main, ["pii", "scan"], input=f'{{"text": "无"}}\n{bad}\n')
+        assert result.exit_code != 0
+        assert "line 2" in result.output
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
