@@ -218,6 +218,79 @@ def egress_reject(request_id: int, reviewer: str, comment: str) -> None:
 
 
 @main.group()
+def pii() -> None:
+    """敏感信息扫描: find personal information with the Chinese recognizers."""
+
+
+@pii.command("scan")
+@click.option(
+    "--table",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="scan a CSV or Parquet table per column instead of JSON lines on stdin",
+)
+@click.option("--sample", default=10_000, show_default=True, help="rows of the table sampled")
+def pii_scan(table: Path | None, sample: int) -> None:
+    """Read JSON lines {"text": …} on stdin, write one line {"findings": […]} for each, in
+    order; with --table, write one line per column: the entity types and the share of values
+    carrying each."""
+    from ycpipelines.deid.scan import findings, scan_columns, table_relation
+    from ycpipelines.lake import duck
+
+    if table is not None:
+        try:
+            relation = table_relation(table)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+        with duck() as con:
+            for column in scan_columns(con, relation, sample):
+                click.echo(json.dumps(column.to_json(), ensure_ascii=False))
+        return
+    stdin = click.get_text_stream("stdin", encoding="utf-8")
+    for number, line in enumerate(stdin, start=1):
+        try:
+            text = json.loads(line)["text"] if line.strip() else ""
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise click.ClickException(f'line {number}: expected {{"text": …}}') from error
+        if not isinstance(text, str):
+            raise click.ClickException(f'line {number}: "text" is not a string')
+        click.echo(json.dumps({"findings": findings(text)}, ensure_ascii=False))
+
+
+@main.group()
+def catalog() -> None:
+    """资源目录: the declarative catalog under assets/."""
+
+
+@catalog.command("classify")
+@click.argument("dataset")
+@click.option("--sample", default=10_000, show_default=True, help="rows sampled")
+def catalog_classify(dataset: str, sample: int) -> None:
+    """分类分级: propose category and level per column from a sample of the dataset's newest
+    std/ partitions (raw/ before any is governed) and print where the catalog differs."""
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.deid.classify import classify, dataset_files, differences
+    from ycpipelines.lake import Lake, default_lake_root, duck
+
+    entry = next((d for d in load_catalog().datasets if d.id == dataset), None)
+    if entry is None:
+        raise click.ClickException(f"unknown dataset {dataset!r}")
+    files = dataset_files(Lake(Path(default_lake_root())), entry)
+    if not files:
+        raise click.ClickException(f"no std/ or raw/ data of {dataset!r} in the lake yet")
+    with duck() as con:
+        proposals = classify(con, files, sample)
+    found = differences(entry, proposals)
+    for difference in found:
+        click.echo(str(difference))
+    below = sum(d.below_minimum for d in found)
+    click.echo(
+        f"{dataset}: {len(proposals)} columns sampled from {len(files)} partitions; "
+        f"{len(found)} differences, {below} below the minimum level"
+    )
+
+
+@main.group()
 def audit() -> None:
     """全流程审计: the hash-chained audit log."""
 

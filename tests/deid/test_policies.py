@@ -144,7 +144,8 @@ def test_health_products_name_a_release_form_within_its_thresholds(catalog_copy:
         load_catalog(catalog_copy / "assets")
     stricter = "release_form: 完全公开\nthresholds: {k: 25, max_risk: 0.04, average_risk: 0.04}"
     manifest.write_text(text.replace("release_form: 受控公开", stricter), encoding="utf-8")
-    assert load_catalog(catalog_copy / "assets").products[0].required.k == 25
+    products = {p.scenario: p for p in load_catalog(catalog_copy / "assets").products}
+    assert products["underwriting_features"].required.k == 25
     manifest.write_text(text.replace("k: 5\n", "k: 5\nsensitive: diagnosis\n"), encoding="utf-8")
     with pytest.raises(CatalogError, match="sensitive attribute 'diagnosis' is not in its field"):
         load_catalog(catalog_copy / "assets")
@@ -156,6 +157,6 @@ def test_the_shipped_catalog_declares_roles_and_release_form() -> None:
     assert visits.safe_columns_with(Role.QUASI) == ["gender", "birth_year", "county"]
     assert visits.subject == "person_pid"
     assert catalog.population is catalog.dataset("residents")
-    product = catalog.products[0]
+    product = next(p for p in catalog.products if p.scenario == "underwriting_features")
     assert str(product.release_form) == "受控公开"
     assert (product.required.k, product.required.max_risk) == (5, 0.2)

@@ -313,7 +313,7 @@ def test_a_product_needs_one_key_generation_and_its_release_forms_k(
     write_std(lake, catalog.dataset("settlements"), DAY, [settlement])
     assert run("settlements", "v1").success
     assert run("outpatient_visits", "v2", PLANTED_DAY).success
-    product = catalog.products[0]
+    product = next(p for p in catalog.products if p.scenario == "underwriting_features")
 
     def build() -> dg.ExecuteInProcessResult:
         return dg.materialize(

@@ -156,6 +156,7 @@ def test_a_failing_gate_blocks_deid_and_a_fixed_suite_lets_it_through(
         "quarantine_share": True,
         "no_residual_identifiers": True,
         "k_anonymity": True,  # measured on safe/, enforced on products
+        "pii_graded_at_minimum": True,
     }
     assert safe_file.exists()
     std = materializations(instance, dg.AssetKey(["std", "outpatient_visits"]))[key]

@@ -33,3 +33,18 @@ LEVEL_LABELS = {
 def highest(levels: list[Level]) -> Level:
     """The most sensitive of several levels: a derived value inherits it."""
     return max(levels, key=lambda level: level.rank)
+
+
+# The lowest level a field may be graded at when it carries an entity type (分类分级 rule):
+# identifiers of a natural person and financial accounts are sensitive personal information.
+MINIMUM_LEVEL = {
+    "CN_RESIDENT_ID": Level.L4,
+    "CN_PASSPORT": Level.L4,
+    "CN_BANK_CARD": Level.L4,
+    "PHONE_NUMBER": Level.L4,
+    "PERSON": Level.L4,
+    "LOCATION": Level.L3,
+    "EMAIL_ADDRESS": Level.L3,
+    "CN_LICENSE_PLATE": Level.L3,
+    "CN_USCC": Level.L1,  # a legal person's code is public (企业信用信息公示)
+}

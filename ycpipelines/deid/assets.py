@@ -5,6 +5,7 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Dataset, Policy, Role, Thresholds
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.deid.anonymity import K_ANONYMITY, anonymity, k_anonymity_check
+from ycpipelines.deid.grading import grading_checks
 from ycpipelines.deid.policies import deidentify, safe_outputs
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.govern.assets import std_key
@@ -142,4 +143,7 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
 
 
 def deid_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions(assets=[safe_asset(catalog, d) for d in catalog.datasets])
+    return dg.Definitions(
+        assets=[safe_asset(catalog, d) for d in catalog.datasets],
+        asset_checks=grading_checks(catalog),
+    )

@@ -3,6 +3,11 @@
 import phonenumbers
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from ycpipelines.deid.recognizers.boundaries import bounded
+
+CONTEXT = ["电话", "手机", "联系", "致电", "来电", "座机", "号码", "phone", "mobile", "tel"]
+SEPARATOR = r"[\s\-－]?"
+
 
 def is_cn_phone(value: str) -> bool:
     try:
@@ -16,19 +21,31 @@ class PhoneRecognizer(PatternRecognizer):
     """Candidates by pattern (digits may touch Chinese text); validity by libphonenumber."""
 
     def __init__(self, supported_language: str = "zh") -> None:
+        country = rf"(?:(?:\+|00)?86{SEPARATOR}|[(（](?:\+|00)?86[)）]{SEPARATOR})?"
         super().__init__(
             supported_entity="PHONE_NUMBER",
             supported_language=supported_language,
             patterns=[
                 Pattern(
                     "cn_mobile",
-                    r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)",
+                    rf"(?<![\d+]){country}1[3-9]\d(?:{SEPARATOR}\d{{4}}){{2}}(?!\d)",
                     0.4,
                 ),
-                Pattern("cn_landline", r"(?<![\d+])0\d{2,3}[\s-]?\d{7,8}(?!\d)", 0.3),
+                Pattern(
+                    "cn_landline",
+                    bounded(
+                        rf"{country}(?:0\d{{2,3}}|[(（]0\d{{2,3}}[)）]){SEPARATOR}[2-9]\d{{6,7}}"
+                        rf"(?:{SEPARATOR}(?:转|ext\.?|-)\d{{1,5}})?"
+                    ),
+                    0.3,
+                ),
             ],
-            context=["电话", "手机", "联系电话", "联系方式", "手机号"],
+            context=CONTEXT,
         )
 
-    def validate_result(self, pattern_text: str) -> bool:
-        return is_cn_phone(pattern_text)
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Valid numbers count, except a landline written as bare digits: 0851 85408402 could
+        as well be an invoice code (085185408402), so that one needs a context word."""
+        if not is_cn_phone(pattern_text.replace("－", "-").split("转")[0]):
+            return False
+        return None if pattern_text.isdigit() and pattern_text.startswith("0") else True

@@ -1,0 +1,21 @@
+"""Free text at lake speed: the pooled redaction equals one-by-one redaction, in order."""
+
+from ycpipelines.deid.analyzer import PARALLEL_FROM, close, redact, redact_texts
+
+ID = "640122197203045511"
+
+
+def test_pooled_redaction_keeps_order_and_typed_tags() -> None:
+    texts = [
+        f"患者{'张王李赵刘'[i % 5]}{'伟芳娜敏静'[i // 5 % 5]},身份证{ID if i % 3 == 0 else ''}"
+        f"电话1391234{i:04d},第{i}次复诊。"
+        for i in range(PARALLEL_FROM + 7)
+    ]
+    try:
+        pooled = redact_texts(texts)
+    finally:
+        close()
+    assert pooled == [redact(t) for t in texts]
+    assert pooled[0] == "患者<PERSON>,身份证<CN_RESIDENT_ID>电话<PHONE_NUMBER>,第0次复诊。"
+    assert all(ID not in t and "1391234" not in t for t in pooled)
+    assert pooled[-1].endswith(f"第{len(texts) - 1}次复诊。")
