@@ -100,6 +100,7 @@ RESIDENT = {
     "gender": "'男'",
     "ethnicity": "'回族'",
     "birth_date": "'1972-03-04'",
+    "household_division": "'640122'",
     "household_address": "'银川市'",
     "phone": "'13800000000'",
     "updated_at": f"'{DAY} 08:00:00'",

@@ -171,6 +171,9 @@ def validate(
     from great_expectations.expectations import ExpectTableRowCountToBeBetween
 
     rows, timeliness = timely_share(parquet, partition.date, dataset.source.freshness_hours)
+    # The context comes first: adding an expectation to a suite asks GE's current project
+    # whether the suite was saved, and a fresh worker process has no project yet.
+    context = gx_context()
     expectations = ExpectationSuite(**suite.document)
     share = suite.min_share_of_previous_rows
     if share is not None and previous:
@@ -180,8 +183,7 @@ def validate(
             )
         )
     batch = (
-        gx_context()
-        .data_sources.add_duckdb(
+        context.data_sources.add_duckdb(
             "lake",
             connection_string="duckdb:///:memory:",
             kwargs={"connect_args": {"config": DUCKDB_CONFIG}},
