@@ -8,9 +8,15 @@ from datetime import date
 from pathlib import Path
 
 import click
-from dotenv import load_dotenv
 
 from ycpipelines.lake import home
+from ycpipelines.ops.environments import (
+    EnvironmentRefused,
+    check_reviewer,
+    dagster_home,
+    refuse_in_prod,
+    settle,
+)
 
 EMBEDDED_INSTANCE = """\
 # Embedded Dagster instance (SQLite); production uses deploy/dagster.yaml.
@@ -31,17 +37,16 @@ telemetry:
 
 def embedded_dagster_home() -> None:
     """Point Dagster at the embedded instance under YC_HOME unless DAGSTER_HOME is set."""
-    os.environ.setdefault("DAGSTER_HOME", str(home() / "dagster"))
-    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
-    if not config.exists():
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(EMBEDDED_INSTANCE)
+    dagster_home(EMBEDDED_INSTANCE)
 
 
 def prepare_environment() -> None:
-    """Read `.env`, then settle the Dagster instance."""
-    load_dotenv(Path.cwd() / ".env")
-    embedded_dagster_home()
+    """Settle the environment (YC_ENV): `.env` and the embedded instance in dev, the
+    PostgreSQL instance of deploy/dagster.yaml in prod."""
+    try:
+        settle(Path.cwd(), EMBEDDED_INSTANCE)
+    except EnvironmentRefused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
 
 
 def ensure_demo_key() -> None:
@@ -63,7 +68,11 @@ def main() -> None:
 
 @main.group()
 def demo() -> None:
-    """Demo source systems and the end-to-end demo."""
+    """Demo source systems and the end-to-end demo (development only)."""
+    try:
+        refuse_in_prod("ycp demo")
+    except EnvironmentRefused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
 
 
 @demo.command("sources")
@@ -194,8 +203,9 @@ def _decide(request_id: int, approve: bool, reviewer: str, comment: str) -> None
     from ycpipelines.registry import Registry, RegistryError
 
     try:
+        check_reviewer(reviewer)
         request = Registry().decide(request_id, approve=approve, reviewer=reviewer, comment=comment)
-    except RegistryError as error:
+    except (RegistryError, EnvironmentRefused) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"request {request.id} {request.status} by {reviewer}: {request.content_hash}")
 
