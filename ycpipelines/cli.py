@@ -530,3 +530,79 @@ def ledger_settle(period: str, by: str) -> None:
     for s in shares:
         click.echo(f"{period}\t{s.bureau}\t{s.cents / 100:.2f}\t{len(s.deliveries)} deliveries")
     click.echo(f"{period}\ttotal\t{sum(s.cents for s in shares) / 100:.2f}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True)
+@click.option("--read-only", is_flag=True, help="a webserver for auditors: no launches, no edits")
+def serve_command(host: str, port: int, read_only: bool) -> None:
+    """运维: code server, dagster-webserver and dagster-daemon on the PostgreSQL instance."""
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.ops.environments import require_production
+    from ycpipelines.ops.serve import serve
+
+    try:
+        require_production(load_catalog())
+    except EnvironmentRefused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
+    logs = home() / "serve" / "logs"
+    with serve(logs, host, port, read_only) as services:
+        click.echo(f"serving {services.url} (logs in {logs}); Ctrl-C stops")
+        try:
+            while all(p.poll() is None for p in services.processes.values()):
+                time.sleep(5)
+        except KeyboardInterrupt:
+            return
+    raise click.ClickException(f"a served process exited; see {logs}")
+
+
+@main.group()
+def lineage() -> None:
+    """字段级血缘: column-level lineage for auditors."""
+
+
+@lineage.command("export")
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "openlineage"]), default="html")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def lineage_export(fmt: str, out: Path) -> None:
+    """Write every asset's columns and the columns each came from, as runs recorded them."""
+    import dagster as dg
+
+    from ycpipelines.definitions import build_definitions
+    from ycpipelines.ops.lineage import FORMATS, collect
+
+    with dg.DagsterInstance.get() as instance:
+        assets = collect(build_definitions(), instance)
+    out.write_text(FORMATS[fmt](assets), encoding="utf-8")
+    traced = sum(len(a.sources) for a in assets)
+    click.echo(f"wrote {len(assets)} assets, {traced} traced columns to {out}")
+
+
+@main.command("map")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def resource_map(out: Path) -> None:
+    """资源图谱: bureaus → datasets → fields (level) → products → consumers, as an HTML graph."""
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.ops.resource_map import render
+    from ycpipelines.registry import Registry
+
+    consumers: dict[str, set[str]] = {}
+    for grant in Registry().authorizations():
+        if grant.status == "active":
+            consumers.setdefault(grant.scenario, set()).add(grant.consumer)
+    out.write_text(render(load_catalog(), consumers), encoding="utf-8")
+    click.echo(f"wrote the resource map to {out}")
+
+
+@main.command("alerts")
+def alerts_list() -> None:
+    """告警: failed runs recorded by the alert sensor, and what the webhook answered."""
+    from ycpipelines.ops.alerts import alerts
+    from ycpipelines.registry import Registry
+
+    for a in alerts(Registry()):
+        click.echo(
+            f"{a.id}\t{a.raised_at:%Y-%m-%d %H:%M}\t{a.kind}\t{a.subject}\t{a.run_id or ''}\t"
+            f"{a.notified or 'pending'}\t{a.message}"
+        )

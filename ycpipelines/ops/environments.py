@@ -34,14 +34,14 @@ def is_prod() -> bool:
     return current() == "prod"
 
 
-def dagster_home(instance: str) -> None:
-    """Point Dagster at `$YC_HOME/dagster` unless DAGSTER_HOME is set, writing `instance` as
-    its dagster.yaml when it has none."""
+def dagster_home(instance: str | Path) -> None:
+    """Point Dagster at `$YC_HOME/dagster` unless DAGSTER_HOME is set, writing `instance` (the
+    text, or a file of it) as its dagster.yaml when it has none."""
     os.environ.setdefault("DAGSTER_HOME", str(home() / "dagster"))
     config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
     if not config.exists():
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(instance)
+        config.write_text(instance.read_text() if isinstance(instance, Path) else instance)
 
 
 def settle(cwd: Path, embedded_instance: str) -> None:
@@ -50,7 +50,7 @@ def settle(cwd: Path, embedded_instance: str) -> None:
     is ignored and DAGSTER_HOME gets the PostgreSQL instance of `deploy/dagster.yaml`."""
     if is_prod():
         os.environ.setdefault("YC_HOME", PROD_HOME)
-        dagster_home((PROJECT_ROOT / "deploy" / "dagster.yaml").read_text())
+        dagster_home(PROJECT_ROOT / "deploy" / "dagster.yaml")
     else:
         load_dotenv(cwd / ".env")
         dagster_home(embedded_instance)
