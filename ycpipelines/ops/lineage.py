@@ -6,6 +6,7 @@ import html
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -38,6 +39,11 @@ def key_name(key: dg.AssetKey) -> str:
     return "/".join(key.path)
 
 
+def unwrapped(value: object) -> Any:
+    """Definitions hold metadata as given, recorded events as `MetadataValue`s."""
+    return value.value if isinstance(value, dg.MetadataValue) else value
+
+
 def collect(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[AssetLineage]:
     """Every asset of the definitions with the lineage its newest materialization reported."""
     graph = defs.resolve_asset_graph()
@@ -54,14 +60,14 @@ def collect(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[AssetLin
             deps=sorted(key_name(k) for k in node.parent_keys),
             run_id=event.run_id if event else None,
         )
-        schema = metadata.get("dagster/column_schema")
+        schema = unwrapped(metadata.get("dagster/column_schema"))
         if schema is not None:
-            item.columns = {c.name: c.description or "" for c in schema.value.columns}
-        column_lineage = metadata.get("dagster/column_lineage")
+            item.columns = {c.name: c.description or "" for c in schema.columns}
+        column_lineage = unwrapped(metadata.get("dagster/column_lineage"))
         if column_lineage is not None:
             item.sources = {
                 column: [ColumnSource(key_name(d.asset_key), d.column_name) for d in deps]
-                for column, deps in column_lineage.value.deps_by_column.items()
+                for column, deps in column_lineage.deps_by_column.items()
             }
         found.append(item)
     return found
