@@ -245,6 +245,25 @@ def test_the_product_build_files_an_approval_request_and_the_graph_has_every_sta
         assert before in ["/".join(d["path"]) for d in upstream[after]["dependencyKeys"]]
     assert [upstream[k]["groupName"] for k in chain] == list(STAGES)
 
+    # Freshness, as the UI shows it: the bureau that just delivered is fresh; the bureaus that
+    # never delivered are not.
+    def freshness() -> dict[str, str]:
+        query = "{ assetNodes { assetKey { path } freshnessStatusInfo { freshnessStatus } } }"
+        return {
+            "/".join(n["assetKey"]["path"]): n["freshnessStatusInfo"]["freshnessStatus"]
+            for n in graphql(served.url, query)["assetNodes"]
+            if n["freshnessStatusInfo"]
+        }
+
+    wait_for("the freshness daemon", lambda: freshness()[chain[0]] == "HEALTHY", served)
+    late = {k: v for k, v in freshness().items() if k != chain[0]}
+    assert sorted(late) == [
+        "raw/market_regulation/enterprises",
+        "raw/medical_insurance/settlements",
+        "raw/population/residents",
+    ]
+    assert "HEALTHY" not in late.values()
+
 
 def test_the_asset_graph_shows_the_five_stages_in_chromium(served: Services) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
