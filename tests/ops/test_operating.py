@@ -167,6 +167,8 @@ def test_a_bureau_backfill_over_the_api_survives_a_killed_daemon(
     # The daemon dies (SIGKILL, no clean-up) once the backfill is under way, and comes back.
     wait_for("the first backfill run", lambda: runs(), served)
     served.stop("daemon", signal.SIGKILL)
+    unfinished = [r for r in runs() if not r.is_finished]
+    assert unfinished or len(runs()) < len(partitions), "the daemon died mid-backfill"
     time.sleep(5)
     served.start("daemon", daemon())
 
@@ -301,6 +303,8 @@ def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> 
     assert recorded.id == posted["alert"]
     assert recorded.notified == "HTTP 200"
     assert any(e.action == "alert.run_failure" for e in registry.audit_log())
+    listed = CliRunner().invoke(main, ["alerts"])
+    assert f"run_failure\tjob/publish_{SCENARIO}\t{run_id}\tHTTP 200" in listed.output
 
 
 def test_an_auditor_exports_column_lineage_and_the_resource_map(
