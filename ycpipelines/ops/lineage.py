@@ -10,8 +10,8 @@ from typing import Any
 
 import dagster as dg
 
-PRODUCER = "https://github.com/ycpipelines/ycpipelines/tree/main/ycpipelines/ops/lineage.py"
-OPENLINEAGE_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
+PRODUCER = "urn:ycpipelines:lineage-export"  # OpenLineage wants a URI naming the producer
+OPENLINEAGE_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 FACETS = "https://openlineage.io/spec/facets/1-1-0"
 NAMESPACE = "ycpipelines"
 
