@@ -535,7 +535,11 @@ def ledger_settle(period: str, by: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=3000, show_default=True)
-@click.option("--read-only", is_flag=True, help="a webserver for auditors: no launches, no edits")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="an auditors' webserver beside a served instance: no launches, no edits, no daemon",
+)
 def serve_command(host: str, port: int, read_only: bool) -> None:
     """运维: code server, dagster-webserver and dagster-daemon on the PostgreSQL instance."""
     from ycpipelines.catalog import load_catalog
@@ -546,7 +550,7 @@ def serve_command(host: str, port: int, read_only: bool) -> None:
         require_production(load_catalog())
     except EnvironmentRefused as refusal:
         raise click.ClickException(str(refusal)) from refusal
-    logs = home() / "serve" / "logs"
+    logs = home() / "serve" / ("logs-read-only" if read_only else "logs")
     with serve(logs, host, port, read_only) as services:
         click.echo(f"serving {services.url} (logs in {logs}); Ctrl-C stops")
         try:

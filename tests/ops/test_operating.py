@@ -69,7 +69,7 @@ def wait_for(what: str, done: object, services: Services) -> None:
         time.sleep(2)
 
 
-def launch_run(services: Services, job: str, assets: list[list[str]] | None = None) -> str:
+def try_launch(services: Services, job: str, assets: list[list[str]] | None = None) -> dict:
     selector = {
         "repositoryLocationName": "ycpipelines",
         "repositoryName": "__repository__",
@@ -77,13 +77,17 @@ def launch_run(services: Services, job: str, assets: list[list[str]] | None = No
     }
     if assets:
         selector["assetSelection"] = [{"path": a} for a in assets]
-    data = graphql(
+    return graphql(
         services.url,
         """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
              __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
            } }""",
         p={"selector": selector, "runConfigData": IN_PROCESS},
     )["launchRun"]
+
+
+def launch_run(services: Services, job: str, assets: list[list[str]] | None = None) -> str:
+    data = try_launch(services, job, assets)
     assert data["__typename"] == "LaunchRunSuccess", data
     return data["run"]["runId"]
 
@@ -307,9 +311,16 @@ def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> 
     assert f"run_failure\tjob/publish_{SCENARIO}\t{run_id}\tHTTP 200" in listed.output
 
 
-def test_an_auditor_exports_column_lineage_and_the_resource_map(
+def test_an_auditor_browses_read_only_and_exports_lineage_and_the_resource_map(
     served: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    with serve(tmp_path / "logs", port=free_port(), read_only=True) as auditor:
+        assert "daemon" not in auditor.processes, "one daemon per instance"
+        graph = graphql(auditor.url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
+        assert {"path": ["published", SCENARIO]} in [n["assetKey"] for n in graph]
+        refused = try_launch(auditor, "__ASSET_JOB", [["product", SCENARIO]])
+        assert refused["__typename"] == "UnauthorizedError", refused
+
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     files = {"json": "lineage.json", "openlineage": "lineage.jsonl", "html": "lineage.html"}

@@ -173,7 +173,8 @@ def wait_until_up(services: Services, seconds: int = 300) -> None:
 def serve(
     logs: Path, host: str = "127.0.0.1", port: int = 3000, read_only: bool = False
 ) -> Iterator[Services]:
-    """Start the code server, webserver and daemon; stop them all on leaving."""
+    """Start the code server, webserver and (unless read-only, beside a served instance) the
+    daemon; stop them all on leaving."""
     env = prepare_instance()
     env.update({"YC_CODE_SERVER_HOST": "127.0.0.1", "YC_CODE_SERVER_PORT": str(free_port())})
     logs.mkdir(parents=True, exist_ok=True)
@@ -181,7 +182,8 @@ def serve(
     try:
         services.start("code-server", code_server(int(env["YC_CODE_SERVER_PORT"])))
         services.start("webserver", webserver(host, port, read_only))
-        services.start("daemon", daemon())
+        if not read_only:  # one daemon per instance: the auditors' webserver runs without
+            services.start("daemon", daemon())
         wait_until_up(services)
         yield services
     finally:
