@@ -6,7 +6,7 @@ ROWS ?= 20000
 DAYS ?= 7
 SEED ?= 7
 
-.PHONY: install demo test lint dev bench clean
+.PHONY: install demo test lint dev serve bench clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test: install  ## lint, then the test suite
 
 dev: install  ## the Dagster UI and daemon on the embedded instance
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.yc/dagster} $(BIN)/dagster dev -w workspace.yaml
+
+serve: install  ## code server, webserver and daemon on PostgreSQL (deploy/dagster.yaml), registry beside it
+	$(BIN)/ycp serve
 
 bench: install  ## every benchmark; each prints one JSON line
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -8,9 +8,15 @@ from datetime import date
 from pathlib import Path
 
 import click
-from dotenv import load_dotenv
 
 from ycpipelines.lake import home
+from ycpipelines.ops.environments import (
+    EnvironmentRefused,
+    check_reviewer,
+    dagster_home,
+    refuse_in_prod,
+    settle,
+)
 
 EMBEDDED_INSTANCE = """\
 # Embedded Dagster instance (SQLite); production uses deploy/dagster.yaml.
@@ -31,17 +37,16 @@ telemetry:
 
 def embedded_dagster_home() -> None:
     """Point Dagster at the embedded instance under YC_HOME unless DAGSTER_HOME is set."""
-    os.environ.setdefault("DAGSTER_HOME", str(home() / "dagster"))
-    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
-    if not config.exists():
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(EMBEDDED_INSTANCE)
+    dagster_home(EMBEDDED_INSTANCE)
 
 
 def prepare_environment() -> None:
-    """Read `.env`, then settle the Dagster instance."""
-    load_dotenv(Path.cwd() / ".env")
-    embedded_dagster_home()
+    """Settle the environment (YC_ENV): `.env` and the embedded instance in dev, the
+    PostgreSQL instance of deploy/dagster.yaml in prod."""
+    try:
+        settle(Path.cwd(), EMBEDDED_INSTANCE)
+    except EnvironmentRefused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
 
 
 def ensure_demo_key() -> None:
@@ -63,7 +68,11 @@ def main() -> None:
 
 @main.group()
 def demo() -> None:
-    """Demo source systems and the end-to-end demo."""
+    """Demo source systems and the end-to-end demo (development only)."""
+    try:
+        refuse_in_prod("ycp demo")
+    except EnvironmentRefused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
 
 
 @demo.command("sources")
@@ -194,8 +203,9 @@ def _decide(request_id: int, approve: bool, reviewer: str, comment: str) -> None
     from ycpipelines.registry import Registry, RegistryError
 
     try:
+        check_reviewer(reviewer)
         request = Registry().decide(request_id, approve=approve, reviewer=reviewer, comment=comment)
-    except RegistryError as error:
+    except (RegistryError, EnvironmentRefused) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"request {request.id} {request.status} by {reviewer}: {request.content_hash}")
 
@@ -729,3 +739,83 @@ def psi_client(path: Path, consumer: str, ids_file: Path, out: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     click.echo(f"{len(rows)} of {len(ids)} applicants matched; {exchanged} bytes exchanged")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="an auditors' webserver beside a served instance: no launches, no edits, no daemon",
+)
+def serve_command(host: str, port: int, read_only: bool) -> None:
+    """运维: code server, dagster-webserver and dagster-daemon on the PostgreSQL instance."""
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.ops.environments import require_production
+    from ycpipelines.ops.serve import serve
+
+    try:
+        require_production(load_catalog())
+    except EnvironmentRefused as refusal:
+        raise click.ClickException(str(refusal)) from refusal
+    logs = home() / "serve" / ("logs-read-only" if read_only else "logs")
+    with serve(logs, host, port, read_only) as services:
+        click.echo(f"serving {services.url} (logs in {logs}); Ctrl-C stops")
+        try:
+            while all(p.poll() is None for p in services.processes.values()):
+                time.sleep(5)
+        except KeyboardInterrupt:
+            return
+    raise click.ClickException(f"a served process exited; see {logs}")
+
+
+@main.group()
+def lineage() -> None:
+    """字段级血缘: column-level lineage for auditors."""
+
+
+@lineage.command("export")
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "openlineage"]), default="html")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def lineage_export(fmt: str, out: Path) -> None:
+    """Write every asset's columns and the columns each came from, as runs recorded them."""
+    import dagster as dg
+
+    from ycpipelines.definitions import build_definitions
+    from ycpipelines.ops.lineage import FORMATS, collect
+
+    with dg.DagsterInstance.get() as instance:
+        assets = collect(build_definitions(), instance)
+    out.write_text(FORMATS[fmt](assets), encoding="utf-8")
+    traced = sum(len(a.sources) for a in assets)
+    click.echo(f"wrote {len(assets)} assets, {traced} traced columns to {out}")
+
+
+@main.command("map")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def resource_map(out: Path) -> None:
+    """资源图谱: bureaus → datasets → fields (level) → products → consumers, as an HTML graph."""
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.ops.resource_map import render
+    from ycpipelines.registry import Registry
+
+    consumers: dict[str, set[str]] = {}
+    for grant in Registry().authorizations():
+        if grant.status == "active":
+            consumers.setdefault(grant.scenario, set()).add(grant.consumer)
+    out.write_text(render(load_catalog(), consumers), encoding="utf-8")
+    click.echo(f"wrote the resource map to {out}")
+
+
+@main.command("alerts")
+def alerts_list() -> None:
+    """告警: failed runs recorded by the alert sensor, and what the webhook answered."""
+    from ycpipelines.ops.alerts import alerts
+    from ycpipelines.registry import Registry
+
+    for a in alerts(Registry()):
+        click.echo(
+            f"{a.id}\t{a.raised_at:%Y-%m-%d %H:%M}\t{a.kind}\t{a.subject}\t{a.run_id or ''}\t"
+            f"{a.notified or 'pending'}\t{a.message}"
+        )

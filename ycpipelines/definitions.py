@@ -8,20 +8,26 @@ from ycpipelines.deid.assets import deid_defs
 from ycpipelines.egress.defs import egress_defs
 from ycpipelines.govern.defs import govern_defs
 from ycpipelines.jobs import jobs
+from ycpipelines.ops.defs import ops_defs
+from ycpipelines.ops.environments import require_production
+from ycpipelines.ops.freshness import with_freshness
 from ycpipelines.products.assets import product_defs
 from ycpipelines.resources import resources
 
 
 def build_definitions(catalog: Catalog | None = None) -> dg.Definitions:
     catalog = catalog or load_catalog()
-    return dg.Definitions.merge(
+    require_production(catalog)
+    merged = dg.Definitions.merge(
         collect_defs(catalog),
         govern_defs(catalog),
         deid_defs(catalog),
         product_defs(catalog),
         egress_defs(catalog),
+        ops_defs(),
         dg.Definitions(jobs=jobs(catalog), resources=resources()),
     )
+    return with_freshness(merged, catalog)
 
 
 defs = build_definitions()

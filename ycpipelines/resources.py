@@ -8,6 +8,7 @@ import dagster as dg
 from ycpipelines.catalog.models import FileSource, SqlSource
 from ycpipelines.deid.pseudonym import DEFAULT_VERSION, KEY_ENV, VERSION_ENV, PseudonymKey
 from ycpipelines.lake import Lake, default_lake_root, home
+from ycpipelines.ops.environments import refuse_in_prod
 from ycpipelines.registry import Registry, default_registry_url
 from ycpipelines.registry.store import open_registry
 
@@ -37,9 +38,10 @@ class SourcesResource(dg.ConfigurableResource):
     demo_root: str
 
     def url(self, source: SqlSource, bureau: str) -> str:
-        return os.environ.get(source.connection_env) or (
-            f"sqlite:///{Path(self.demo_root) / f'{bureau}.sqlite'}"
-        )
+        configured = os.environ.get(source.connection_env)
+        if not configured:
+            refuse_in_prod(f"the demo source of {bureau} ({source.connection_env} unset)")
+        return configured or f"sqlite:///{Path(self.demo_root) / f'{bureau}.sqlite'}"
 
     def inbox(self, source: FileSource) -> Path:
         return Path(os.environ.get("YC_INBOX", Path(self.demo_root) / "inbox")) / source.inbox

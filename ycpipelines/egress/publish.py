@@ -20,6 +20,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from ycpipelines.catalog import Catalog, Product
 from ycpipelines.deid.pseudonym import install_pseudonym, recipient_key
 from ycpipelines.lake import duck, file_digest, quoted
+from ycpipelines.ops.zones import DIR_MODE, consumer_zone, seal
 from ycpipelines.products.assets import product_key, pseudonym_columns
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest, Authorization
@@ -128,9 +129,12 @@ def deliver(
     consumer = request.consumer
     key = recipient_key(master_key, consumer)
     version = store.next_version(consumer, product.scenario)
-    final = zone / consumer / product.scenario / version
+    scenario_folder = consumer_zone(zone, consumer) / product.scenario
+    scenario_folder.mkdir(mode=DIR_MODE, exist_ok=True)
+    seal(scenario_folder, consumer, recursive=False)
+    final = scenario_folder / version
     staging = final.parent / f".{version}.{uuid.uuid4().hex}.tmp"
-    staging.mkdir(parents=True)
+    staging.mkdir(mode=DIR_MODE)
     try:
         data, rows = write_delivery(
             source, staging, product, pseudonym_columns(catalog, product), key
@@ -158,6 +162,7 @@ def deliver(
         (staging / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
         )
+        seal(staging, consumer)
         os.replace(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,359 @@
+"""Operating for real (运维): the code server, webserver and daemon of `ycp serve` on the
+machine's PostgreSQL, driven from the outside as their users would — a bureau operator's
+backfill over the GraphQL API (surviving a killed daemon), the asset graph in headless
+Chromium, and a failed run reaching the operators' webhook and the registry."""
+
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+from pathlib import Path
+from typing import ClassVar
+
+import dagster as dg
+import pytest
+from click.testing import CliRunner
+from conftest import server_database
+from playwright.sync_api import Locator, sync_playwright
+from sqlalchemy import make_url
+
+from ycpipelines.catalog import load_catalog
+from ycpipelines.cli import main
+from ycpipelines.collect.partitions import days_between, partition_key
+from ycpipelines.demo.sources import write_sources
+from ycpipelines.lake import duck
+from ycpipelines.ops.alerts import alerts
+from ycpipelines.ops.serve import Services, daemon, free_port, graphql, serve
+from ycpipelines.registry import Registry
+
+from helpers import materializations
+
+BUREAU, DATASET, SCENARIO = "health", "outpatient_visits", "disease_stats"
+FIRST, LAST = date(2025, 6, 24), date(2025, 6, 30)
+STAGES = ("raw", "std", "safe", "product", "published")
+WAIT_SECONDS = 900
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}  # one process per run: lean on 2 cores
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+
+
+class Webhook(BaseHTTPRequestHandler):
+    """The operators' alert endpoint: keeps every JSON body posted to it."""
+
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Webhook.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def wait_for(what: str, done: object, services: Services) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not done():  # type: ignore[operator]
+        for name, process in services.processes.items():
+            log = (services.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+            assert process.poll() is None, f"{name} exited:\n{log}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(2)
+
+
+def try_launch(services: Services, job: str, assets: list[list[str]] | None = None) -> dict:
+    selector = {
+        "repositoryLocationName": "ycpipelines",
+        "repositoryName": "__repository__",
+        "jobName": job,
+    }
+    if assets:
+        selector["assetSelection"] = [{"path": a} for a in assets]
+    return graphql(
+        services.url,
+        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+             __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+           } }""",
+        p={"selector": selector, "runConfigData": IN_PROCESS},
+    )["launchRun"]
+
+
+def launch_run(services: Services, job: str, assets: list[list[str]] | None = None) -> str:
+    data = try_launch(services, job, assets)
+    assert data["__typename"] == "LaunchRunSuccess", data
+    return data["run"]["runId"]
+
+
+def run_status(services: Services, run_id: str) -> str:
+    query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+    return graphql(services.url, query, id=run_id)["runOrError"]["status"]
+
+
+@pytest.fixture(scope="module")
+def served(yc_home: Path) -> Iterator[Services]:
+    """Demo sources of one bureau for a week, an authorization for the product, a webhook,
+    and `ycp serve` on two fresh PostgreSQL databases (instance and registry)."""
+    write_sources(700, seed=5, out=yc_home / "sources", days=7, end=LAST)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with server_database("postgresql") as instance_db, server_database("postgresql") as reg_db:
+        url = make_url(instance_db)
+        os.environ.update(
+            {
+                "DAGSTER_PG_HOST": url.host or "",
+                "DAGSTER_PG_PORT": str(url.port),
+                "DAGSTER_PG_USER": url.username or "",
+                "DAGSTER_PG_PASSWORD": "",
+                "DAGSTER_PG_DB": url.database or "",
+                "YC_REGISTRY_URL": reg_db,
+                "YC_ALERT_WEBHOOK": f"http://127.0.0.1:{server.server_port}/alerts",
+            }
+        )
+        product = next(p for p in load_catalog().products if p.scenario == SCENARIO)
+        registry = Registry(reg_db)
+        registry.grant(
+            consumer=product.consumer,
+            scenario=SCENARIO,
+            fields=[f.name for f in product.fields],
+            valid_from=date(2025, 1, 1),
+            valid_to=date(2099, 12, 31),
+            plan="预案: stop deliveries, notify the consumer",
+            actor="数据局",
+        )
+        registry.engine.dispose()
+        with serve(yc_home / "logs", port=free_port()) as services:
+            os.environ["DAGSTER_HOME"] = services.env["DAGSTER_HOME"]
+            yield services
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pg_instance(served: Services) -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def test_a_bureau_backfill_over_the_api_survives_a_killed_daemon(
+    served: Services, pg_instance: dg.DagsterInstance, yc_home: Path
+) -> None:
+    partitions = [partition_key(BUREAU, day) for day in days_between(FIRST, LAST)]
+    launched = graphql(
+        served.url,
+        """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+             __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
+           } }""",
+        p={
+            "partitionNames": partitions,
+            "assetSelection": [
+                {"path": ["raw", BUREAU, DATASET]},
+                {"path": ["std", DATASET]},
+                {"path": ["safe", DATASET]},
+            ],
+            "title": f"补采 {BUREAU} {FIRST}..{LAST}",
+            "runConfigData": IN_PROCESS,
+            "tags": [{"key": "ycp/bureau", "value": BUREAU}],
+        },
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+
+    def runs() -> list[dg.DagsterRun]:
+        return pg_instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+
+    # The daemon dies (SIGKILL, no clean-up) once the backfill is under way, and comes back.
+    wait_for("the first backfill run", lambda: runs(), served)
+    served.stop("daemon", signal.SIGKILL)
+    unfinished = [r for r in runs() if not r.is_finished]
+    assert unfinished or len(runs()) < len(partitions), "the daemon died mid-backfill"
+    time.sleep(5)
+    served.start("daemon", daemon())
+
+    def finished() -> bool:
+        query = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+                     ... on PartitionBackfill { status } } }"""
+        status = graphql(served.url, query, id=backfill_id)["partitionBackfillOrError"]["status"]
+        return status not in ("REQUESTED", "CANCELING")
+
+    wait_for("the backfill", finished, served)
+    assert pg_instance.get_backfill(backfill_id).status.value == "COMPLETED_SUCCESS"
+    succeeded = Counter(
+        r.tags["dagster/partition"] for r in runs() if r.status == dg.DagsterRunStatus.SUCCESS
+    )
+    assert succeeded == Counter(partitions), "each partition ran to completion exactly once"
+    for layer in ("raw", "std", "safe"):
+        key = dg.AssetKey(["raw", BUREAU, DATASET] if layer == "raw" else [layer, DATASET])
+        assert pg_instance.get_materialized_partitions(key) == set(partitions), layer
+
+    # No duplicate rows: raw holds each delivered row once (one line number each), and safe
+    # holds exactly the rows its one successful materialization per day reported.
+    lake = yc_home / "lake"
+    with closing(sqlite3.connect(yc_home / "sources" / f"{BUREAU}.sqlite")) as system:
+        delivered = dict(
+            system.execute(
+                "SELECT substr(visit_time, 1, 10), count(*) FROM outpatient_visits GROUP BY 1"
+            ).fetchall()
+        )
+    reported = {
+        key.split("|")[1]: meta["dagster/row_count"]  # bureau|date
+        for key, meta in materializations(pg_instance, dg.AssetKey(["safe", DATASET])).items()
+    }
+    with duck() as con:
+        raw = con.execute(
+            f"SELECT _day::VARCHAR, count(*), count(DISTINCT _line) FROM read_parquet("
+            f"'{lake}/raw/{BUREAU}/{DATASET}/*/*/data.parquet', hive_partitioning = false) "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        safe = dict(
+            con.execute(
+                f"SELECT date::VARCHAR, count(*) FROM read_parquet("
+                f"'{lake}/safe/{DATASET}/*/*/data.parquet') GROUP BY 1"
+            ).fetchall()
+        )
+    assert [d for d, _, _ in raw] == [str(d) for d in days_between(FIRST, LAST)]
+    assert all(rows == lines == delivered[day] for day, rows, lines in raw), raw
+    assert safe == {day: reported[day] for day in safe} and len(safe) == len(raw)
+
+
+def test_the_product_build_files_an_approval_request_and_the_graph_has_every_stage(
+    served: Services, pg_instance: dg.DagsterInstance
+) -> None:
+    run_id = launch_run(served, "__ASSET_JOB", [["product", SCENARIO]])
+    wait_for(
+        "the product build", lambda: run_status(served, run_id) in ("SUCCESS", "FAILURE"), served
+    )
+    assert run_status(served, run_id) == "SUCCESS"
+    registry = Registry(served.env["YC_REGISTRY_URL"])
+    wait_for("the egress_review sensor", lambda: registry.requests("pending"), served)
+    [request] = registry.requests("pending")
+    assert (request.scenario, request.consumer) == (SCENARIO, "demo_pharma")
+
+    nodes = graphql(
+        served.url,
+        "{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }",
+    )["assetNodes"]
+    upstream = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+    chain = [
+        f"raw/{BUREAU}/{DATASET}",
+        f"std/{DATASET}",
+        f"safe/{DATASET}",
+        f"product/{SCENARIO}",
+        f"published/{SCENARIO}",
+    ]
+    for before, after in pairwise(chain):
+        assert before in ["/".join(d["path"]) for d in upstream[after]["dependencyKeys"]]
+    assert [upstream[k]["groupName"] for k in chain] == list(STAGES)
+
+    # Freshness, as the UI shows it: the bureau that just delivered is fresh; the bureaus that
+    # never delivered are not.
+    def freshness() -> dict[str, str]:
+        query = "{ assetNodes { assetKey { path } freshnessStatusInfo { freshnessStatus } } }"
+        return {
+            "/".join(n["assetKey"]["path"]): n["freshnessStatusInfo"]["freshnessStatus"]
+            for n in graphql(served.url, query)["assetNodes"]
+            if n["freshnessStatusInfo"]
+        }
+
+    wait_for("the freshness daemon", lambda: freshness()[chain[0]] == "HEALTHY", served)
+    late = {k: v for k, v in freshness().items() if k != chain[0]}
+    assert sorted(late) == [
+        "raw/market_regulation/enterprises",
+        "raw/medical_insurance/settlements",
+        "raw/population/residents",
+    ]
+    assert "HEALTHY" not in late.values()
+
+
+def test_the_asset_graph_shows_the_five_stages_in_chromium(served: Services) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{served.url}/asset-groups", wait_until="networkidle")
+        skip = page.get_by_role("button", name="Skip")  # the first-visit newsletter dialog
+        if skip.count():
+            skip.click()
+
+        def shown(stage: str) -> Locator:
+            return page.get_by_text(stage, exact=True).filter(visible=True)
+
+        # each stage once in the group list beside the graph, once as a group box in it
+        shown("published").nth(1).wait_for(timeout=60_000)
+        for stage in STAGES:
+            assert shown(stage).count() >= 2, stage
+        shot = ARTIFACTS / "asset-graph.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+
+
+def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> None:
+    run_id = launch_run(served, f"publish_{SCENARIO}")  # no approved request: refused
+    wait_for("the refused run", lambda: run_status(served, run_id) == "FAILURE", served)
+    wait_for("the alert", lambda: any(a["run_id"] == run_id for a in Webhook.received), served)
+    [posted] = [a for a in Webhook.received if a["run_id"] == run_id]
+    assert posted["kind"] == "run_failure"
+    assert posted["detail"]["job"] == f"publish_{SCENARIO}"
+    registry = Registry(served.env["YC_REGISTRY_URL"])
+    [recorded] = [a for a in alerts(registry) if a.run_id == run_id]
+    assert recorded.id == posted["alert"]
+    assert recorded.notified == "HTTP 200"
+    assert any(e.action == "alert.run_failure" for e in registry.audit_log())
+    listed = CliRunner().invoke(main, ["alerts"])
+    assert f"run_failure\tjob/publish_{SCENARIO}\t{run_id}\tHTTP 200" in listed.output
+
+
+def test_an_auditor_browses_read_only_and_exports_lineage_and_the_resource_map(
+    served: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve(tmp_path / "logs", port=free_port(), read_only=True) as auditor:
+        assert "daemon" not in auditor.processes, "one daemon per instance"
+        graph = graphql(auditor.url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
+        assert {"path": ["published", SCENARIO]} in [n["assetKey"] for n in graph]
+        refused = try_launch(auditor, "__ASSET_JOB", [["product", SCENARIO]])
+        assert refused["__typename"] == "UnauthorizedError", refused
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    files = {"json": "lineage.json", "openlineage": "lineage.jsonl", "html": "lineage.html"}
+    for fmt, name in files.items():
+        exported = runner.invoke(main, ["lineage", "export", "--format", fmt, "--out", name])
+        assert exported.exit_code == 0, exported.output
+    by_asset = {a["asset"]: a for a in json.loads(Path(files["json"]).read_text())}
+    safe_column = {"asset": f"safe/{DATASET}", "column": "visit_time"}
+    assert by_asset[f"product/{SCENARIO}"]["sources"]["month"] == [safe_column]
+    assert by_asset[f"safe/{DATASET}"]["sources"]["visit_pid"] == [
+        {"asset": f"std/{DATASET}", "column": "visit_id"}
+    ]
+    events = [json.loads(line) for line in Path(files["openlineage"]).read_text().splitlines()]
+    [product] = [e for e in events if e["job"]["name"] == f"product/{SCENARIO}"]
+    assert product["eventType"] == "COMPLETE"
+    assert product["outputs"][0]["facets"]["columnLineage"]["fields"]["month"] == {
+        "inputFields": [
+            {"namespace": "ycpipelines", "name": f"safe/{DATASET}", "field": "visit_time"}
+        ]
+    }
+    page = Path(files["html"]).read_text()
+    assert f"<a href='#safe/{DATASET}.visit_time'>safe/{DATASET}.visit_time</a>" in page
+
+    drawn = runner.invoke(main, ["map", "--out", "map.html"])
+    assert drawn.exit_code == 0, drawn.output
+    svg = Path("map.html").read_text()
+    for node in (
+        f"bureau-{BUREAU}",
+        f"dataset-{DATASET}",
+        f"field-{DATASET}.visit_time",
+        f"product-{SCENARIO}",
+        "consumer-demo_pharma",
+    ):
+        assert f"id='{node}'" in svg, node
+    assert f"data-from='{DATASET}.visit_time' data-to='{SCENARIO}'" in svg
+    assert f"data-from='{SCENARIO}' data-to='demo_pharma'" in svg

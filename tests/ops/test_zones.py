@@ -1,0 +1,75 @@
+"""租户隔离: a delivery lands in its consumer's own zone, which no other account can list or
+read; the zone root does not even list the consumers."""
+
+import os
+import stat
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ycpipelines.catalog import load_catalog
+from ycpipelines.egress.publish import deliver
+from ycpipelines.lake import duck, file_digest, quoted
+from ycpipelines.registry import Registry
+
+SCENARIO = "disease_stats"
+
+
+def delivered(registry: Registry, tmp_path: Path, consumer: str) -> Path:
+    """One approved delivery of a small product file into `consumer`'s zone."""
+    catalog = load_catalog()
+    product = next(p for p in catalog.products if p.scenario == SCENARIO)
+    source = tmp_path / f"{consumer}.parquet"
+    columns = ", ".join(f"'{i}' AS {quoted(f.name)}" for i, f in enumerate(product.fields))
+    with duck() as con:
+        con.execute(f"COPY (SELECT {columns}) TO '{source}' (FORMAT parquet)")
+    grant = registry.grant(
+        consumer=consumer,
+        scenario=SCENARIO,
+        fields=[f.name for f in product.fields],
+        valid_from=date(2025, 1, 1),
+        valid_to=date(2099, 12, 31),
+        plan="预案: stop deliveries",
+        actor="数据局",
+    )
+    request, _ = registry.file_request(
+        "egress-sensor",
+        scenario=SCENARIO,
+        consumer=consumer,
+        authorization_id=grant.id,
+        content_hash=file_digest(source),
+        row_count=1,
+        product_path=str(source),
+        product_run_id="run-1",
+        evidence={},
+    )
+    registry.add_user("张审核", ["reviewer"], "数据局")
+    approved = registry.decide(request.id, approve=True, reviewer="张审核", comment="一致")
+    return deliver(registry, catalog, product, approved, source, tmp_path / "zone", "k" * 32, {})
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_each_consumer_zone_is_private_to_it(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    mine = delivered(registry, tmp_path, "pharma_a")
+    theirs = delivered(registry, tmp_path, "pharma_b")
+    zone = tmp_path / "zone"
+    assert mode(zone) == 0o711, "the zone root can be traversed, not listed"
+    for folder in (mine, theirs):
+        consumer_root = zone / folder.relative_to(zone).parts[0]
+        for path in [consumer_root, *consumer_root.rglob("*")]:
+            assert mode(path) == (0o700 if path.is_dir() else 0o600), path
+    assert sorted(p.name for p in mine.iterdir()) == ["data.csv", "manifest.json"]
+
+    if os.geteuid() != 0:
+        pytest.skip("reading as another account needs root to switch to it")
+    tmp_path.chmod(0o755)
+    for attempt in (["ls", str(zone)], ["cat", str(theirs / "manifest.json")]):
+        other = subprocess.run(attempt, user="nobody", capture_output=True, text=True)
+        assert other.returncode != 0
+        assert "Permission denied" in other.stderr

@@ -1,0 +1,1 @@
+"""Operating the pipelines (运维): environments, alerts, freshness, auditor views, serving."""

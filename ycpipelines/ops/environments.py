@@ -1,0 +1,106 @@
+"""Environments (开发与生产环境隔离): `YC_ENV=dev|prod` selects lake root, registry, Dagster home
+and keys. Development runs on the embedded defaults under `./.yc` and reads `.env`; production
+reads only the process environment and refuses anything made for the demo."""
+
+import os
+from pathlib import Path
+
+from dotenv import dotenv_values, load_dotenv
+
+from ycpipelines.catalog import Catalog
+from ycpipelines.catalog.load import PROJECT_ROOT
+from ycpipelines.catalog.models import FileSource, SqlSource
+from ycpipelines.lake import home
+
+ENVIRONMENTS = ("dev", "prod")
+PROD_HOME = "/var/lib/ycpipelines"
+DEMO_REVIEWER = "demo-reviewer"  # `make demo` approves as this user; never in production
+KNOWN_DEMO_KEYS = {"test-pseudonym-key-not-for-production"}
+MIN_KEY_LENGTH = 32
+
+
+class EnvironmentRefused(RuntimeError):
+    """Production was asked to run with something made for development or the demo."""
+
+
+def current() -> str:
+    name = os.environ.get("YC_ENV", "dev")
+    if name not in ENVIRONMENTS:
+        raise EnvironmentRefused(f"YC_ENV={name!r}; expected one of {', '.join(ENVIRONMENTS)}")
+    return name
+
+
+def is_prod() -> bool:
+    return current() == "prod"
+
+
+def dagster_home(instance: str | Path) -> None:
+    """Point Dagster at `$YC_HOME/dagster` unless DAGSTER_HOME is set, writing `instance` (the
+    text, or a file of it) as its dagster.yaml when it has none."""
+    os.environ.setdefault("DAGSTER_HOME", str(home() / "dagster"))
+    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(instance.read_text() if isinstance(instance, Path) else instance)
+
+
+def settle(cwd: Path, embedded_instance: str) -> None:
+    """Fix the environment's defaults before anything reads them: in dev `.env` and the
+    embedded SQLite instance under YC_HOME; in prod YC_HOME defaults to a system path, `.env`
+    is ignored and DAGSTER_HOME gets the PostgreSQL instance of `deploy/dagster.yaml`."""
+    if is_prod():
+        os.environ.setdefault("YC_HOME", PROD_HOME)
+        dagster_home(PROJECT_ROOT / "deploy" / "dagster.yaml")
+    else:
+        load_dotenv(cwd / ".env")
+        dagster_home(embedded_instance)
+
+
+def demo_keys(cwd: Path) -> set[str]:
+    """Keys that must never pseudonymize production data: the test key and any key that
+    `make demo` wrote to a `.env` file."""
+    written = dotenv_values(cwd / ".env").get("YC_PSEUDONYM_KEY")
+    return KNOWN_DEMO_KEYS | ({written} if written else set())
+
+
+def production_problems(catalog: Catalog, cwd: Path) -> list[str]:
+    """What keeps this process from running as production; empty when nothing does."""
+    problems = []
+    registry = os.environ.get("YC_REGISTRY_URL", "")
+    if not registry.startswith("postgresql"):
+        problems.append("YC_REGISTRY_URL must name the PostgreSQL registry")
+    key = os.environ.get("YC_PSEUDONYM_KEY", "")
+    if key in demo_keys(cwd):
+        problems.append("YC_PSEUDONYM_KEY is a demo or test key")
+    elif len(key) < MIN_KEY_LENGTH:
+        problems.append(f"YC_PSEUDONYM_KEY must be a secret of at least {MIN_KEY_LENGTH} chars")
+    for dataset in catalog.datasets:
+        source = dataset.source
+        if isinstance(source, SqlSource) and not os.environ.get(source.connection_env):
+            problems.append(f"{source.connection_env} unset: {dataset.id} would read demo data")
+        if isinstance(source, FileSource) and not os.environ.get("YC_INBOX"):
+            problems.append(f"YC_INBOX unset: {dataset.id} would read the demo inbox")
+    config = Path(os.environ.get("DAGSTER_HOME", "")) / "dagster.yaml"
+    if not config.exists() or "postgres" not in config.read_text():
+        problems.append(f"{config} must store the Dagster instance in PostgreSQL")
+    return sorted(set(problems))
+
+
+def require_production(catalog: Catalog, cwd: Path | None = None) -> None:
+    """In prod, refuse to load anything while a demo setting is in force."""
+    if not is_prod():
+        return
+    problems = production_problems(catalog, cwd or Path.cwd())
+    if problems:
+        raise EnvironmentRefused("YC_ENV=prod refuses to start: " + "; ".join(problems))
+
+
+def refuse_in_prod(what: str) -> None:
+    """Demo commands and the demo reviewer exist only in development."""
+    if is_prod():
+        raise EnvironmentRefused(f"YC_ENV=prod: {what} is for development only")
+
+
+def check_reviewer(name: str) -> None:
+    if name == DEMO_REVIEWER:
+        refuse_in_prod(f"the demo reviewer {DEMO_REVIEWER!r}")
