@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+TIMEZONE = "Asia/Shanghai"  # partition days and local times are the pilot's
 LAYERS = ("raw", "std", "quarantine", "safe", "product")
 
 

@@ -1,5 +1,7 @@
 """Free text at lake speed: the pooled redaction equals one-by-one redaction, in order."""
 
+import multiprocessing
+
 from ycpipelines.deid.analyzer import PARALLEL_FROM, close, redact, redact_texts
 
 ID = "640122197203045511"
@@ -19,3 +21,21 @@ def test_pooled_redaction_keeps_order_and_typed_tags() -> None:
     assert pooled[0] == "患者<PERSON>,身份证<CN_RESIDENT_ID>电话<PHONE_NUMBER>,第0次复诊。"
     assert all(ID not in t and "1391234" not in t for t in pooled)
     assert pooled[-1].endswith(f"第{len(texts) - 1}次复诊。")
+
+
+def redact_in_a_child(count: int) -> None:
+    redact_texts([f"患者张伟,电话1391234{i:04d}。" for i in range(count)])
+
+
+def test_a_spawned_process_that_used_the_workers_still_exits() -> None:
+    """Dagster steps and benchmark contenders are spawned children: their workers must not
+    keep them alive (an executor's workers were joined forever at exit)."""
+    child = multiprocessing.get_context("spawn").Process(
+        target=redact_in_a_child, args=(PARALLEL_FROM + 1,)
+    )
+    child.start()
+    child.join(timeout=300)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0

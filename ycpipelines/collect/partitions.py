@@ -6,9 +6,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.lake import Partition
-
-TIMEZONE = "Asia/Shanghai"
+from ycpipelines.lake import TIMEZONE, Partition
 
 
 def dataset_partitions(catalog: Catalog, dataset: Dataset) -> dg.MultiPartitionsDefinition:

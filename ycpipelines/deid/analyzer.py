@@ -4,8 +4,8 @@ free-text redaction the de-identification stage runs on both cores."""
 import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
+from multiprocessing.pool import Pool
 
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_anonymizer import AnonymizerEngine
@@ -107,20 +107,20 @@ def _cores() -> int:
 
 
 @cache
-def _pool() -> ProcessPoolExecutor:
+def _pool() -> Pool:
     """Workers that load the analyzer once each and serve every later call in this process.
-    Spawned, not forked: the calling step has DuckDB's threads running."""
-    return ProcessPoolExecutor(
-        max_workers=_cores(),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_load,
-    )
+    Spawned, not forked: the calling step has DuckDB's threads running. A `multiprocessing`
+    pool, not a `ProcessPoolExecutor`: its workers are daemons that it terminates when this
+    process exits, while an executor's workers would be joined forever by a process that is
+    itself a spawned child (a Dagster step, a benchmark contender)."""
+    return multiprocessing.get_context("spawn").Pool(_cores(), initializer=_load)
 
 
 def close() -> None:
     """Stop this process's redaction workers (a later call starts new ones)."""
     if _pool.cache_info().currsize:
-        _pool().shutdown()
+        _pool().close()
+        _pool().join()
         _pool.cache_clear()
 
 
@@ -130,4 +130,4 @@ def redact_texts(texts: list[str]) -> list[str]:
     if len(texts) < PARALLEL_FROM or _cores() == 1:
         return _redact_chunk(texts)
     chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-    return [text for chunk in _pool().map(_redact_chunk, chunks) for text in chunk]
+    return [text for chunk in _pool().map(_redact_chunk, chunks, chunksize=1) for text in chunk]
