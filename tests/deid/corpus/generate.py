@@ -16,6 +16,7 @@ import string
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from stdnum import luhn
 from stdnum.cn import uscc
@@ -604,6 +605,17 @@ MAKERS = {
 }
 
 
+def dated_ssn(fake: Any) -> str:
+    """Faker's resident ID with a birth date that does not move with today's date (Faker draws
+    it back from today, which would change this file every day)."""
+    from stdnum.cn import ric
+
+    ssn = fake.ssn()
+    born = fake.date_between(start_date=date(1935, 1, 1), end_date=date(2007, 12, 31))
+    body = f"{ssn[:6]}{born:%Y%m%d}{ssn[14:17]}"
+    return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder last digit
+
+
 def faker_makers(seed: int) -> dict[str, Callable[[random.Random], str]]:
     """Values from Faker's zh_CN provider instead: other name lists, other (invented) place
     and street names, plate and card styles; a check that the recognizers were not fitted to
@@ -616,7 +628,7 @@ def faker_makers(seed: int) -> dict[str, Callable[[random.Random], str]]:
         "PERSON": lambda rng: fake.name(),
         "LOCATION": lambda rng: fake.address().split(" ")[0],  # without the postcode
         "PHONE_NUMBER": lambda rng: fake.phone_number(),
-        "CN_RESIDENT_ID": lambda rng: fake.ssn(),
+        "CN_RESIDENT_ID": lambda rng: dated_ssn(fake),
         "CN_LICENSE_PLATE": lambda rng: fake.license_plate(),
         "CN_BANK_CARD": lambda rng: fake.credit_card_number(),
         "EMAIL_ADDRESS": lambda rng: fake.email(),
