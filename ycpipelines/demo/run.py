@@ -16,9 +16,9 @@ from ycpipelines.catalog import Catalog
 from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.jobs import dataset_job_name
+from ycpipelines.ops.environments import DEMO_REVIEWER
 from ycpipelines.registry import Registry
 
-DEMO_REVIEWER = "demo-reviewer"
 DEMO_OPERATOR = "demo-operator"  # launches the product builds; may not approve them (four eyes)
 DEMO_PLAN = "演示预案 demo contingency plan: stop deliveries, notify the consumer, recall copies"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
