@@ -58,3 +58,26 @@ def edited_suite(
         yield path
     finally:
         del os.environ["YC_EXPECTATIONS"]
+
+
+def ycp(*args: str, ok: bool = True) -> str:
+    """Run `ycp …` as a user would; assert it succeeded (or, with `ok=False`, that it failed)."""
+    from click.testing import CliRunner
+
+    from ycpipelines.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    assert (result.exit_code == 0) == ok, result.output or repr(result.exception)
+    return result.output
+
+
+def ingest_demo_days(sources: dict) -> None:
+    """Collect, govern and de-identify every partition of the demo sources, two at a time."""
+    from datetime import date
+
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.demo.run import ingest
+
+    first, last = (date.fromisoformat(sources[k]) for k in ("first", "end"))
+    _, failed = ingest(load_catalog(), first, last, 2)
+    assert failed == []

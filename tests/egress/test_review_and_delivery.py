@@ -9,32 +9,24 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.cli import main
 from ycpipelines.definitions import build_definitions
-from ycpipelines.demo.run import QUIET, ingest, launch, review_tick
+from ycpipelines.demo.run import QUIET, launch, review_tick
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
 
-from helpers import failures
+from helpers import failures, ingest_demo_days, ycp
 
 SCENARIO = "underwriting_features"
 INSURERS = ["insurer_a", "insurer_b", "insurer_c"]
 OPERATOR, REVIEWER = "赵运营", "王审核"
 TODAY = datetime.now(UTC).date()
-
-
-def ycp(*args: str, ok: bool = True) -> str:
-    result = CliRunner().invoke(main, list(args))
-    assert (result.exit_code == 0) == ok, result.output
-    return result.output
 
 
 def grant(consumer: str, first: date = TODAY, last: date = TODAY + timedelta(days=30)) -> int:
@@ -63,10 +55,7 @@ def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases)
     os.environ["YC_REGISTRY_URL"] = databases("postgresql")
     catalog = load_catalog()
     defs = build_definitions(catalog)
-    _, failed = ingest(
-        catalog, date.fromisoformat(sources["first"]), date.fromisoformat(sources["end"]), 2
-    )
-    assert failed == []
+    ingest_demo_days(sources)
     grants = {c: grant(c) for c in INSURERS}
     ycp("users", "add", REVIEWER, "--role", "reviewer", "--by", "数据局")
     ycp("users", "add", OPERATOR, "--role", "reviewer", "--by", "数据局")

@@ -15,7 +15,7 @@ from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
 from ycpipelines.registry import Registry
 
-from helpers import materializations
+from helpers import materializations, ycp
 
 DAY = "2025-06-30"
 PARTITION = partition_key("health", DAY)
@@ -28,12 +28,6 @@ def ingest(instance: dg.DagsterInstance, run_config: dict | None = None) -> None
         partition_key=PARTITION, instance=instance, run_config=QUIET | (run_config or {})
     )
     assert result.success
-
-
-def ycp(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def partition_tickets() -> list:

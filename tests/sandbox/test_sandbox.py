@@ -14,18 +14,18 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from click.testing import CliRunner
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.cli import main
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.people import resident_id
-from ycpipelines.demo.run import QUIET, ingest, launch, review_tick
+from ycpipelines.demo.run import QUIET, launch, review_tick
 from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.lake import Lake, duck
 from ycpipelines.registry import Registry
 from ycpipelines.sandbox.psi import Channel, PlatformSide, PsiRefused, ask, connected, serve
 from ycpipelines.sandbox.query import QuerySpec, release
+
+from helpers import ingest_demo_days, ycp
 
 TODAY = datetime.now(UTC).date()
 PHARMA, INSURER, REVIEWER = "pharma_a", "insurer_a", "王审核"
@@ -37,21 +37,12 @@ BY_COUNTY = {
 }
 
 
-def ycp(*args: str, ok: bool = True) -> str:
-    result = CliRunner().invoke(main, list(args))
-    assert (result.exit_code == 0) == ok, result.output
-    return result.output
-
-
 @pytest.fixture(scope="module")
 def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases) -> Iterator[dict]:
     os.environ["YC_REGISTRY_URL"] = databases("postgresql")
     catalog = load_catalog()
     defs = build_definitions(catalog)
-    _, failed = ingest(
-        catalog, date.fromisoformat(sources["first"]), date.fromisoformat(sources["end"]), 2
-    )
-    assert failed == []
+    ingest_demo_days(sources)
     later = str(TODAY + timedelta(days=30))
     ycp("users", "add", REVIEWER, "--role", "reviewer", "--by", "数据局")
     ycp(

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ycpipelines.registry.errors import RegistryError
@@ -11,20 +11,20 @@ from ycpipelines.registry.models import Authorization, SandboxQuery
 SANDBOX_ACTOR = "sandbox"
 
 
+def charged(grant_id: int) -> Select:
+    """The ε charged against an authorization: every query not refused."""
+    return select(func.coalesce(func.sum(SandboxQuery.epsilon), 0.0)).where(
+        SandboxQuery.authorization_id == grant_id, SandboxQuery.status != "refused"
+    )
+
+
 class SandboxMixin:
     """Registry operations of the sandbox (mixed into `Registry`)."""
 
     def spent(self, grant_id: int) -> float:
         """ε charged so far against an authorization's budget (refused queries cost nothing)."""
         with Session(self.engine) as session:
-            return float(
-                session.scalar(
-                    select(func.coalesce(func.sum(SandboxQuery.epsilon), 0.0)).where(
-                        SandboxQuery.authorization_id == grant_id,
-                        SandboxQuery.status != "refused",
-                    )
-                )
-            )
+            return float(session.scalar(charged(grant_id)))
 
     def refuse_query(self, consumer: str, grant_id: int, spec: dict, reason: str) -> SandboxQuery:
         """Record a refused query and why; nothing is charged."""
@@ -59,11 +59,7 @@ class SandboxMixin:
             )
             if grant is None or grant.epsilon is None:
                 raise RegistryError(f"authorization {grant_id} has no privacy budget")
-            spent = session.scalar(
-                select(func.coalesce(func.sum(SandboxQuery.epsilon), 0.0)).where(
-                    SandboxQuery.authorization_id == grant_id, SandboxQuery.status != "refused"
-                )
-            )
+            spent = session.scalar(charged(grant_id))
             if spent + epsilon > grant.epsilon + 1e-12:
                 return None  # refused outside this transaction, so the refusal is recorded
             query = SandboxQuery(
@@ -85,13 +81,13 @@ class SandboxMixin:
             )
             return query
 
-        charged = self._transact(work)
-        if charged is None:
+        query = self._transact(work)
+        if query is None:
             left = self.authorization(grant_id).epsilon - self.spent(grant_id)
             reason = f"privacy budget exhausted: ε {epsilon} asked, {max(left, 0):.4g} left"
             self.refuse_query(consumer, grant_id, spec, reason)
             raise RegistryError(reason)
-        return charged
+        return query
 
     def finish_query(self, query_id: int, *, path: str, request_id: int) -> SandboxQuery:
         def work(session: Session) -> SandboxQuery:
