@@ -811,10 +811,9 @@ def resource_map(out: Path) -> None:
 @main.command("alerts")
 def alerts_list() -> None:
     """告警: failed runs recorded by the alert sensor, and what the webhook answered."""
-    from ycpipelines.ops.alerts import alerts
     from ycpipelines.registry import Registry
 
-    for a in alerts(Registry()):
+    for a in Registry().alerts():
         click.echo(
             f"{a.id}\t{a.raised_at:%Y-%m-%d %H:%M}\t{a.kind}\t{a.subject}\t{a.run_id or ''}\t"
             f"{a.notified or 'pending'}\t{a.message}"

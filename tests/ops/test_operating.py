@@ -30,7 +30,6 @@ from ycpipelines.cli import main
 from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.demo.sources import write_sources
 from ycpipelines.lake import duck
-from ycpipelines.ops.alerts import alerts
 from ycpipelines.ops.serve import Services, daemon, free_port, graphql, serve
 from ycpipelines.registry import Registry
 
@@ -303,7 +302,7 @@ def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> 
     assert posted["kind"] == "run_failure"
     assert posted["detail"]["job"] == f"publish_{SCENARIO}"
     registry = Registry(served.env["YC_REGISTRY_URL"])
-    [recorded] = [a for a in alerts(registry) if a.run_id == run_id]
+    [recorded] = [a for a in registry.alerts() if a.run_id == run_id]
     assert recorded.id == posted["alert"]
     assert recorded.notified == "HTTP 200"
     assert any(e.action == "alert.run_failure" for e in registry.audit_log())

@@ -1,5 +1,6 @@
 """The registry database: approval requests, collection state, tickets and the append-only,
-hash-chained audit log (users, authorizations and deliveries are in their own modules)."""
+hash-chained audit log (users, authorizations, deliveries, the sandbox and alerts are in their
+own modules)."""
 
 import hashlib
 import json
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ycpipelines.lake import home
+from ycpipelines.registry.alerts import AlertsMixin
 from ycpipelines.registry.authorizations import AuthorizationsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.errors import RegistryError
@@ -96,7 +98,7 @@ def open_registry(url: str) -> "Registry":
     return Registry(url)
 
 
-class Registry(AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
+class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
     """Operations on the registry; every change is audited in the same transaction."""
 
     def __init__(self, url: str | None = None) -> None:
