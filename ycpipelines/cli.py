@@ -285,7 +285,7 @@ def catalog_classify(dataset: str, sample: int) -> None:
     entry = next((d for d in load_catalog().datasets if d.id == dataset), None)
     if entry is None:
         raise click.ClickException(f"unknown dataset {dataset!r}")
-    files = dataset_files(Lake(Path(default_lake_root())), entry)
+    files = dataset_files(Lake(default_lake_root()), entry)
     if not files:
         raise click.ClickException(f"no std/ or raw/ data of {dataset!r} in the lake yet")
     with duck() as con:
@@ -643,7 +643,7 @@ def sandbox_submit(spec: Path, consumer: str) -> None:
             consumer,
             load_catalog(),
             Registry(),
-            Lake(Path(default_lake_root())),
+            Lake(default_lake_root()),
             datetime.now(UTC).date(),
         )
     except QueryRefused as refusal:
@@ -713,7 +713,7 @@ def psi_serve(path: Path, sessions: int | None) -> None:
     key = os.environ.get("YC_PSEUDONYM_KEY")
     if not key:
         raise click.ClickException("YC_PSEUDONYM_KEY is not set")
-    side = PlatformSide(load_catalog(), Registry(), Lake(Path(default_lake_root())), key).load()
+    side = PlatformSide(load_catalog(), Registry(), Lake(default_lake_root()), key).load()
     click.echo(f"serving PSI for {len(side.ids)} residents on {path}")
     serve(side, path, sessions)
 

@@ -1,6 +1,10 @@
-"""Where data lives: the Parquet lake by layer/dataset/partition, and DuckDB connections over it."""
+"""Where data lives: the Parquet lake by layer/dataset/partition, and DuckDB connections over it.
 
-import glob
+The lake root is a local folder or an S3-compatible location (`s3://bucket/prefix`, with the
+standard `AWS_*` environment: endpoint, keys, region). Both are addressed as `UPath`s; DuckDB
+reads and writes object storage through the same fsspec filesystem (no DuckDB extension).
+"""
+
 import hashlib
 import os
 import uuid
@@ -10,9 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+from fsspec import AbstractFileSystem
+from upath import UPath
 
 TIMEZONE = "Asia/Shanghai"  # partition days and local times are the pilot's
 LAYERS = ("raw", "std", "quarantine", "safe", "product")
+
+# Object-storage filesystems of the lakes opened in this process, by protocol; `prepare()` gives
+# them to every DuckDB connection, so SQL reads and writes `s3://…` paths like local ones.
+_REMOTE: dict[str, AbstractFileSystem] = {}
 
 
 def home() -> Path:
@@ -36,13 +46,26 @@ class Partition:
         return f"bureau={self.bureau}/date={self.date}"
 
 
+def lake_path(location: str | Path) -> UPath:
+    """A place in the lake: a local path, or object storage such as `s3://ycp-lake/prod`.
+    Listings of object storage are never cached: other processes commit partitions all the time."""
+    if isinstance(location, Path) or "://" not in location:
+        return UPath(location).absolute()
+    root = UPath(location, use_listings_cache=False)
+    _REMOTE[root.protocol] = root.fs
+    return root
+
+
 @dataclass(frozen=True)
 class Lake:
     """Parquet files under one root; one file per layer, dataset and partition."""
 
-    root: Path
+    root: UPath  # given as a path or URL, kept as `lake_path(root)`
 
-    def file(self, layer: str, dataset: str, partition: Partition, name: str = "data") -> Path:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", lake_path(self.root))
+
+    def file(self, layer: str, dataset: str, partition: Partition, name: str = "data") -> UPath:
         """A partition's file; the raw layer keeps each bureau's deliveries apart."""
         if layer not in LAYERS:
             raise ValueError(f"unknown lake layer {layer!r}")
@@ -54,14 +77,15 @@ class Lake:
         base = self.root / layer / ("*" if layer == "raw" else "") / dataset
         return str(base / "bureau=*" / "date=*" / "data.parquet")
 
-    def committed(self, layer: str, dataset: str) -> list[Path]:
+    def committed(self, layer: str, dataset: str) -> list[UPath]:
         """The committed partition files of a dataset, for steps that need to know any exist."""
-        return sorted(Path(p) for p in glob.glob(self.glob(layer, dataset)))
+        pattern = ("*/" if layer == "raw" else "") + f"{dataset}/bureau=*/date=*/data.parquet"
+        return sorted((self.root / layer).glob(pattern), key=str)
 
-    def product_file(self, scenario: str) -> Path:
+    def product_file(self, scenario: str) -> UPath:
         return self.root / "product" / scenario / "data.parquet"
 
-    def master_file(self, name: str) -> Path:
+    def master_file(self, name: str) -> UPath:
         """An unpartitioned master table of the std layer (主数据), e.g. the person master."""
         return self.root / "std" / name / "data.parquet"
 
@@ -82,9 +106,9 @@ class Staging:
 
     lake: Lake
     run_id: str
-    pending: list[tuple[Path, Path]] = field(default_factory=list)
+    pending: list[tuple[UPath, UPath]] = field(default_factory=list)
 
-    def path(self, target: Path) -> Path:
+    def path(self, target: UPath) -> UPath:
         """Where to write `target` aside; leftovers of runs killed before they could clean up
         (readers never saw them) are removed first."""
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -96,17 +120,17 @@ class Staging:
 
     def commit(self) -> None:
         for staged, target in self.pending:
-            os.replace(staged, target)
+            swap(staged, target)
         self.pending.clear()
 
-    def reject(self) -> list[Path]:
+    def reject(self) -> list[UPath]:
         """Keep what failed for inspection under `rejected/`, inside the domain."""
         kept = []
         for staged, target in self.pending:
             place = self.lake.root / "rejected" / target.relative_to(self.lake.root)
             place = place.with_name(f"{target.stem}.{self.run_id}.parquet")
             place.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, place)
+            swap(staged, place)
             kept.append(place)
         self.pending.clear()
         return kept
@@ -115,6 +139,15 @@ class Staging:
         for staged, _ in self.pending:
             staged.unlink(missing_ok=True)
         self.pending.clear()
+
+
+def swap(aside: UPath, target: UPath) -> None:
+    """Move a file written aside into place: a rename on disk; on object storage a copy to the
+    final key (one whole-object put: readers see the old object or the new) and a delete."""
+    if isinstance(aside, Path):
+        os.replace(aside, target)
+    else:
+        aside.fs.mv(aside.path, target.path)
 
 
 def commit_or_reject(stage: Staging, passed: bool) -> dict[str, object]:
@@ -127,7 +160,7 @@ def commit_or_reject(stage: Staging, passed: bool) -> dict[str, object]:
     return {"committed": False, "rejected_to": ", ".join(str(p) for p in kept)}
 
 
-def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
+def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: UPath) -> int:
     """Write a query's result to `target` atomically (write aside, then rename); return rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name.lstrip('.')}.{uuid.uuid4().hex}.tmp")
@@ -135,7 +168,7 @@ def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) ->
         rows = con.execute(
             f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
         ).fetchone()
-        os.replace(tmp, target)
+        swap(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     return int(rows[0]) if rows else 0
@@ -150,11 +183,19 @@ def duck() -> Iterator[duckdb.DuckDBPyConnection]:
             "preserve_insertion_order": False,
         }
     )
-    con.execute("SET enable_progress_bar = false")
+    prepare(con)
     try:
         yield con
     finally:
         con.close()
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """What every DuckDB connection of the pipeline gets: no progress bar on the console, and
+    the object-storage filesystems of the lakes this process opened."""
+    con.execute("SET enable_progress_bar = false")
+    for filesystem in _REMOTE.values():
+        con.register_filesystem(filesystem)
 
 
 def quoted(name: str) -> str:
@@ -166,7 +207,7 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: UPath) -> str:
     """`sha256:<hex>` of a file's exact bytes: what a review approves and publish re-checks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:

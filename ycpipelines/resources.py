@@ -28,7 +28,7 @@ class LakeResource(dg.ConfigurableResource):
 
     @property
     def lake(self) -> Lake:
-        return Lake(Path(self.root))
+        return Lake(self.root)
 
 
 class SourcesResource(dg.ConfigurableResource):

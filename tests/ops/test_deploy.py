@@ -8,6 +8,7 @@ import importlib
 import json
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +23,7 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 from ycpipelines.catalog.load import PROJECT_ROOT
+from ycpipelines.ops.environments import PROD_HOME
 
 DEPLOY = PROJECT_ROOT / "deploy"
 SHIPPED_YAML = [
@@ -113,6 +115,8 @@ def test_the_run_launcher_config_passes_dagster_k8s() -> None:
         "env_secrets": [s["name"] for s in given["envSecrets"]],
         "env_config_maps": [c["name"] for c in given["envConfigMaps"]],
         "resources": given["resources"],
+        "volumes": given["volumes"],
+        "volume_mounts": given["volumeMounts"],
         "run_k8s_config": {
             "pod_spec_config": {
                 "security_context": {
@@ -127,6 +131,8 @@ def test_the_run_launcher_config_passes_dagster_k8s() -> None:
     }
     processed = process_config(K8sRunLauncher.config_type(), config)
     assert processed.success, processed.errors
+    [zone] = given["volumeMounts"]
+    assert zone["mountPath"] == f"{PROD_HOME}/zone", "run pods publish where prod keeps zones"
 
 
 def test_the_dockerfile_copies_what_exists_and_installs_the_pinned_pair() -> None:
@@ -136,10 +142,19 @@ def test_the_dockerfile_copies_what_exists_and_installs_the_pinned_pair() -> Non
     for sources in copies:
         for source in sources:
             assert (PROJECT_ROOT / source).exists(), source
-    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text()
-    assert '".[k8s]"' in (DEPLOY / "Dockerfile").read_text()
-    [(minor, patch)] = re.findall(r'"dagster==1\.(\d+)\.(\d+)"', pyproject)
-    assert f'"dagster-k8s==0.{int(minor) + 16}.{patch}"' in pyproject.split("k8s = [")[1]
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    [installed] = re.findall(r'"\.\[([\w,]+)\]"', (DEPLOY / "Dockerfile").read_text())
+    assert installed.split(",") == ["k8s", "s3"], "run pods, and the lake on object storage"
+    [(minor, patch)] = [
+        re.fullmatch(r"dagster==1\.(\d+)\.(\d+)", r).groups()
+        for r in project["dependencies"]
+        if r.startswith("dagster==")
+    ]
+    assert f"dagster-k8s==0.{int(minor) + 16}.{patch}" in extras["k8s"]
+    assert [r for r in extras["s3"] if r.startswith("s3fs==")] == [
+        r for r in extras["dev"] if r.startswith("s3fs==")
+    ], "the image's s3fs is the one the object-storage lake test ran"
     [cmd] = [line for line in lines if line.startswith("CMD ")]
     command = json.loads(cmd.removeprefix("CMD "))
     module = importlib.import_module(command[command.index("-m") + 1])

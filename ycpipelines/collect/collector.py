@@ -5,10 +5,10 @@ Source values are kept as the text the source delivered; the govern stage types 
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from upath import UPath
 
 from ycpipelines.collect.reading import Reading
 from ycpipelines.govern.quarantine import quarantine_select
@@ -34,9 +34,9 @@ def write_partition(
     reader: pa.RecordBatchReader,
     reading: Reading,
     *,
-    raw_path: Path,
-    quarantine_path: Path,
-    previous: Path | None,
+    raw_path: UPath,
+    quarantine_path: UPath,
+    previous: UPath | None,
     bureau: str,
     day: str,
     source: str,

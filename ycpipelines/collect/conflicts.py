@@ -5,9 +5,8 @@ the newest standardized value of the authoritative dataset for the same person. 
 goes to the registry's conflicts table, masked, for the govern stage and bureau feedback.
 """
 
-from pathlib import Path
-
 import duckdb
+from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
 from ycpipelines.govern.masking import mask
@@ -22,7 +21,7 @@ def normalized(catalog: Catalog, field: SourceField) -> str:
 
 
 def find_conflicts(
-    con: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: Dataset, raw: Path, lake: Lake
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: Dataset, raw: UPath, lake: Lake
 ) -> tuple[dict[str, int], list[dict]]:
     """Count of disagreeing rows per element, and every disagreement as a masked record."""
     install_macros(con)

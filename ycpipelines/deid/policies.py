@@ -6,10 +6,9 @@ values. Free text is redacted in two passes: the row's own identifiers are repla
 SQL, then Presidio analyzes each distinct remaining text once.
 """
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
+from upath import UPath
 
 from ycpipelines.catalog import Dataset, Policy, SourceField
 from ycpipelines.deid.pseudonym import VERSION_COLUMN, PseudonymKey, install_pseudonym
@@ -119,7 +118,7 @@ def safe_outputs(dataset: Dataset) -> list[tuple[SourceField, str, str, str]]:
 
 
 def deidentify(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, std: Path, safe: Path, key: PseudonymKey
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, std: UPath, safe: UPath, key: PseudonymKey
 ) -> int:
     """Write the de-identified partition; returns its row count (equal to the std rows).
 

@@ -6,10 +6,9 @@ that merely look alike do not block: resident IDs by GB 11643 checksum and birth
 by GB 32100 checksum; mobiles, e-mail addresses and passport numbers by their shape.
 """
 
-from pathlib import Path
-
 import dagster as dg
 import duckdb
+from upath import UPath
 
 from ycpipelines.govern.standards import install_macros
 from ycpipelines.lake import quoted
@@ -60,7 +59,7 @@ def _has_identifier(column: str) -> str:
 
 
 def residual_identifiers(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: list[str]
+    con: duckdb.DuckDBPyConnection, path: UPath, columns: list[str]
 ) -> dict[str, int]:
     """Rows per column still holding a direct identifier of any kind above."""
     if not columns:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from upath import UPath
 
 from ycpipelines.catalog import Catalog, Product
 from ycpipelines.deid.pseudonym import install_pseudonym, recipient_key
@@ -93,7 +94,7 @@ def privacy_checks(product: Product) -> list[str]:
 
 
 def write_delivery(
-    source: Path, folder: Path, product: Product, pseudonyms: list[str], key: str
+    source: UPath, folder: Path, product: Product, pseudonyms: list[str], key: str
 ) -> tuple[Path, int]:
     """The product with its pseudonyms re-keyed for the recipient, in the manifest's format."""
     target = folder / f"data.{product.format}"
@@ -119,7 +120,7 @@ def deliver(
     catalog: Catalog,
     product: Product,
     request: ApprovalRequest,
-    source: Path,
+    source: UPath,
     zone: Path,
     master_key: str,
     contributions: dict[str, float],

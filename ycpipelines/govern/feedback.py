@@ -5,9 +5,8 @@ by masked primary key and source line, so a bureau can find and fix them and no 
 carries the values themselves.
 """
 
-from pathlib import Path
-
 import duckdb
+from upath import UPath
 
 from ycpipelines.catalog import Dataset
 from ycpipelines.govern.masking import mask
@@ -16,7 +15,7 @@ from ycpipelines.registry.store import ROW_KEYS_KEPT, Finding
 
 
 def quarantine_findings(
-    con: duckdb.DuckDBPyConnection, path: Path, dataset: Dataset
+    con: duckdb.DuckDBPyConnection, path: UPath, dataset: Dataset
 ) -> dict[str, Finding]:
     """One finding per rule from a quarantine file (collect or govern stage)."""
     if not path.exists():

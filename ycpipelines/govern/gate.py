@@ -13,18 +13,17 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pyarrow.parquet as pq
+from upath import UPath
 
 from ycpipelines.catalog import Dataset, SourceField
 from ycpipelines.govern.masking import mask
 from ycpipelines.govern.score import QualityScore, quality_score
 from ycpipelines.govern.suites import Suite
-from ycpipelines.lake import TIMEZONE, Lake, Partition, sql_literal
+from ycpipelines.lake import TIMEZONE, Lake, Partition, duck, sql_literal
 
 ROW_COUNT_GATE = "row_count_vs_previous"
 # Row order is irrelevant to aggregates (uniqueness's window query runs ~30% faster without it).
@@ -128,7 +127,7 @@ class GateResult:
         }
 
 
-def scan(parquet: Path) -> str:
+def scan(parquet: UPath) -> str:
     """The partition file's rows as they are (its `bureau=…/date=…` folders add no columns)."""
     return f"read_parquet({sql_literal(str(parquet))}, hive_partitioning = false)"
 
@@ -144,14 +143,15 @@ def previous_rows(lake: Lake, dataset: str, partition: Partition) -> int | None:
     if not earlier:
         return None
     latest = max(earlier, key=lambda p: p.parent.name)
-    return pq.ParquetFile(latest).metadata.num_rows
+    with latest.open("rb") as f:
+        return pq.ParquetFile(f).metadata.num_rows
 
 
-def timely_share(parquet: Path, day: str, freshness_hours: int) -> tuple[int, float]:
+def timely_share(parquet: UPath, day: str, freshness_hours: int) -> tuple[int, float]:
     """(rows, share of rows loaded by the end of `day` in Asia/Shanghai + freshness_hours)."""
     end = datetime.combine(date.fromisoformat(day) + timedelta(1), datetime.min.time())
     deadline = end.replace(tzinfo=ZoneInfo(TIMEZONE)) + timedelta(hours=freshness_hours)
-    with duckdb.connect() as con:
+    with duck() as con:
         rows, timely = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE _loaded_at <= $1) FROM {scan(parquet)}",
             [deadline],
@@ -160,7 +160,7 @@ def timely_share(parquet: Path, day: str, freshness_hours: int) -> tuple[int, fl
 
 
 def validate(
-    parquet: Path,
+    parquet: UPath,
     suite: Suite,
     dataset: Dataset,
     partition: Partition,

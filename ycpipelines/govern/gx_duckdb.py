@@ -15,10 +15,12 @@ from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from sqlalchemy.dialects import postgresql
 
+from ycpipelines.lake import prepare
 
-def quiet(connection: Any, _record: Any) -> None:
-    """No progress bar on the console for long queries (it is a session setting in DuckDB)."""
-    connection.execute("SET enable_progress_bar = false")
+
+def on_connect(connection: Any, _record: Any) -> None:
+    """Each new DuckDB connection gets the pipeline's settings and lake filesystems."""
+    prepare(connection)
 
 
 class BufferedSqlAlchemyExecutionEngine(SqlAlchemyExecutionEngine):
@@ -30,7 +32,7 @@ class BufferedSqlAlchemyExecutionEngine(SqlAlchemyExecutionEngine):
         # operators `~` / `!~`, type names); GE chooses dialect-specific SQL by this module and
         # knows no DuckDB module, so without it regex expectations are "not supported".
         self.dialect_module = postgresql
-        sa.event.listen(self.engine, "connect", quiet)
+        sa.event.listen(self.engine, "connect", on_connect)
 
     def execute_query(self, query: sa.Selectable | sa.TextClause) -> sa.Result:
         with self.get_connection() as connection:

@@ -1,9 +1,9 @@
 """Apply standards and row rules to one partition; passing rows to std/, the rest to quarantine/."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
+from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
 from ycpipelines.govern.quarantine import PROVENANCE, quarantine_select
@@ -68,10 +68,10 @@ def route(
     con: duckdb.DuckDBPyConnection,
     catalog: Catalog,
     dataset: Dataset,
-    raw: Path,
+    raw: UPath,
     day: str,
-    std_path: Path,
-    quarantine_path: Path,
+    std_path: UPath,
+    quarantine_path: UPath,
     run_id: str,
 ) -> Routed:
     """Standardize one partition; each row goes to std/ or to quarantine/, never both or neither."""

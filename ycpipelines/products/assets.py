@@ -2,10 +2,10 @@
 
 import importlib
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import dagster as dg
 import duckdb
+from upath import UPath
 
 from ycpipelines.catalog import Catalog, Policy, Product
 from ycpipelines.deid.anonymity import (
@@ -73,7 +73,7 @@ def contributions(lake: Lake, product: Product) -> dict[str, float]:
 
 
 def small_cells_check(
-    con: duckdb.DuckDBPyConnection, product: Product, path: Path
+    con: duckdb.DuckDBPyConnection, product: Product, path: UPath
 ) -> dg.AssetCheckResult:
     """For an aggregate product: no released count under the manifest's `suppress_below`."""
     counts = [f.name for f in product.fields if f.transform == "aggregate"]

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.lake import Lake, file_digest
+from ycpipelines.lake import Lake, file_digest, lake_path
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import SandboxQuery
 from ycpipelines.registry.sandbox import SANDBOX_ACTOR
@@ -58,7 +58,8 @@ def submit(
     released = release(lake, spec)
     path = lake.root / "sandbox" / consumer / f"query-{query.id}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(released.table, path)
+    with path.open("wb") as f:
+        pq.write_table(released.table, f)
     request, _ = registry.file_request(
         SANDBOX_ACTOR,
         scenario=f"sandbox:{query.id}",
@@ -96,12 +97,13 @@ def deliver_result(query_id: int, consumer: str, registry: Registry, zone: Path)
         return Path(request.published_path)
     if request.status != "approved":
         raise QueryRefused(f"the result of query {query_id} is {request.status}, not approved")
-    source = Path(query.result_path)
+    source = lake_path(query.result_path)
     if file_digest(source) != request.content_hash:
         raise QueryRefused(f"the result of query {query_id} changed since it was reviewed")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "result.parquet"
-    shutil.copyfile(source, target)
+    with source.open("rb") as result, target.open("wb") as copy:
+        shutil.copyfileobj(result, copy)
     os.chmod(target, 0o640)
     (folder / "manifest.json").write_text(
         json.dumps(
