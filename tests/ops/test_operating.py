@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
@@ -22,7 +22,7 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 from conftest import server_database
-from playwright.sync_api import Locator, sync_playwright
+from playwright.sync_api import Locator, Page, sync_playwright
 from sqlalchemy import make_url
 
 from ycpipelines.catalog import load_catalog
@@ -270,15 +270,23 @@ def test_the_product_build_files_an_approval_request_and_the_graph_has_every_sta
     assert "HEALTHY" not in late.values()
 
 
-def test_the_asset_graph_shows_the_five_stages_in_chromium(served: Services) -> None:
+@contextmanager
+def ui_page(url: str) -> Iterator[Page]:
+    """A page of the Dagster UI in Debian's headless chromium, past the first-visit dialog."""
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{served.url}/asset-groups", wait_until="networkidle")
-        skip = page.get_by_role("button", name="Skip")  # the first-visit newsletter dialog
+        page = browser.new_page(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+        page.goto(url, wait_until="networkidle")
+        skip = page.get_by_role("button", name="Skip")  # the newsletter dialog
         if skip.count():
             skip.click()
+        yield page
+        browser.close()
+
+
+def test_the_asset_graph_shows_the_five_stages_in_chromium(served: Services) -> None:
+    with ui_page(f"{served.url}/asset-groups") as page:
 
         def shown(stage: str) -> Locator:
             return page.get_by_text(stage, exact=True).filter(visible=True)
@@ -289,9 +297,26 @@ def test_the_asset_graph_shows_the_five_stages_in_chromium(served: Services) -> 
             assert shown(stage).count() >= 2, stage
         shot = ARTIFACTS / "asset-graph.png"
         page.screenshot(path=str(shot), full_page=True)
-        browser.close()
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 10_000
+
+
+def test_an_asset_page_draws_its_chinese_description_in_a_cjk_font(served: Services) -> None:
+    """Operators read the catalog's Chinese labels in the UI: the glyphs must come from a CJK font,
+    not the empty boxes of a machine without one (asked of Chromium itself, over CDP)."""
+    with ui_page(f"{served.url}/assets/raw/{BUREAU}/{DATASET}") as page:
+        description = page.get_by_text("归集 Collect: 门诊就诊记录").filter(visible=True).first
+        description.wait_for(timeout=60_000)
+        description.evaluate("e => e.setAttribute('data-probe', '')")
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-probe]"})
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+        page.screenshot(path=str(ARTIFACTS / "asset-page.png"), full_page=True)
+    drawn_by_cjk = sum(f["glyphCount"] for f in fonts if "CJK" in f["familyName"])
+    assert drawn_by_cjk >= len("归集门诊就诊记录卫健委"), fonts
 
 
 def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> None:
