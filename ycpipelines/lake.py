@@ -7,7 +7,6 @@ reads and writes object storage through the same fsspec filesystem (no DuckDB ex
 
 import hashlib
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -161,16 +160,12 @@ def commit_or_reject(stage: Staging, passed: bool) -> dict[str, object]:
 
 
 def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: UPath) -> int:
-    """Write a query's result to `target` atomically (write aside, then rename); return rows."""
+    """Write a query's result to `target`, a staged path (`Staging.path`: no reader sees it
+    before it is committed, and a failed step's partial file is discarded); return rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name.lstrip('.')}.{uuid.uuid4().hex}.tmp")
-    try:
-        rows = con.execute(
-            f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
-        ).fetchone()
-        swap(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    rows = con.execute(
+        f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+    ).fetchone()
     return int(rows[0]) if rows else 0
 
 
