@@ -50,9 +50,14 @@ def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
     lines = [
         HEADER.encode(),
         GOOD.encode("gbk"),
+        # lines 3-4: one record, its quoted address broken over two lines
+        GOOD.replace("TEST01", "TEST05")
+        .replace("银川市兴庆区", '"银川市兴庆区\n解放西街"')
+        .encode("gbk"),
         b"too,few",
         GOOD.replace("TEST01", "TEST02").encode("gbk"),
-        (GOOD + ",one too many").encode("gbk"),
+        # lines 7-8: one record with a field too many, a quoted value over two lines
+        (GOOD + ',"one too\nmany"').encode("gbk"),
         GOOD.replace("TEST01", "TEST03").encode("gbk"),
         GOOD.replace("TEST01", "TEST04").encode("gbk").replace(b"2001", b"\xff\xff01"),
     ]
@@ -65,17 +70,18 @@ def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
     for _ in range(2):
         assert collect(instance, key, "market_regulation").success
         meta = materializations(instance, key)[partition_key("market_regulation", DAY)]
-        assert (meta["read"], meta["dagster/row_count"], meta["quarantined"]) == (6, 3, 3)
-        assert meta["reconciliation"] == "6 = 3 collected + 3 quarantined"
-        assert rows(raw / "data.parquet", "_line, name") == [
-            (2, "银川某某商贸有限公司"),
-            (4, "银川某某商贸有限公司"),
-            (6, "银川某某商贸有限公司"),
+        assert (meta["read"], meta["dagster/row_count"], meta["quarantined"]) == (7, 4, 3)
+        assert meta["reconciliation"] == "7 = 4 collected + 3 quarantined"
+        assert rows(raw / "data.parquet", "_line, uscc") == [
+            (2, "91640104MA7TEST01X"),
+            (3, "91640104MA7TEST05X"),
+            (6, "91640104MA7TEST02X"),
+            (9, "91640104MA7TEST03X"),
         ]
         assert rows(quarantine / "collect.parquet", "_line, _rule, _reason") == [
-            (3, "malformed_line", "expected 8 fields, found 2"),
-            (5, "malformed_line", "expected 8 fields, found 9"),
-            (7, "malformed_line", "undecodable bytes in gb18030 at byte 96"),
+            (5, "malformed_line", "expected 8 fields, found 2"),
+            (7, "malformed_line", "expected 8 fields, found 9"),
+            (10, "malformed_line", "undecodable bytes in gb18030 at byte 96"),
         ]
     assert not list(raw.glob(".*")), "no staged or temporary file is left behind"
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ycpipelines.catalog.models import FileSource
@@ -80,20 +81,29 @@ class Transcoded(io.RawIOBase):
         super().close()
 
 
+def spans(batch: pa.RecordBatch) -> list[int]:
+    """How many more file lines each row takes: the line breaks inside its quoted values."""
+    extra = pa.array([0] * batch.num_rows, pa.int64())
+    for column in batch.columns:
+        extra = pc.add(extra, pc.fill_null(pc.count_substring(column, "\n"), 0))
+    return extra.to_pylist()
+
+
 def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReader:
-    """CSV re-encoded as UTF-8 and parsed by Arrow; line numbers are the file's."""
+    """CSV re-encoded as UTF-8 and parsed by Arrow; line numbers are the file's, also after a
+    quoted value that spans lines (counted in the columns read)."""
     stream = Transcoded(path, encoding, reading)
-    malformed: list[int] = []  # stream line numbers pyarrow set aside
+    # Records pyarrow set aside, by record number (the header is 1); their file line is filled
+    # in once the records before them have been counted.
+    malformed: dict[int, dict] = {}
 
     def set_aside(row: pacsv.InvalidRow) -> str:
-        malformed.append(row.number)
-        reading.bad_lines.append(
-            {
-                "line": stream.kept[row.number],
-                "text": row.text,
-                "reason": f"expected {row.expected_columns} fields, found {row.actual_columns}",
-            }
-        )
+        malformed[row.number] = {
+            "line": None,
+            "text": row.text,
+            "reason": f"expected {row.expected_columns} fields, found {row.actual_columns}",
+        }
+        reading.bad_lines.append(malformed[row.number])
         return "skip"
 
     with path.open("rb") as f:
@@ -113,21 +123,30 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
     schema = reading.text_schema()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        line, rows = 2, 0  # stream line of the first data row (the header is line 1)
+        line, record, rows = 2, 2, 0  # stream line and record number of the first data row
+
+        def pass_set_aside() -> None:
+            nonlocal line, record
+            while record in malformed:
+                entry = malformed.pop(record)
+                entry["line"] = stream.kept[line]
+                line += 1 + entry["text"].count("\n")
+                record += 1
+
         try:
             for batch in parsed:
-                skipped = set(malformed)
                 numbers = []
-                for _ in range(batch.num_rows):
-                    while line in skipped:
-                        line += 1
+                for extra in spans(batch):
+                    pass_set_aside()
                     numbers.append(stream.kept[line])
-                    line += 1
+                    line += 1 + extra
+                    record += 1
                 rows += batch.num_rows
                 arrays = [batch.column(c) for c in reading.columns]
                 yield pa.RecordBatch.from_arrays(
                     [*arrays, pa.array(numbers, pa.int64())], schema=schema
                 )
+            pass_set_aside()
         finally:
             stream.close()
         reading.source_count = rows + len(reading.bad_lines)
