@@ -23,7 +23,7 @@ from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.lake import Lake, duck
 from ycpipelines.registry import Registry
 from ycpipelines.sandbox.psi import Channel, PlatformSide, PsiRefused, ask, connected, serve
-from ycpipelines.sandbox.query import QuerySpec, release
+from ycpipelines.sandbox.query import QuerySpec, release, true_cells
 
 from helpers import ingest_demo_days, ycp
 
@@ -155,6 +155,35 @@ def test_pseudonyms_and_ungranted_columns_are_refused_and_audited(
     assert "not in safe/outpatient_visits" in submit(dropped, tmp_path, ok=False)
     refusals = [e for e in world["registry"].audit_log() if e.action == "sandbox.refused"]
     assert len(refusals) == 2
+
+
+def test_each_person_counts_at_most_the_bound(tmp_path: Path) -> None:
+    """One person with 50 visits among ten with one each: the cell counts 20 of the 50, the same
+    20 every time, their fees clamped to the measure's range."""
+    folder = tmp_path / "lake" / "safe" / "outpatient_visits" / "bureau=health" / "date=all"
+    folder.mkdir(parents=True)
+    with duck() as con:
+        con.execute(
+            f"""COPY (SELECT 'frequent' AS person_pid, '兴庆区' AS county, 1990 + i AS fee, i
+                      FROM range(50) t(i)
+                      UNION ALL
+                      SELECT 'p' || i, '兴庆区', 100, i FROM range(10) t(i))
+                TO '{folder / "data.parquet"}' (FORMAT parquet)"""
+        )
+    spec = QuerySpec.model_validate(
+        {
+            "dataset": "outpatient_visits",
+            "dimensions": ["county"],
+            "measures": [{"kind": "sum", "column": "fee", "lower": 0, "upper": 2000}],
+            "epsilon": 1,
+        }
+    )
+    lake = Lake(tmp_path / "lake")
+    [first], [again] = (true_cells(lake, spec).to_pylist() for _ in range(2))
+    assert first == again
+    assert (first["county"], first["n"]) == ("兴庆区", 30)
+    lowest = sum(range(1990, 2001)) + 9 * 2000  # the 20 cheapest of 1990…2039, clamped at 2000
+    assert 10 * 100 + lowest <= first["sum_fee"] <= 10 * 100 + 20 * 2000
 
 
 def test_a_differencing_attack_learns_nothing_about_the_person(world: dict, tmp_path: Path) -> None:

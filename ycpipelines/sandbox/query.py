@@ -122,7 +122,8 @@ def where(spec: QuerySpec) -> tuple[str, list]:
 
 def true_cells(lake: Lake, spec: QuerySpec) -> pa.Table:
     """Per cell: row count and clamped sums, each person's rows bounded to the first rows in a
-    fixed pseudo-random order (not released)."""
+    fixed pseudo-random order (not released). Only the few persons over the bound are sorted;
+    everyone else's rows pass as they are (the same result, without a window over every row)."""
     condition, values = where(spec)
     sums = {
         m.column: f"sum(greatest(least(CAST({quoted(m.column)} AS DOUBLE), {m.upper}), "
@@ -133,18 +134,27 @@ def true_cells(lake: Lake, spec: QuerySpec) -> pa.Table:
     dims = ", ".join(quoted(d) for d in spec.dimensions)
     select = ", ".join([*(quoted(d) for d in spec.dimensions), "count(*) AS n", *sums.values()])
     files = lake.glob("safe", spec.dataset)
+    used = dict.fromkeys([PERSON, *spec.dimensions, *(m.column for m in spec.measures if m.column)])
     with duck() as con:
         every = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{files}'").fetchall()]
         row = "concat_ws('|', " + ", ".join(f"CAST({quoted(c)} AS VARCHAR)" for c in every) + ")"
+        person = quoted(PERSON)
         return con.sql(
             f"""
-            WITH bounded AS (
-                SELECT * FROM read_parquet('{files}') WHERE {condition}
-                QUALIFY row_number() OVER (PARTITION BY {PERSON} ORDER BY hash({row})) <= ?
+            WITH rows AS NOT MATERIALIZED (
+                SELECT {", ".join(quoted(c) for c in used)}, hash({row}) AS _order
+                FROM read_parquet('{files}') WHERE {condition}
+            ),
+            heavy AS (SELECT {person} FROM rows GROUP BY {person} HAVING count(*) > ?),
+            bounded AS (
+                SELECT * FROM rows ANTI JOIN heavy USING ({person})
+                UNION ALL
+                (SELECT * FROM rows SEMI JOIN heavy USING ({person})
+                 QUALIFY row_number() OVER (PARTITION BY {person} ORDER BY _order) <= ?)
             )
             SELECT {select} FROM bounded {f"GROUP BY {dims} ORDER BY {dims}" if dims else ""}
             """,
-            params=[*values, spec.max_rows_per_person],
+            params=[*values, spec.max_rows_per_person, spec.max_rows_per_person],
         ).to_arrow_table()
 
 
