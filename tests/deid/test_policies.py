@@ -9,6 +9,7 @@ import pytest
 from ycpipelines.catalog import CatalogError, Dataset, Policy, Role, load_catalog
 from ycpipelines.deid.policies import deidentify, safe_outputs
 from ycpipelines.deid.pseudonym import PseudonymKey, pseudonym
+from ycpipelines.deid.regions import NINGXIA_COUNTIES
 
 KEY = PseudonymKey("v7", "policy-test-key")
 ID = "640122197203045511"
@@ -160,3 +161,11 @@ def test_the_shipped_catalog_declares_roles_and_release_form() -> None:
     product = next(p for p in catalog.products if p.scenario == "underwriting_features")
     assert str(product.release_form) == "受控公开"
     assert (product.required.k, product.required.max_risk) == (5, 0.2)
+
+
+def test_counties_are_generalized_to_the_division_standard() -> None:
+    """Govern validates division codes against the catalog's standard; de-identification
+    generalizes addresses to cpca's counties. The two tables must name the same counties."""
+    division = load_catalog().standards["division"]
+    counties = {c.code: c.label for c in division.codes if not c.code.endswith("00")}
+    assert counties == NINGXIA_COUNTIES
