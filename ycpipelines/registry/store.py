@@ -45,6 +45,22 @@ TICKET_ACTIONS = {
     "close": ({"open", "acknowledged", "disputed", "fixed"}, "closed"),
 }
 ROW_KEYS_KEPT = 200
+# Audit actions that change a request's state; the newest one must be its approval to deliver.
+STATE_CHANGES = frozenset(
+    f"egress.{a}"
+    for a in ("requested", "approved", "rejected", "superseded", "voided", "published")
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reviewer's approval as the verified audit chain records it (审核记录), not a status."""
+
+    request_id: int
+    reviewer: str
+    decided_at: str
+    content_hash: str
+    entry_id: int
 
 
 @dataclass(frozen=True)
@@ -256,6 +272,38 @@ class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
             return request
 
         return self._transact(work)
+
+    def verified_decision(self, request_id: int) -> Decision:
+        """The approval of a request as recorded in the audit chain, after verifying the chain.
+
+        Raises `RegistryError` when the request is not approved, when no `egress.approved` entry
+        records it, or when that entry names another reviewer or another content hash: a status
+        column edited in the database is not a decision.
+        """
+        request = self.request(request_id)
+        if request.status != "approved":
+            raise RegistryError(f"request {request_id} is {request.status}, not approved")
+        broken = self.verify_audit_chain()
+        if broken is not None:
+            raise RegistryError(f"the audit chain does not verify (entry {broken})")
+        changes = [e for e in self.history(f"request/{request_id}") if e.action in STATE_CHANGES]
+        last = changes[-1] if changes else None
+        if last is None or last.action != "egress.approved":
+            raise RegistryError(f"request {request_id} has no approval in the audit chain")
+        if (
+            last.actor != request.reviewer
+            or last.detail.get("content_hash") != request.content_hash
+        ):
+            raise RegistryError(
+                f"request {request_id}: the recorded approval names another reviewer or content"
+            )
+        return Decision(
+            request_id=request_id,
+            reviewer=last.actor,
+            decided_at=last.at.isoformat(),
+            content_hash=last.detail["content_hash"],
+            entry_id=last.id,
+        )
 
     def watermark(self, dataset: str, bureau: str, day: str) -> Watermark | None:
         with Session(self.engine) as session:
