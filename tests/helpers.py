@@ -6,8 +6,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
+
+if TYPE_CHECKING:
+    from ycpipelines.registry import Registry
 
 
 def materializations(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, dict]:
@@ -60,13 +64,29 @@ def edited_suite(
         del os.environ["YC_EXPECTATIONS"]
 
 
-def ycp(*args: str, ok: bool = True) -> str:
-    """Run `ycp …` as a user would; assert it succeeded (or, with `ok=False`, that it failed)."""
+ADMIN = "数据局"  # the tests' admin (数据主管部门); each account acts as a login of its own name
+
+
+def accounts(registry: "Registry", roles: dict[str, list[str]]) -> None:
+    """Accounts for a test, granted by the admin (bootstrapped once); each maps the login of its
+    own name, so `ycp(..., as_user=name)` acts as it."""
+    if registry.user(ADMIN) is None:
+        registry.bootstrap_admin(ADMIN, ADMIN)
+    for name, granted in roles.items():
+        registry.add_user(name, granted, ADMIN, os_account=name)
+
+
+def ycp(*args: str, ok: bool = True, as_user: str | None = None) -> str:
+    """Run `ycp …` as a user would, logged in as `as_user` (default: the admin); assert it
+    succeeded (or, with `ok=False`, that it failed)."""
+    from unittest.mock import patch
+
     from click.testing import CliRunner
 
     from ycpipelines.cli import main
 
-    result = CliRunner().invoke(main, list(args))
+    with patch("ycpipelines.cli.os_account", lambda: as_user or ADMIN):
+        result = CliRunner().invoke(main, list(args))
     assert (result.exit_code == 0) == ok, result.output or repr(result.exception)
     return result.output
 

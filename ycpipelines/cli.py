@@ -2,21 +2,25 @@
 
 import json
 import os
+import pwd
 import secrets
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ycpipelines.lake import home
 from ycpipelines.ops.environments import (
     EnvironmentRefused,
-    check_reviewer,
     dagster_home,
     refuse_in_prod,
     settle,
 )
+
+if TYPE_CHECKING:
+    from ycpipelines.registry import Registry
 
 EMBEDDED_INSTANCE = """\
 # Embedded Dagster instance (SQLite); production uses deploy/dagster.yaml.
@@ -58,6 +62,23 @@ def ensure_demo_key() -> None:
         env.write(f"YC_PSEUDONYM_KEY={key}\n")
     os.environ["YC_PSEUDONYM_KEY"] = key
     click.echo("wrote a new demo pseudonymization key to .env (never commit it)")
+
+
+def os_account() -> str:
+    """The operating-system login running this command."""
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def acting_user(registry: "Registry") -> str:
+    """The registry account this login acts as (谁使用谁负责): never a name typed on the line."""
+    account = os_account()
+    user = registry.user_for_account(account)
+    if user is None:
+        raise click.ClickException(
+            f"the login {account!r} is not mapped to a registry account; an admin maps it "
+            f"(ycp users add NAME --role … --os-account {account})"
+        )
+    return user.name
 
 
 @click.group()
@@ -133,6 +154,7 @@ def demo_run(rows: int, seed: int, days: int, workers: int) -> None:
         date.fromisoformat(manifest["first"]),
         date.fromisoformat(manifest["end"]),
         workers,
+        os_account=os_account(),
     )
     click.echo(f"{result.runs} runs in {time.perf_counter() - started:.1f}s")
     if result.failed:
@@ -199,32 +221,32 @@ def egress_list(status: str | None) -> None:
         )
 
 
-def _decide(request_id: int, approve: bool, reviewer: str, comment: str) -> None:
+def _decide(request_id: int, approve: bool, comment: str) -> None:
     from ycpipelines.registry import Registry, RegistryError
 
+    registry = Registry()
+    reviewer = acting_user(registry)
     try:
-        check_reviewer(reviewer)
-        request = Registry().decide(request_id, approve=approve, reviewer=reviewer, comment=comment)
-    except (RegistryError, EnvironmentRefused) as error:
+        request = registry.decide(request_id, approve=approve, reviewer=reviewer, comment=comment)
+    except RegistryError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"request {request.id} {request.status} by {reviewer}: {request.content_hash}")
 
 
 @egress.command("approve")
 @click.argument("request_id", type=int)
-@click.option("--reviewer", required=True)
 @click.option("--comment", required=True)
-def egress_approve(request_id: int, reviewer: str, comment: str) -> None:
-    """Approve exactly the content a request names."""
-    _decide(request_id, True, reviewer, comment)
+def egress_approve(request_id: int, comment: str) -> None:
+    """Approve exactly the content a request names, as the account this login maps to."""
+    _decide(request_id, True, comment)
 
 
 @egress.command("reject")
 @click.argument("request_id", type=int)
-@click.option("--reviewer", required=True)
 @click.option("--comment", required=True)
-def egress_reject(request_id: int, reviewer: str, comment: str) -> None:
-    _decide(request_id, False, reviewer, comment)
+def egress_reject(request_id: int, comment: str) -> None:
+    """Reject a request, as the account this login maps to."""
+    _decide(request_id, False, comment)
 
 
 @main.group()
@@ -307,17 +329,37 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute the chain; fail naming the first entry that does not verify."""
+    """Check the keyed chain, its signed checkpoints and the state tables; fail saying which
+    check failed and since when."""
     from ycpipelines.registry import Registry
 
-    registry = Registry()
-    broken = registry.verify_audit_chain()
-    if broken is not None:
-        raise click.ClickException(f"audit chain broken at entry {broken}")
-    log = registry.audit_log()
-    head = log[-1].hash if log else "none"
-    # Recording the head elsewhere (a ticket, a notary) also exposes a truncated tail.
-    click.echo(f"audit chain verified: {len(log)} entries, head {head}")
+    verdict = Registry().verify_audit()
+    for problem in verdict.problems:
+        click.echo(f"FAILED {problem.check} (since {problem.since}): {problem.message}", err=True)
+    if not verdict.ok:
+        raise click.ClickException(f"audit chain does not verify: {len(verdict.problems)} problems")
+    point = verdict.checkpoint
+    click.echo(
+        f"audit chain verified: {verdict.entries} entries, head {verdict.head}; "
+        + (f"newest signed checkpoint: entry {point.entry} at {point.at}" if point else "")
+    )
+
+
+@audit.command("anchor")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def audit_anchor(out: Path) -> None:
+    """Export the signed checkpoints and the public key, for the supervisor (监管) to keep."""
+    import shutil
+
+    from ycpipelines.registry import Registry
+    from ycpipelines.registry.anchor import CHECKPOINTS, PUBLIC_KEY
+
+    anchor = Registry().anchor
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (CHECKPOINTS, PUBLIC_KEY):
+        if (anchor.folder / name).exists():
+            shutil.copyfile(anchor.folder / name, out / name)
+    click.echo(f"exported {CHECKPOINTS} and {PUBLIC_KEY} to {out}")
 
 
 @main.group()
@@ -359,39 +401,40 @@ def tickets_show(ticket_id: int) -> None:
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.actor}\t{entry.action}")
 
 
-def _act(ticket_id: int, action: str, by: str, note: str) -> None:
+def _act(ticket_id: int, action: str, note: str) -> None:
     from ycpipelines.registry import Registry, RegistryError
 
+    registry = Registry()
+    actor = acting_user(registry)
     try:
-        t = Registry().act_on_ticket(ticket_id, action, actor=by, note=note)
+        t = registry.act_on_ticket(ticket_id, action, actor=actor, note=note)
     except RegistryError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"ticket {t.id} {t.status} by {by}")
+    click.echo(f"ticket {t.id} {t.status} by {actor}")
 
 
 @tickets.command("ack")
 @click.argument("ticket_id", type=int)
-@click.option("--by", required=True, help="who acknowledges, for the audit log")
 @click.option("--comment", default="")
-def tickets_ack(ticket_id: int, by: str, comment: str) -> None:
-    """The bureau has seen the ticket and will re-deliver."""
-    _act(ticket_id, "ack", by, comment)
+def tickets_ack(ticket_id: int, comment: str) -> None:
+    """The bureau has seen the ticket and will re-deliver (its bureau:<id> accounts only)."""
+    _act(ticket_id, "ack", comment)
 
 
 @tickets.command("dispute")
 @click.argument("ticket_id", type=int)
-@click.option("--by", required=True)
 @click.option("--reason", required=True, help="the objection (异议): why the data is right")
-def tickets_dispute(ticket_id: int, by: str, reason: str) -> None:
-    _act(ticket_id, "dispute", by, reason)
+def tickets_dispute(ticket_id: int, reason: str) -> None:
+    """The bureau objects: its data is right (its bureau:<id> accounts only)."""
+    _act(ticket_id, "dispute", reason)
 
 
 @tickets.command("close")
 @click.argument("ticket_id", type=int)
-@click.option("--by", required=True)
 @click.option("--comment", required=True, help="the resolution")
-def tickets_close(ticket_id: int, by: str, comment: str) -> None:
-    _act(ticket_id, "close", by, comment)
+def tickets_close(ticket_id: int, comment: str) -> None:
+    """The governance team (admin or operator) closes a ticket; never the bureau itself."""
+    _act(ticket_id, "close", comment)
 
 
 @main.group()
@@ -422,13 +465,43 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, help="e.g. reviewer")
-@click.option("--by", required=True, help="who registers the user, for the audit log")
-def users_add(name: str, roles: tuple[str, ...], by: str) -> None:
+@click.option("--role", "roles", multiple=True, required=True, help="e.g. reviewer, bureau:health")
+@click.option("--os-account", default=None, help="the login this account acts as in `ycp`")
+def users_add(name: str, roles: tuple[str, ...], os_account: str | None) -> None:
+    """Grant roles to an account (an admin only)."""
+    from ycpipelines.registry import Registry, RegistryError
+
+    registry = Registry()
+    try:
+        user = registry.add_user(name, list(roles), acting_user(registry), os_account=os_account)
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{user.name}: {', '.join(user.roles)}")
+
+
+@users.command("bootstrap-admin")
+@click.argument("name")
+def users_bootstrap(name: str) -> None:
+    """The first admin (数据主管部门), acting as this login; refused once an admin exists."""
+    from ycpipelines.registry import Registry, RegistryError
+
+    try:
+        user = Registry().bootstrap_admin(name, os_account())
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{user.name}: admin, acting as the login {user.os_account}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Accounts, their roles and the login each acts as."""
     from ycpipelines.registry import Registry
 
-    user = Registry().add_user(name, list(roles), by)
-    click.echo(f"{user.name}: {', '.join(user.roles)}")
+    registry = Registry()
+    for u in registry.users():
+        verified = "" if registry.verified_roles(u.name) else "\tUNVERIFIED roles"
+        demo = "\tdemo" if u.demo else ""
+        click.echo(f"{u.name}\t{','.join(u.roles)}\t{u.os_account or '-'}{demo}{verified}")
 
 
 @main.group()
@@ -444,7 +517,6 @@ def auth() -> None:
 @click.option("--to", "last", required=True, help="valid to, YYYY-MM-DD")
 @click.option("--plan", required=True, help="the contingency plan (预案) or its reference")
 @click.option("--epsilon", type=float, default=None, help="privacy budget of sandbox queries")
-@click.option("--by", required=True)
 def auth_grant(
     consumer: str,
     scenario: str,
@@ -453,8 +525,8 @@ def auth_grant(
     last: str,
     plan: str,
     epsilon: float | None,
-    by: str,
 ) -> None:
+    """Authorize a consumer for a scenario (an admin only)."""
     from ycpipelines.catalog import Policy, load_catalog
     from ycpipelines.registry import Registry, RegistryError
 
@@ -470,15 +542,16 @@ def auth_grant(
     unknown = sorted(set(fields) - set(grantable[scenario]))
     if unknown:
         raise click.ClickException(f"fields {unknown} are not in {scenario}")
+    registry = Registry()
     try:
-        grant = Registry().grant(
+        grant = registry.grant(
             consumer=consumer,
             scenario=scenario,
             fields=list(fields) or grantable[scenario],
             valid_from=date.fromisoformat(first),
             valid_to=date.fromisoformat(last),
             plan=plan,
-            actor=by,
+            actor=acting_user(registry),
             epsilon=epsilon,
         )
     except RegistryError as error:
@@ -498,12 +571,13 @@ def auth_list(consumer: str | None) -> None:
         )
 
 
-def _change(grant_id: int, status: str, by: str, reason: str) -> None:
+def _change(grant_id: int, status: str, reason: str) -> None:
     from ycpipelines.registry import Registry, RegistryError
 
+    registry = Registry()
     try:
-        grant, voided, revoked = Registry().change_authorization(
-            grant_id, status, actor=by, reason=reason
+        grant, voided, revoked = registry.change_authorization(
+            grant_id, status, actor=acting_user(registry), reason=reason
         )
     except RegistryError as error:
         raise click.ClickException(str(error)) from error
@@ -515,28 +589,25 @@ def _change(grant_id: int, status: str, by: str, reason: str) -> None:
 
 @auth.command("suspend")
 @click.argument("grant_id", type=int)
-@click.option("--by", required=True)
 @click.option("--reason", required=True)
-def auth_suspend(grant_id: int, by: str, reason: str) -> None:
+def auth_suspend(grant_id: int, reason: str) -> None:
     """Stop deliveries until resumed."""
-    _change(grant_id, "suspended", by, reason)
+    _change(grant_id, "suspended", reason)
 
 
 @auth.command("resume")
 @click.argument("grant_id", type=int)
-@click.option("--by", required=True)
 @click.option("--reason", required=True)
-def auth_resume(grant_id: int, by: str, reason: str) -> None:
-    _change(grant_id, "active", by, reason)
+def auth_resume(grant_id: int, reason: str) -> None:
+    _change(grant_id, "active", reason)
 
 
 @auth.command("revoke")
 @click.argument("grant_id", type=int)
-@click.option("--by", required=True)
 @click.option("--reason", required=True)
-def auth_revoke(grant_id: int, by: str, reason: str) -> None:
+def auth_revoke(grant_id: int, reason: str) -> None:
     """Stop deliveries for good, void open requests, mark deliveries revoked, print the plan."""
-    _change(grant_id, "revoked", by, reason)
+    _change(grant_id, "revoked", reason)
 
 
 @main.command("trace")
@@ -605,13 +676,13 @@ def ledger() -> None:
 
 @ledger.command("settle")
 @click.option("--period", required=True, help="month, YYYY-MM")
-@click.option("--by", default="ledger", show_default=True)
-def ledger_settle(period: str, by: str) -> None:
+def ledger_settle(period: str) -> None:
     """Split the period's delivery prices by the rows each bureau contributed, in cents."""
     from ycpipelines.registry import Registry, RegistryError
 
+    registry = Registry()
     try:
-        shares = Registry().settle(period, by)
+        shares = registry.settle(period, acting_user(registry))
     except RegistryError as error:
         raise click.ClickException(str(error)) from error
     for s in shares:
@@ -629,9 +700,8 @@ def sandbox() -> None:
 @click.option("--consumer", required=True)
 def sandbox_submit(spec: Path, consumer: str) -> None:
     """Run a query spec (JSON: dataset, dimensions, measures, filters, epsilon) in the domain."""
-    from datetime import UTC, datetime
-
     from ycpipelines.catalog import load_catalog
+    from ycpipelines.clock import pilot_today
     from ycpipelines.lake import Lake, default_lake_root
     from ycpipelines.registry import Registry
     from ycpipelines.sandbox.query import QueryRefused
@@ -644,7 +714,7 @@ def sandbox_submit(spec: Path, consumer: str) -> None:
             load_catalog(),
             Registry(),
             Lake(default_lake_root()),
-            datetime.now(UTC).date(),
+            pilot_today(),
         )
     except QueryRefused as refusal:
         raise click.ClickException(f"refused: {refusal}") from refusal

@@ -1,6 +1,8 @@
 """On the real PostgreSQL: the registry records decisions and detects edits to its audit chain;
 the production Dagster instance (deploy/dagster.yaml, dagster-postgres) stores real runs."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 import yaml
@@ -12,6 +14,8 @@ from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
 from ycpipelines.registry import Registry, RegistryError
+
+from helpers import accounts
 
 
 def request(registry: Registry, content: str) -> int:
@@ -29,7 +33,7 @@ def request(registry: Registry, content: str) -> int:
     return filed.id
 
 
-def test_review_decisions_and_audit_chain_on_postgresql(pg_url: str) -> None:
+def test_review_decisions_and_audit_chain_on_postgresql(yc_home: Path, pg_url: str) -> None:
     registry = Registry(pg_url)
     first = request(registry, "sha256:aaa")
     assert (
@@ -47,24 +51,25 @@ def test_review_decisions_and_audit_chain_on_postgresql(pg_url: str) -> None:
     ), "the same content is filed once"
     second = request(registry, "sha256:bbb")
     assert registry.request(first).status == "superseded"
-    registry.add_user("李审核", ["reviewer"], "admin")
+    accounts(registry, {"李审核": ["reviewer"]})
     with pytest.raises(RegistryError, match="superseded, not pending"):
         registry.decide(first, approve=True, reviewer="李审核", comment="ok")
     registry.decide(second, approve=True, reviewer="李审核", comment="字段清单与授权一致")
     assert [r.status for r in registry.requests()] == ["superseded", "approved"]
     assert registry.request(second).reviewer == "李审核"
-    assert registry.verify_audit_chain() is None
+    assert registry.verify_audit().ok
     assert [e.action for e in registry.audit_log()] == [
         "egress.requested",
         "egress.superseded",
         "egress.requested",
         "user.roles",
+        "user.roles",
         "egress.approved",
     ]
 
     with registry.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = 5"))
-    assert registry.verify_audit_chain() == 5
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = 6"))
+    assert "entry 6 does not verify" in registry.verify_audit().problems[0].message
     registry.engine.dispose()
 
 

@@ -5,21 +5,25 @@ instance under DAGSTER_HOME, so `dagster dev` shows them afterwards.
 """
 
 import multiprocessing
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from ycpipelines.catalog import Catalog
+from ycpipelines.clock import pilot_today
 from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.jobs import dataset_job_name
-from ycpipelines.ops.environments import DEMO_REVIEWER
 from ycpipelines.registry import Registry
 
+# The demo's accounts (演示账户), marked `demo`: production refuses them.
+DEMO_ADMIN = "demo-admin"  # grants the roles and authorizations; maps the login running the demo
 DEMO_OPERATOR = "demo-operator"  # launches the product builds; may not approve them (four eyes)
+DEMO_REVIEWER = "demo-reviewer"  # approves the demo's requests; never in production
 DEMO_PLAN = "演示预案 demo contingency plan: stop deliveries, notify the consumer, recall copies"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DEMO_COMMENT = "演示审核 demo review recorded by `make demo`; not a real person's decision"
@@ -83,9 +87,31 @@ def launch(
     )
 
 
+def demo_accounts(registry: Registry, os_account: str | None) -> None:
+    """The demo's admin (acting as the login that runs the demo), operator and reviewer, once."""
+    if registry.user(DEMO_ADMIN) is None:
+        registry.bootstrap_admin(DEMO_ADMIN, os_account or DEMO_ADMIN, demo=True)
+    for name, role in ((DEMO_OPERATOR, "operator"), (DEMO_REVIEWER, "reviewer")):
+        registry.add_user(name, [role], DEMO_ADMIN, demo=True)
+
+
+def launched(
+    defs: dg.Definitions, instance: dg.DagsterInstance, registry: Registry, job: str, by: str
+) -> dg.ExecuteInProcessResult:
+    """Run a job as `by`, whose launch the registry records before the run exists."""
+    run_id = str(uuid.uuid4())
+    registry.record_launch(by, run_id, job)
+    return defs.resolve_job_def(job).execute_in_process(
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=False,
+        run_id=run_id,
+        tags={LAUNCHED_BY: by},
+    )
+
+
 def authorize_demo_consumers(catalog: Catalog, registry: Registry, today: date) -> None:
-    """The demo's reviewer and a year's authorization of each product's consumer, once."""
-    registry.add_user(DEMO_REVIEWER, ["reviewer"], "demo")
+    """A year's authorization of each product's consumer, granted by the demo's admin, once."""
     for product in catalog.products:
         if not registry.active_authorizations(product.scenario, today):
             registry.grant(
@@ -95,7 +121,7 @@ def authorize_demo_consumers(catalog: Catalog, registry: Registry, today: date) 
                 valid_from=today,
                 valid_to=today + timedelta(days=365),
                 plan=DEMO_PLAN,
-                actor="demo",
+                actor=DEMO_ADMIN,
             )
 
 
@@ -108,18 +134,15 @@ def run_demo(
     last: date,
     workers: int = 2,
     approve: bool = True,
+    os_account: str | None = None,
 ) -> DemoResult:
     """Ingest every partition, build the person master and products, file the reviews, approve
     as the demo reviewer, and publish through the sensor's run requests."""
     runs, failed = ingest(catalog, first, last, workers)
-    authorize_demo_consumers(catalog, registry, datetime.now(UTC).date())
+    demo_accounts(registry, os_account)
+    authorize_demo_consumers(catalog, registry, pilot_today())
     for job in ("build_person_master", "build_products"):
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance,
-            run_config=QUIET,
-            raise_on_error=False,
-            tags={LAUNCHED_BY: DEMO_OPERATOR},
-        )
+        result = launched(defs, instance, registry, job, DEMO_OPERATOR)
         runs += 1
         if not result.success:
             failed.append(job)

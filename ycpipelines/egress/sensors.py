@@ -1,19 +1,18 @@
 """The egress review sensor (出域审核): files a request per new product content and authorized
 consumer, with the evidence a reviewer needs, and launches publish runs for approved requests."""
 
-from datetime import UTC, datetime
-
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ycpipelines.catalog import Catalog, Product
+from ycpipelines.clock import pilot_today
 from ycpipelines.egress.publish import APPROVAL_TAG, publish_job_name
 from ycpipelines.govern.assets import QUALITY_GATE, std_key
 from ycpipelines.products.assets import product_key
 from ycpipelines.resources import RegistryResource
 
 SENSOR_ACTOR = "egress-sensor"
-LAUNCHED_BY = "ycp/launched_by"
+LAUNCHED_BY = "ycp/launched_by"  # shown in the UI; never trusted: the registry records launchers
 PRIVACY_EVIDENCE = ("residual_identifiers", "smallest_group", "small_cells", "suppress_below")
 
 
@@ -85,7 +84,7 @@ def egress_sensor(
         context: dg.SensorEvaluationContext, registry: RegistryResource
     ) -> dg.SensorResult:
         store = registry.registry
-        today = datetime.now(UTC).date()
+        today = pilot_today()
         store.void_expired(today, SENSOR_ACTOR)
         filed, unauthorized = [], []
         for product in catalog.products:
@@ -96,7 +95,7 @@ def egress_sensor(
             if not grants:
                 unauthorized.append(product.scenario)
             meta = materialized(event)
-            run = context.instance.get_run_by_id(event.run_id)
+            run = context.instance.get_run_record_by_id(event.run_id)
             for grant in grants:
                 request, created = store.file_request(
                     SENSOR_ACTOR,
@@ -107,7 +106,9 @@ def egress_sensor(
                     row_count=int(meta["dagster/row_count"]),
                     product_path=meta["path"],
                     product_run_id=event.run_id,
-                    launched_by=run.tags.get(LAUNCHED_BY) if run else None,
+                    launched_by=store.launcher_of(
+                        event.run_id, run.create_timestamp if run else None
+                    ),
                     evidence=evidence(context.instance, catalog, product, meta),
                 )
                 if created:

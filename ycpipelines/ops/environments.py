@@ -10,28 +10,13 @@ from dotenv import dotenv_values, load_dotenv
 from ycpipelines.catalog import Catalog
 from ycpipelines.catalog.load import PROJECT_ROOT
 from ycpipelines.catalog.models import FileSource, SqlSource
+from ycpipelines.environment import ENVIRONMENTS, EnvironmentRefused, current, is_prod
 from ycpipelines.lake import home
 
-ENVIRONMENTS = ("dev", "prod")
+__all__ = ["ENVIRONMENTS", "EnvironmentRefused", "current", "is_prod"]
 PROD_HOME = "/var/lib/ycpipelines"
-DEMO_REVIEWER = "demo-reviewer"  # `make demo` approves as this user; never in production
 KNOWN_DEMO_KEYS = {"test-pseudonym-key-not-for-production"}
 MIN_KEY_LENGTH = 32
-
-
-class EnvironmentRefused(RuntimeError):
-    """Production was asked to run with something made for development or the demo."""
-
-
-def current() -> str:
-    name = os.environ.get("YC_ENV", "dev")
-    if name not in ENVIRONMENTS:
-        raise EnvironmentRefused(f"YC_ENV={name!r}; expected one of {', '.join(ENVIRONMENTS)}")
-    return name
-
-
-def is_prod() -> bool:
-    return current() == "prod"
 
 
 def dagster_home(instance: str | Path) -> None:
@@ -65,7 +50,11 @@ def demo_keys(cwd: Path) -> set[str]:
 
 def production_problems(catalog: Catalog, cwd: Path) -> list[str]:
     """What keeps this process from running as production; empty when nothing does."""
-    problems = []
+    problems = [
+        f"{name} unset: the audit chain's {what} must be kept outside the registry"
+        for name, what in (("YC_AUDIT_KEY", "key"), ("YC_AUDIT_SIGNING_KEY", "signing key"))
+        if not os.environ.get(name)
+    ]
     registry = os.environ.get("YC_REGISTRY_URL", "")
     if not registry.startswith("postgresql"):
         problems.append("YC_REGISTRY_URL must name the PostgreSQL registry")
@@ -99,8 +88,3 @@ def refuse_in_prod(what: str) -> None:
     """Demo commands and the demo reviewer exist only in development."""
     if is_prod():
         raise EnvironmentRefused(f"YC_ENV=prod: {what} is for development only")
-
-
-def check_reviewer(name: str) -> None:
-    if name == DEMO_REVIEWER:
-        refuse_in_prod(f"the demo reviewer {DEMO_REVIEWER!r}")

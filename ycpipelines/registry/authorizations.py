@@ -1,4 +1,4 @@
-"""Users, roles and authorizations (授权) in the registry; each change is audited.
+"""Authorizations (授权) in the registry; each change is audited.
 
 一授权一预案: an authorization names one consumer, one scenario, the fields it may receive, its
 validity and its contingency plan. Revoking one voids its open requests and marks what it
@@ -11,28 +11,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ycpipelines.registry.errors import RegistryError
-from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery, User
+from ycpipelines.registry.identity import ADMIN, OPERATOR, REVIEWER
+from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery
 
-REVIEWER = "reviewer"
 OPEN_REQUESTS = ("pending", "approved")
 
 
 class AuthorizationsMixin:
-    """Registry operations on users and authorizations (mixed into `Registry`)."""
-
-    def add_user(self, name: str, roles: list[str], actor: str) -> User:
-        def work(session: Session) -> User:
-            user = session.get(User, name) or User(name=name, roles=[], added_at=datetime.now(UTC))
-            user.roles = sorted(set(user.roles) | set(roles))
-            session.add(user)
-            self._audit(session, actor, "user.roles", f"user/{name}", {"roles": user.roles})
-            return user
-
-        return self._transact(work)
-
-    def user(self, name: str) -> User | None:
-        with Session(self.engine) as session:
-            return session.get(User, name)
+    """Registry operations on authorizations (mixed into `Registry`); only an admin changes them."""
 
     def grant(
         self,
@@ -48,6 +34,7 @@ class AuthorizationsMixin:
     ) -> Authorization:
         """Record an authorization; the caller has checked the fields against the manifest.
         `epsilon` is the privacy budget of sandbox queries over a `safe/<dataset>` scenario."""
+        self.require(actor, ADMIN, f"grant {consumer} {scenario}")
         if valid_to < valid_from:
             raise RegistryError(f"valid_to {valid_to} is before valid_from {valid_from}")
         if not plan.strip():
@@ -123,6 +110,7 @@ class AuthorizationsMixin:
             "active": {"suspended"},
             "revoked": {"active", "suspended"},
         }
+        self.require(actor, ADMIN, f"set authorization {grant_id} {status}")
         if not reason.strip():
             raise RegistryError(f"setting an authorization {status} needs a reason")
 
@@ -184,10 +172,24 @@ class AuthorizationsMixin:
         return len(requests)
 
     def check_reviewer(self, request: ApprovalRequest, reviewer: str) -> str | None:
-        """Why `reviewer` may not decide `request`, or None (审核员, 双人复核 four eyes)."""
-        user = self.user(reviewer)
-        if user is None or REVIEWER not in user.roles:
-            return f"{reviewer} is not a registry user with the {REVIEWER} role"
-        if request.launched_by and request.launched_by == reviewer:
+        """Why `reviewer` may not decide `request`, or None (审核员, 双人复核 four eyes): a
+        reviewer decides, never the launcher of the build nor the grantor of its authorization;
+        when the launcher is unknown, nobody who could have launched it (an operator)."""
+        roles = self.verified_roles(reviewer)
+        if REVIEWER not in roles:
+            return f"{reviewer} is not an account with the {REVIEWER} role"
+        if request.launched_by == reviewer:
             return f"{reviewer} launched the product run of request {request.id}; four eyes needed"
+        if request.launched_by is None and OPERATOR in roles:
+            return (
+                f"the launcher of request {request.id}'s build is unknown and {reviewer} is an "
+                "operator who could have launched it; four eyes needed"
+            )
+        if request.authorization_id is not None:
+            grant = self.authorization(request.authorization_id)
+            if grant.granted_by == reviewer:
+                return (
+                    f"{reviewer} granted authorization {grant.id}; its grantor may not approve "
+                    "deliveries under it"
+                )
         return None

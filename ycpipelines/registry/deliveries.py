@@ -74,6 +74,7 @@ class DeliveriesMixin:
 
     def settle(self, period: str, actor: str) -> list[Settlement]:
         """Split the period's delivery revenue among contributing bureaus, once per period."""
+        self.require(actor, "admin", f"settle {period}")
         try:
             start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
         except ValueError as error:

@@ -3,7 +3,17 @@ feedback tickets."""
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -121,13 +131,31 @@ class Ticket(Base):
 
 
 class User(Base):
-    """A person known to the registry, with roles such as `reviewer` (审核员)."""
+    """An account of the registry (账户), with roles such as `reviewer` (审核员).
+
+    `os_account` is the operating-system login the CLI acts as; `demo` marks the accounts that
+    `make demo` creates, which production refuses.
+    """
 
     __tablename__ = "users"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     roles: Mapped[list] = mapped_column(JSON)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    os_account: Mapped[str | None] = mapped_column(String(64), unique=True)
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Launch(Base):
+    """Who launched a Dagster run (运行发起人), recorded by the platform before the run exists;
+    a run tag naming a person is never taken as this record."""
+
+    __tablename__ = "launches"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    launcher: Mapped[str] = mapped_column(String(64))
+    job: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Authorization(Base):

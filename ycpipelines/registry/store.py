@@ -2,7 +2,6 @@
 hash-chained audit log (users, authorizations, deliveries, the sandbox and alerts are in their
 own modules)."""
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -21,20 +20,31 @@ from sqlalchemy.orm import Session
 
 from ycpipelines.lake import home
 from ycpipelines.registry.alerts import AlertsMixin
+from ycpipelines.registry.anchor import Anchor
 from ycpipelines.registry.authorizations import AuthorizationsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.errors import RegistryError
+from ycpipelines.registry.identity import ADMIN, OPERATOR, IdentityMixin
 from ycpipelines.registry.models import (
     ApprovalRequest,
     AuditEntry,
+    Authorization,
     Conflict,
     SourceColumn,
     Ticket,
+    User,
     Watermark,
 )
 from ycpipelines.registry.sandbox import SandboxMixin
+from ycpipelines.registry.verify import (
+    GENESIS,
+    REQUEST_STATES,
+    AuditVerdict,
+    check_chain,
+    check_checkpoints,
+    check_states,
+)
 
-GENESIS = "0" * 64
 MIGRATION_LOCK = 7_265_512  # PostgreSQL advisory lock key of registry migrations
 T = TypeVar("T")
 
@@ -46,10 +56,8 @@ TICKET_ACTIONS = {
 }
 ROW_KEYS_KEPT = 200
 # Audit actions that change a request's state; the newest one must be its approval to deliver.
-STATE_CHANGES = frozenset(
-    f"egress.{a}"
-    for a in ("requested", "approved", "rejected", "superseded", "voided", "published")
-)
+STATE_CHANGES = frozenset(REQUEST_STATES)
+HEAD = "audit_head"  # session.info key: the newest entry a transaction wrote
 
 
 @dataclass(frozen=True)
@@ -93,8 +101,8 @@ def migrate(url: str) -> None:
     engine.dispose()
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    # In UTC whatever the database's session time zone returns it in.
+def canonical(entry: AuditEntry) -> str:
+    """The text an entry's keyed hash covers, in UTC whatever the database's zone returns."""
     at = entry.at.astimezone(UTC) if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
     body = {
         "at": at.isoformat(),
@@ -104,8 +112,7 @@ def entry_hash(entry: AuditEntry) -> str:
         "detail": entry.detail,
         "prev_hash": entry.prev_hash,
     }
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 @cache
@@ -114,13 +121,15 @@ def open_registry(url: str) -> "Registry":
     return Registry(url)
 
 
-class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
-    """Operations on the registry; every change is audited in the same transaction."""
+class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
+    """Operations on the registry; every change is audited in the same transaction, and the
+    chain's head is signed outside the database after each one."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_registry_url()
         migrate(self.url)
         self.engine: Engine = create_engine(self.url)
+        self.anchor = Anchor.load(make_url(self.url).render_as_string(hide_password=True))
 
     def _transact(self, work: Callable[[Session], T], attempts: int = 5) -> T:
         """Run `work` in one transaction; when a concurrent writer won a race on a unique key
@@ -131,6 +140,8 @@ class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
                 try:
                     result = work(session)
                     session.commit()
+                    if HEAD in session.info:
+                        self.anchor.checkpoint(*session.info[HEAD])
                     return result
                 except IntegrityError:
                     session.rollback()
@@ -138,8 +149,7 @@ class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
                         raise
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _audit(session: Session, actor: str, action: str, subject: str, detail: dict) -> None:
+    def _audit(self, session: Session, actor: str, action: str, subject: str, detail: dict) -> None:
         last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
         entry = AuditEntry(
             at=datetime.now(UTC),
@@ -149,9 +159,10 @@ class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
             detail=detail,
             prev_hash=last or GENESIS,
         )
-        entry.hash = entry_hash(entry)
+        entry.hash = self.anchor.seal(canonical(entry))
         session.add(entry)
         session.flush()
+        session.info[HEAD] = (entry.id, entry.hash)
 
     def audit(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
         """Append one audit entry on its own (for refusals and events without a state change)."""
@@ -161,14 +172,19 @@ class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
         with Session(self.engine) as session:
             return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
 
-    def verify_audit_chain(self) -> int | None:
-        """Return the id of the first entry whose chain is broken, or None if all verify."""
-        prev = GENESIS
-        for entry in self.audit_log():
-            if entry.prev_hash != prev or entry_hash(entry) != entry.hash:
-                return entry.id
-            prev = entry.hash
-        return None
+    def verify_audit(self) -> AuditVerdict:
+        """Check the keyed chain, the signed checkpoints outside the database, and that the state
+        of requests, authorizations and roles is what the chain's entries left (全流程可审计)."""
+        with Session(self.engine) as session:
+            entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+            requests = list(session.scalars(select(ApprovalRequest)))
+            grants = list(session.scalars(select(Authorization)))
+            users = list(session.scalars(select(User)))
+        problems = check_chain(entries, lambda e: self.anchor.seal(canonical(e)))
+        checkpoint, missing = check_checkpoints(entries, self.anchor)
+        problems += missing + check_states(entries, requests, grants, users)
+        head = (entries[-1].id, entries[-1].hash) if entries else None
+        return AuditVerdict(len(entries), head, checkpoint, problems)
 
     def file_request(self, actor: str, **fields: Any) -> tuple[ApprovalRequest, bool]:
         """File an approval request for one product content and consumer; idempotent."""
@@ -283,9 +299,9 @@ class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
         request = self.request(request_id)
         if request.status != "approved":
             raise RegistryError(f"request {request_id} is {request.status}, not approved")
-        broken = self.verify_audit_chain()
-        if broken is not None:
-            raise RegistryError(f"the audit chain does not verify (entry {broken})")
+        verdict = self.verify_audit()
+        if not verdict.ok:
+            raise RegistryError(f"the audit chain does not verify: {verdict.problems[0].message}")
         changes = [e for e in self.history(f"request/{request_id}") if e.action in STATE_CHANGES]
         last = changes[-1] if changes else None
         if last is None or last.action != "egress.approved":
@@ -504,10 +520,16 @@ class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
         return found
 
     def act_on_ticket(self, ticket_id: int, action: str, *, actor: str, note: str) -> Ticket:
-        """A person's step on a ticket: ack, dispute (with the objection) or close."""
-        if not actor.strip():
-            raise RegistryError("a ticket action must name who takes it")
+        """A person's step on a ticket: the owning bureau's accounts ack or dispute (with the
+        objection); the governance team (admin or operator) closes, never the bureau itself."""
         allowed, target = TICKET_ACTIONS[action]
+        owner = f"bureau:{self.ticket(ticket_id).bureau}"
+        if action == "close":
+            roles = self.require(actor, (ADMIN, OPERATOR), f"close ticket {ticket_id}")
+            if owner in roles:
+                self.refuse(actor, f"{actor} acts for {owner}; a bureau does not close its ticket")
+        else:
+            self.require(actor, owner, f"{action} ticket {ticket_id} of {owner}")
         if action != "ack" and not note.strip():
             raise RegistryError(f"{action} needs a reason")
 

@@ -15,13 +15,13 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import private_set_intersection.python as psi
 from google.protobuf.message import DecodeError
 
 from ycpipelines.catalog import Catalog
+from ycpipelines.clock import pilot_today
 from ycpipelines.deid.pseudonym import pseudonym, recipient_key
 from ycpipelines.lake import Lake, duck, file_digest, sql_literal
 from ycpipelines.registry import Registry
@@ -149,7 +149,7 @@ class PlatformSide:
         consumer, applicants = str(hello.get("consumer", "")), hello.get("applicants")
         if not isinstance(applicants, int) or not 0 < applicants <= MAX_APPLICANTS:
             raise PsiRefused(f"applicants must be 1..{MAX_APPLICANTS}, got {applicants!r}")
-        today = datetime.now(UTC).date()
+        today = pilot_today()
         grants = [
             g
             for g in self.registry.active_authorizations(SCENARIO, today)

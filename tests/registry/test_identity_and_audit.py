@@ -1,0 +1,277 @@
+"""Attacks on the registry's rules, on the real PostgreSQL: typed names, invented roles, roles
+written into the table, another bureau's tickets, demo accounts in production, a build whose
+launcher is unknown or forged, and an audit chain that is edited, cut, recomputed or bypassed."""
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import text
+
+from ycpipelines.clock import pilot_today
+from ycpipelines.registry import Registry, RegistryError
+from ycpipelines.registry.store import canonical
+from ycpipelines.registry.verify import GENESIS
+
+from helpers import ADMIN, accounts, ycp
+
+REVIEWER, OPERATOR, BUREAU = "王审核", "赵运营", "卫健委甲"
+
+
+@pytest.fixture
+def registry(yc_home: Path, pg_url: str) -> Iterator[Registry]:
+    """A fresh registry on PostgreSQL with an admin, a reviewer, an operator and a bureau."""
+    os.environ["YC_REGISTRY_URL"] = pg_url
+    store = Registry(pg_url)
+    accounts(store, {REVIEWER: ["reviewer"], OPERATOR: ["operator"], BUREAU: ["bureau:health"]})
+    yield store
+    store.engine.dispose()
+    del os.environ["YC_REGISTRY_URL"]
+
+
+def file(store: Registry, content: str, launched_by: str | None = None) -> int:
+    """A pending request for `content`, for a consumer of its own (requests supersede none)."""
+    consumer = f"insurer_{content[-3:]}"
+    grant = store.grant(
+        consumer=consumer,
+        scenario="underwriting_features",
+        fields=["person_pid"],
+        valid_from=date(2025, 1, 1),
+        valid_to=date(2099, 1, 1),
+        plan="预案",
+        actor=ADMIN,
+    )
+    request, _ = store.file_request(
+        "egress-sensor",
+        scenario="underwriting_features",
+        consumer=consumer,
+        authorization_id=grant.id,
+        content_hash=content,
+        row_count=3,
+        product_path="/lake/p.parquet",
+        product_run_id="run-1",
+        launched_by=launched_by,
+        evidence={},
+    )
+    return request.id
+
+
+def refusals(store: Registry) -> list[str]:
+    return [e.detail["reason"] for e in store.audit_log() if e.action == "access.refused"]
+
+
+def test_roles_are_a_fixed_set_granted_by_an_admin_only(registry: Registry) -> None:
+    with pytest.raises(RegistryError, match="unknown role 'superuser'"):
+        registry.add_user("X", ["superuser"], ADMIN)
+    with pytest.raises(RegistryError, match="needs the admin role"):
+        registry.add_user(REVIEWER, ["admin"], REVIEWER)  # a reviewer grants itself admin
+    assert "admin" not in registry.user(REVIEWER).roles
+    assert any("may not grant roles" in r for r in refusals(registry))
+    out = ycp("users", "add", "X", "--role", "reviewer", as_user=REVIEWER, ok=False)
+    assert "needs the admin role" in out
+    out = ycp("users", "add", "X", "--role", "reviewer", as_user="intruder", ok=False)
+    assert "not mapped to a registry account" in out
+    assert "bureau:health" in ycp("users", "add", "Y", "--role", "bureau:health")
+    with pytest.raises(RegistryError, match="an admin exists already"):
+        registry.bootstrap_admin("second-admin", "someone")
+
+
+def test_roles_written_into_the_table_grant_nothing(registry: Registry) -> None:
+    request = file(registry, "sha256:aaa")
+    with registry.engine.begin() as conn:
+        conn.execute(
+            text("""UPDATE users SET roles = '["reviewer"]' WHERE name = :n"""), {"n": BUREAU}
+        )
+    with pytest.raises(RegistryError, match="not an account with the reviewer role"):
+        registry.decide(request, approve=True, reviewer=BUREAU, comment="自批")
+    verdict = registry.verify_audit()
+    assert [p.check for p in verdict.problems] == ["state"]
+    assert BUREAU in verdict.problems[0].message
+
+
+def test_only_the_owning_bureau_acts_on_its_tickets_and_never_closes_them(
+    registry: Registry,
+) -> None:
+    accounts(registry, {"公安甲": ["bureau:population"]})
+    from ycpipelines.registry.store import Finding
+
+    for bureau in ("health", "population"):
+        registry.sync_tickets(
+            dataset="d", bureau=bureau, day="2025-06-30", stage="govern", run_id="r",
+            found={"rule": Finding("reason", 1, ["k***"])}, clean=False,
+        )  # fmt: skip
+    health, population = (t.id for t in registry.tickets())
+    with pytest.raises(RegistryError, match="needs the bureau:population role"):
+        registry.act_on_ticket(population, "ack", actor=BUREAU, note="")
+    with pytest.raises(RegistryError, match="needs the bureau:health role"):
+        registry.act_on_ticket(health, "dispute", actor="随便谁", note="无误")
+    assert ycp("tickets", "ack", str(health), as_user=BUREAU).startswith(f"ticket {health}")
+    out = ycp("tickets", "close", str(health), "--comment", "自结", as_user=BUREAU, ok=False)
+    assert "needs the admin or operator role" in out
+    registry.add_user(OPERATOR, ["bureau:health"], ADMIN)  # an operator who is also the bureau
+    with pytest.raises(RegistryError, match="a bureau does not close its ticket"):
+        registry.act_on_ticket(health, "close", actor=OPERATOR, note="自结")
+    assert (
+        registry.act_on_ticket(health, "close", actor=ADMIN, note="规则已修订").status == "closed"
+    )
+    assert registry.ticket(population).status == "open"
+
+
+def test_production_refuses_the_demo_accounts_inside_the_registry(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.add_user("demo-reviewer", ["reviewer"], ADMIN, demo=True)
+    request = file(registry, "sha256:bbb")
+    monkeypatch.setenv("YC_ENV", "prod")
+    with pytest.raises(RegistryError, match="not an account with the reviewer role"):
+        registry.decide(request, approve=True, reviewer="demo-reviewer", comment="demo")
+    with pytest.raises(RegistryError, match="demo accounts are for development only"):
+        registry.add_user("demo-2", ["reviewer"], ADMIN, demo=True)
+    assert registry.request(request).status == "pending"
+
+
+def test_four_eyes_when_the_launcher_is_unknown_or_granted_the_authorization(
+    registry: Registry,
+) -> None:
+    accounts(registry, {"钱审核运营": ["reviewer", "operator"], "孙审核": ["reviewer"]})
+    unknown = file(registry, "sha256:ccc")
+    with pytest.raises(RegistryError, match="could have launched it; four eyes"):
+        registry.decide(unknown, approve=True, reviewer="钱审核运营", comment="ok")
+    launched = file(registry, "sha256:ddd", launched_by="孙审核")
+    with pytest.raises(RegistryError, match="launched the product run"):
+        registry.decide(launched, approve=True, reviewer="孙审核", comment="ok")
+    registry.add_user(ADMIN, ["reviewer"], ADMIN)  # the grantor also reviews
+    with pytest.raises(RegistryError, match="its grantor may not approve"):
+        registry.decide(launched, approve=True, reviewer=ADMIN, comment="ok")
+    assert registry.decide(unknown, approve=True, reviewer=REVIEWER, comment="ok").reviewer
+
+
+def test_a_launcher_is_what_the_platform_recorded_before_the_run_never_a_tag(
+    registry: Registry, instance: dg.DagsterInstance
+) -> None:
+    @dg.op
+    def build() -> None: ...
+
+    job = dg.GraphDefinition(name="build", node_defs=[build]).to_job()
+
+    def run(tags: dict, record_as: str | None = None, record_after: bool = False) -> str | None:
+        run_id = str(uuid.uuid4())
+        if record_as and not record_after:
+            registry.record_launch(record_as, run_id, "build")
+        job.execute_in_process(instance=instance, run_id=run_id, tags=tags)
+        if record_as and record_after:
+            registry.record_launch(record_as, run_id, "build")
+        created = instance.get_run_record_by_id(run_id).create_timestamp
+        return registry.launcher_of(run_id, created)
+
+    assert run({"ycp/launched_by": OPERATOR}, record_as=OPERATOR) == OPERATOR
+    assert run({"ycp/launched_by": REVIEWER}) is None, "a tag naming someone is not a record"
+    assert run({}, record_as=OPERATOR, record_after=True) is None, "claimed after the run"
+    with pytest.raises(RegistryError, match="needs the operator role"):
+        registry.record_launch(REVIEWER, str(uuid.uuid4()), "build")
+
+
+def problems(store: Registry) -> list[tuple[str, str]]:
+    return [(p.check, p.message) for p in store.verify_audit().problems]
+
+
+def approve_one(store: Registry) -> int:
+    request = file(store, "sha256:eee", launched_by=OPERATOR)
+    store.decide(request, approve=True, reviewer=REVIEWER, comment="ok")
+    return request
+
+
+def test_an_edited_entry_and_a_chain_recomputed_without_the_key_are_detected(
+    registry: Registry,
+) -> None:
+    approve_one(registry)
+    assert registry.verify_audit().ok
+    with registry.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = 3"))
+    assert (
+        problems(registry)[0][0] == "chain"
+        and "entry 3 does not verify" in problems(registry)[0][1]
+    )
+    recompute(registry, lambda e: hashlib.sha256(canonical(e).encode()).hexdigest())
+    found = problems(registry)
+    assert found and found[0][0] == "chain", "plain SHA-256 no longer passes"
+    out = ycp("audit", "verify", ok=False)
+    assert "FAILED chain (since 20" in out
+
+
+def test_a_cut_tail_and_a_chain_recomputed_with_the_key_fail_the_signed_checkpoint(
+    registry: Registry,
+) -> None:
+    request = approve_one(registry)
+    last = registry.audit_log()[-1].id
+    with registry.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": last})
+    assert any(f"names entry {last}: its tail was cut" in m for _, m in problems(registry))
+    # An insider with the chain key, not the signing key, rewrites entry 2 and every later hash.
+    with registry.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'x' WHERE id = 2"))
+    recompute(registry, lambda e: registry.anchor.seal(canonical(e)))
+    found = problems(registry)
+    assert [c for c, _ in found if c == "chain"] == []
+    assert any("differs from the checkpoint" in m or "tail was cut" in m for _, m in found)
+    with pytest.raises(RegistryError, match="does not verify"):
+        registry.verified_decision(request)
+
+
+def test_a_status_flipped_in_the_table_is_no_decision(registry: Registry) -> None:
+    request = file(registry, "sha256:fff", launched_by=OPERATOR)
+    with registry.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE approval_requests SET status = 'approved', reviewer = :r WHERE id = :i"),
+            {"r": REVIEWER, "i": request},
+        )
+    assert any(f"request {request} is approved in its table" in m for _, m in problems(registry))
+    with pytest.raises(RegistryError):
+        registry.verified_decision(request)
+
+
+def test_a_forged_checkpoint_line_is_reported(registry: Registry) -> None:
+    approve_one(registry)
+    with (registry.anchor.folder / "checkpoints.jsonl").open("a") as f:
+        f.write('{"entry": 999, "hash": "00", "at": "2026-01-01", "signature": "AAAA"}\n')
+    assert ("checkpoint", "checkpoint line") in [(c, m[:15]) for c, m in problems(registry)]
+
+
+def recompute(store: Registry, seal) -> None:
+    """Rewrite every entry's links and hashes in order, as an intruder with `seal` would."""
+    prev = GENESIS
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET prev_hash = 'tmp' || id, hash = 'h' || id"))
+    for entry in store.audit_log():
+        entry.prev_hash = prev
+        digest = seal(entry)
+        with store.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE id = :i"),
+                {"p": prev, "h": digest, "i": entry.id},
+            )
+        prev = digest
+
+
+def test_validity_is_counted_in_the_pilot_s_days(registry: Registry) -> None:
+    """At 17:00 UTC on 30 June it is already 1 July in Yinchuan: a grant ending 30 June is over."""
+    evening = datetime(2025, 6, 30, 17, 0, tzinfo=UTC)
+    assert pilot_today(evening) == date(2025, 7, 1)
+    assert pilot_today(evening - timedelta(hours=2)) == date(2025, 6, 30)
+    registry.grant(
+        consumer="insurer_b",
+        scenario="claims_verification",
+        fields=["x"],
+        valid_from=date(2025, 1, 1),
+        valid_to=date(2025, 6, 30),
+        plan="预案",
+        actor=ADMIN,
+    )
+    assert registry.active_authorizations("claims_verification", pilot_today(evening)) == []
+    on_the_day = pilot_today(evening - timedelta(hours=2))
+    assert len(registry.active_authorizations("claims_verification", on_the_day)) == 1
