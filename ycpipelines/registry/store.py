@@ -175,13 +175,16 @@ class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin,
     def verify_audit(self) -> AuditVerdict:
         """Check the keyed chain, the signed checkpoints outside the database, and that the state
         of requests, authorizations and roles is what the chain's entries left (全流程可审计)."""
+        points, bad = self.anchor.checkpoints()
         with Session(self.engine) as session:
+            if self.engine.dialect.name == "postgresql":  # one snapshot of log and tables
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
             requests = list(session.scalars(select(ApprovalRequest)))
             grants = list(session.scalars(select(Authorization)))
             users = list(session.scalars(select(User)))
         problems = check_chain(entries, lambda e: self.anchor.seal(canonical(e)))
-        checkpoint, missing = check_checkpoints(entries, self.anchor)
+        checkpoint, missing = check_checkpoints(entries, points, bad)
         problems += missing + check_states(entries, requests, grants, users)
         head = (entries[-1].id, entries[-1].hash) if entries else None
         return AuditVerdict(len(entries), head, checkpoint, problems)

@@ -5,7 +5,7 @@ when."""
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ycpipelines.registry.anchor import Anchor, Checkpoint
+from ycpipelines.registry.anchor import Checkpoint
 from ycpipelines.registry.models import ApprovalRequest, AuditEntry, Authorization, User
 
 GENESIS = "0" * 64
@@ -72,9 +72,11 @@ def check_chain(entries: list[AuditEntry], seal: Callable[[AuditEntry], str]) ->
     return []
 
 
-def check_checkpoints(entries: list[AuditEntry], anchor: Anchor) -> tuple[Checkpoint | None, list]:
-    """Every signed checkpoint must name an entry that still exists with the same hash."""
-    points, bad = anchor.checkpoints()
+def check_checkpoints(
+    entries: list[AuditEntry], points: list[Checkpoint], bad: list[int]
+) -> tuple[Checkpoint | None, list]:
+    """Every signed checkpoint must name an entry that still exists with the same hash (read
+    the checkpoints before the entries: a checkpoint is written after its entry commits)."""
     problems = [
         Problem("checkpoint", "-", f"checkpoint line {n} has no valid signature") for n in bad
     ]
