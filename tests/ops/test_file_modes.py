@@ -172,3 +172,26 @@ def test_make_targets_run_under_a_private_umask(tmp_path: Path, target: str, pro
     )
     assert done.returncode == 0, done.stderr
     assert seen.read_text().strip() == "0077"
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_the_demo_key_is_written_0600_whatever_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing: bool
+) -> None:
+    """`.env` is created 0600, and an existing world-readable `.env` is made 0600, even when the
+    caller's umask is loose (`ensure_demo_key` called without `ycp`'s start)."""
+    from ycpipelines.cli import ensure_demo_key
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YC_PSEUDONYM_KEY", "")  # restored after the key ensure_demo_key sets
+    monkeypatch.delenv("YC_PSEUDONYM_KEY")
+    if existing:
+        (tmp_path / ".env").write_text("YC_ENV=dev\n")
+        (tmp_path / ".env").chmod(0o644)
+    saved = os.umask(LOOSE_UMASK)
+    try:
+        ensure_demo_key()
+    finally:
+        os.umask(saved)
+    assert mode(tmp_path / ".env") == 0o600
+    assert "YC_PSEUDONYM_KEY=" in (tmp_path / ".env").read_text()
