@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 ROWS ?= 20000
 DAYS ?= 7
 SEED ?= 7
+# Every file the platform writes is 0600, every folder 0700 (ycpipelines/ops/files.py).
+PRIVATE := umask 077 &&
 
 .PHONY: install demo test lint dev serve bench clean
 
@@ -17,7 +19,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 demo: install  ## generate demo sources, run the whole lineage, approve as the demo reviewer, publish
-	$(BIN)/ycp demo run --rows $(ROWS) --days $(DAYS) --seed $(SEED)
+	$(PRIVATE) $(BIN)/ycp demo run --rows $(ROWS) --days $(DAYS) --seed $(SEED)
 
 test: install  ## lint, then the test suite
 	$(BIN)/ruff check ycpipelines tests bench
@@ -25,10 +27,10 @@ test: install  ## lint, then the test suite
 	$(BIN)/pytest
 
 dev: install  ## the Dagster UI and daemon on the embedded instance
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.yc/dagster} $(BIN)/dagster dev -w workspace.yaml
+	$(PRIVATE) DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.yc/dagster} $(BIN)/dagster dev -w workspace.yaml
 
 serve: install  ## code server, webserver and daemon on PostgreSQL (deploy/dagster.yaml), registry beside it
-	$(BIN)/ycp serve
+	$(PRIVATE) $(BIN)/ycp serve
 
 bench: install  ## every benchmark; each prints one JSON line
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -18,6 +18,7 @@ from ycpipelines.ops.environments import (
     refuse_in_prod,
     settle,
 )
+from ycpipelines.ops.files import FILE_MODE, private_opener, private_platform, private_umask
 
 if TYPE_CHECKING:
     from ycpipelines.registry import Registry
@@ -58,7 +59,8 @@ def ensure_demo_key() -> None:
     if os.environ.get("YC_PSEUDONYM_KEY"):
         return
     key = secrets.token_hex(32)
-    with open(".env", "a", encoding="utf-8") as env:
+    with open(".env", "a", encoding="utf-8", opener=private_opener) as env:
+        os.fchmod(env.fileno(), FILE_MODE)  # an existing `.env` too
         env.write(f"YC_PSEUDONYM_KEY={key}\n")
     os.environ["YC_PSEUDONYM_KEY"] = key
     click.echo("wrote a new demo pseudonymization key to .env (never commit it)")
@@ -84,7 +86,10 @@ def acting_user(registry: "Registry") -> str:
 @click.group()
 def main() -> None:
     """ycpipelines: collect, govern, de-identify, productize and publish public data."""
+    private_umask()
     prepare_environment()
+    if changed := private_platform(Path.cwd()):
+        click.echo(f"made {changed} files and folders private (0600/0700)", err=True)
 
 
 @main.group()

@@ -10,6 +10,7 @@ from ycpipelines.govern.defs import govern_defs
 from ycpipelines.jobs import jobs
 from ycpipelines.ops.defs import ops_defs
 from ycpipelines.ops.environments import require_production
+from ycpipelines.ops.files import private_umask
 from ycpipelines.ops.freshness import with_freshness
 from ycpipelines.products.assets import product_defs
 from ycpipelines.resources import resources
@@ -30,4 +31,5 @@ def build_definitions(catalog: Catalog | None = None) -> dg.Definitions:
     return with_freshness(merged, catalog)
 
 
+private_umask()  # the code server and the runs it launches write private files
 defs = build_definitions()

@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy import create_engine, text
 
 from ycpipelines.demo.people import DISTRICTS, Person, credit_code, legacy_id, mobile, person
+from ycpipelines.ops.files import private_umask
 
 HOSPITALS = [
     "宁夏医科大学总医院",
@@ -373,7 +374,9 @@ class InboxSink:
 def write_sources(
     rows: int, seed: int, out: Path, days: int = 7, end: date = date(2025, 6, 30)
 ) -> dict:
-    """Generate and write every demo source; return (and save) the manifest."""
+    """Generate and write every demo source (raw resident rows: private files); return (and
+    save) the manifest."""
+    private_umask()
     out.mkdir(parents=True, exist_ok=True)
     sinks: dict[str, Sink] = {}
 

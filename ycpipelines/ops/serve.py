@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, make_url, text
 from ycpipelines.catalog.load import PROJECT_ROOT
 from ycpipelines.lake import home
 from ycpipelines.ops.environments import is_prod
+from ycpipelines.ops.files import PRIVATE_UMASK
 
 WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
 INSTANCE = PROJECT_ROOT / "deploy" / "dagster.yaml"
@@ -96,6 +97,7 @@ class Services:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # stopped as a group, apart from its parent
+            umask=PRIVATE_UMASK,  # and their runs write private files, whoever started `ycp`
         )
 
     def stop(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:
