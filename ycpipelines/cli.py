@@ -333,12 +333,20 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--against",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="a copy of the checkpoints exported earlier (ycp audit anchor): they must still hold",
+)
+def audit_verify(against: Path | None) -> None:
     """Check the keyed chain, its signed checkpoints and the state tables; fail saying which
     check failed and since when."""
     from ycpipelines.registry import Registry
+    from ycpipelines.registry.anchor import exported_checkpoints
 
-    verdict = Registry().verify_audit()
+    registry = Registry()
+    exported = exported_checkpoints(against, registry.anchor) if against else None
+    verdict = registry.verify_audit(exported)
     for problem in verdict.problems:
         click.echo(f"FAILED {problem.check} (since {problem.since}): {problem.message}", err=True)
     if not verdict.ok:

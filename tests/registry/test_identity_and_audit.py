@@ -3,7 +3,9 @@ written into the table, another bureau's tickets, demo accounts in production, a
 launcher is unknown or forged, and an audit chain that is edited, cut, recomputed or bypassed."""
 
 import hashlib
+import multiprocessing
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -12,9 +14,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from ycpipelines.clock import pilot_today
 from ycpipelines.registry import Registry, RegistryError
+from ycpipelines.registry.anchor import create_private
+from ycpipelines.registry.models import AuditEntry
 from ycpipelines.registry.store import canonical
 from ycpipelines.registry.verify import GENESIS
 
@@ -77,8 +82,12 @@ def test_roles_are_a_fixed_set_granted_by_an_admin_only(registry: Registry) -> N
     out = ycp("users", "add", "X", "--role", "reviewer", as_user="intruder", ok=False)
     assert "not mapped to a registry account" in out
     assert "bureau:health" in ycp("users", "add", "Y", "--role", "bureau:health")
-    with pytest.raises(RegistryError, match="an admin exists already"):
+    with pytest.raises(RegistryError, match="an admin was granted already"):
         registry.bootstrap_admin("second-admin", "someone")
+    with pytest.raises(RegistryError, match="acts as 王审核 already"):
+        registry.add_user("Z", ["reviewer"], ADMIN, os_account=REVIEWER)  # take over a login
+    registry.remove_roles("Y", ["bureau:health"], ADMIN)
+    assert registry.verified_roles("Y") == set()
 
 
 def test_roles_written_into_the_table_grant_nothing(registry: Registry) -> None:
@@ -275,3 +284,138 @@ def test_validity_is_counted_in_the_pilot_s_days(registry: Registry) -> None:
     assert registry.active_authorizations("claims_verification", pilot_today(evening)) == []
     on_the_day = pilot_today(evening - timedelta(hours=2))
     assert len(registry.active_authorizations("claims_verification", on_the_day)) == 1
+
+
+def forge(store: Registry, actor: str, action: str, subject: str, detail: dict) -> int:
+    """Append an entry as an intruder holding the chain key (not the signing key) would: a
+    valid link and keyed hash, dated two minutes ago, and no signed checkpoint."""
+    last = store.audit_log()[-1]
+    entry = AuditEntry(
+        at=datetime.now(UTC) - timedelta(minutes=2),
+        actor=actor,
+        action=action,
+        subject=subject,
+        detail=detail,
+        prev_hash=last.hash,
+    )
+    entry.hash = store.anchor.seal(canonical(entry))
+    with Session(store.engine) as session:
+        session.add(entry)
+        session.commit()
+        return entry.id
+
+
+def test_entries_appended_with_the_chain_key_alone_count_for_nothing(registry: Registry) -> None:
+    roles = {"roles": ["admin"], "os_account": "mallory", "demo": False}
+    with registry.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (name, roles, added_at, os_account, demo) "
+                "VALUES ('mallory', :roles, now(), 'mallory', false)"
+            ),
+            {"roles": '["admin"]'},
+        )
+    forged = forge(registry, ADMIN, "user.roles", "user/mallory", roles)
+    assert registry.verified_roles("mallory") == set()
+    assert any(f"entry {forged} is in no signed checkpoint" in m for _, m in problems(registry))
+    request = file(registry, "sha256:ggg", launched_by=OPERATOR)  # a signed, later transaction
+    assert registry.verified_roles("mallory") == set(), "a later checkpoint does not cover it"
+    with registry.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE approval_requests SET status = 'approved', reviewer = :r WHERE id = :i"),
+            {"r": REVIEWER, "i": request},
+        )
+    forge(registry, REVIEWER, "egress.approved", f"request/{request}", {})
+    with pytest.raises(RegistryError):
+        registry.verified_decision(request)
+
+
+def test_deleted_rows_show_and_the_admin_cannot_be_bootstrapped_again(registry: Registry) -> None:
+    with registry.engine.begin() as conn:
+        conn.execute(text("DELETE FROM users WHERE name = :n"), {"n": ADMIN})
+    assert any(f"user/{ADMIN} was deleted" in m for _, m in problems(registry))
+    with pytest.raises(RegistryError, match="an admin was granted already"):
+        registry.bootstrap_admin("mallory", "mallory")
+
+
+def test_an_approval_binds_its_consumer_and_launcher(registry: Registry) -> None:
+    request = approve_one(registry)
+    with registry.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE approval_requests SET consumer = 'insurer_evil' WHERE id = :i"),
+            {"i": request},
+        )
+    assert any(f"request/{request} is not what" in m for _, m in problems(registry))
+    with pytest.raises(RegistryError):
+        registry.verified_decision(request)
+    mine = file(registry, "sha256:hhh", launched_by="钱审核运营")
+    accounts(registry, {"钱审核运营": ["reviewer"]})
+    with registry.engine.begin() as conn:  # the launcher erases himself from his request
+        conn.execute(
+            text("UPDATE approval_requests SET launched_by = :o WHERE id = :i"),
+            {"o": OPERATOR, "i": mine},
+        )
+    with pytest.raises(RegistryError, match=r"not what its egress\.requested entry recorded"):
+        registry.decide(mine, approve=True, reviewer="钱审核运营", comment="ok")
+
+
+def test_a_demo_flag_cleared_in_the_table_does_not_make_a_real_account(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.add_user("demo-reviewer", ["reviewer"], ADMIN, demo=True)
+    with registry.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET demo = false WHERE name = 'demo-reviewer'"))
+    monkeypatch.setenv("YC_ENV", "prod")
+    assert registry.verified_roles("demo-reviewer") == set()
+
+
+def test_production_needs_both_audit_keys(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YC_ENV", "prod")
+    with pytest.raises(ValueError, match="YC_AUDIT_KEY and YC_AUDIT_SIGNING_KEY must be set"):
+        Registry(registry.url)
+
+
+def test_a_rolled_back_checkpoint_file_fails_against_the_supervisor_s_copy(
+    registry: Registry, tmp_path: Path
+) -> None:
+    approve_one(registry)
+    ycp("audit", "anchor", "--out", str(tmp_path / "exported"))
+    path = registry.anchor.folder / "checkpoints.jsonl"
+    kept = path.read_text().splitlines()[:-1]
+    last = registry.audit_log()[-1].id
+    path.write_text("\n".join(kept) + "\n")  # roll the file back one transaction
+    with registry.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": last})
+        conn.execute(text("UPDATE approval_requests SET status = 'pending', reviewer = NULL"))
+    fresh = Registry(registry.url)  # a new process, no memory of the file
+    assert fresh.verify_audit().ok, "alone, the rolled-back file and the cut log agree"
+    out = ycp("audit", "verify", "--against", str(tmp_path / "exported"), ok=False)
+    assert f"names entry {last}: its tail was cut" in out
+
+
+def test_concurrent_writers_all_land_and_verify(registry: Registry) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        jobs = [(registry.url, os.environ["YC_HOME"], w) for w in range(4)]
+        written = pool.starmap(audit_many, jobs)
+    assert written == [15] * 4
+    assert registry.verify_audit().ok
+
+
+def audit_many(url: str, home: str, worker: int) -> int:
+    os.environ["YC_HOME"] = home
+    store = Registry(url)
+    for n in range(15):
+        store.audit(f"worker-{worker}", "test.event", f"n/{n}", {})
+    return 15
+
+
+def test_keys_made_by_processes_starting_together_are_one_key(tmp_path: Path) -> None:
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        keys = pool.map(make_key, [str(tmp_path)] * 16)
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+
+
+def make_key(folder: str) -> bytes:
+    return create_private(Path(folder) / "audit-chain.key", secrets.token_hex(32).encode())

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ycpipelines.environment import is_prod
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import AuditEntry, Launch, User
+from ycpipelines.registry.verify import as_recorded
 
 ADMIN, REVIEWER, LAB, SUPERVISOR, OPERATOR = "admin", "reviewer", "lab", "supervisor", "operator"
 PLAIN_ROLES = (ADMIN, REVIEWER, LAB, SUPERVISOR, OPERATOR)
@@ -44,8 +45,9 @@ class IdentityMixin:
             raise RegistryError("YC_ENV=prod: demo accounts are for development only")
 
         def work(session: Session) -> User:
-            if any(ADMIN in u.roles for u in session.scalars(select(User))):
-                raise RegistryError("an admin exists already; admins grant roles")
+            granted = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.roles"))
+            if any(ADMIN in e.detail.get("roles", []) for e in granted):
+                raise RegistryError("an admin was granted already; admins grant roles")
             return self._put_user(session, BOOTSTRAP, name, [ADMIN], os_account, demo=demo)
 
         return self._transact(work)
@@ -68,6 +70,19 @@ class IdentityMixin:
             lambda s: self._put_user(s, actor, name, roles, os_account, demo=demo)
         )
 
+    def remove_roles(self, name: str, roles: list[str], actor: str) -> User:
+        """Take roles from an account, as an admin; audited."""
+        self.require(actor, ADMIN, f"take roles from {name}")
+
+        def work(session: Session) -> User:
+            user = session.get(User, name)
+            if user is None:
+                raise RegistryError(f"no account {name}")
+            kept = [r for r in user.roles if r not in roles]
+            return self._put_user(session, actor, name, kept, None, user.demo, replace=True)
+
+        return self._transact(work)
+
     def _put_user(
         self,
         session: Session,
@@ -76,13 +91,17 @@ class IdentityMixin:
         roles: list[str],
         os_account: str | None,
         demo: bool,
+        replace: bool = False,
     ) -> User:
-        if not name.strip():
-            raise RegistryError("an account needs a name")
+        if not name.strip() or (os_account is not None and not os_account.strip()):
+            raise RegistryError("an account and its login need a name")
+        taken = os_account and session.scalar(select(User).where(User.os_account == os_account))
+        if taken and taken.name != name:
+            raise RegistryError(f"the login {os_account!r} acts as {taken.name} already")
         user = session.get(User, name) or User(
             name=name, roles=[], added_at=datetime.now(UTC), demo=demo
         )
-        user.roles = sorted(set(user.roles) | set(roles))
+        user.roles = sorted(set(roles) if replace else set(user.roles) | set(roles))
         user.os_account = os_account or user.os_account
         session.add(user)
         detail = {"roles": user.roles, "os_account": user.os_account, "demo": user.demo}
@@ -103,8 +122,9 @@ class IdentityMixin:
             return session.scalar(select(User).where(User.os_account == os_account))
 
     def verified_roles(self, name: str) -> set[str]:
-        """The roles of an account as the audit chain last recorded them; empty for an unknown
-        account, a demo account in production, or roles edited in the table."""
+        """The roles of an account as the platform last recorded them: empty for an unknown
+        account, a demo account in production, an account edited in its table, or roles whose
+        entry no signed checkpoint covers."""
         with Session(self.engine) as session:
             user = session.get(User, name)
             entry = session.scalar(
@@ -115,8 +135,9 @@ class IdentityMixin:
             )
         if user is None or entry is None or (user.demo and is_prod()):
             return set()
-        recorded = (entry.detail.get("roles"), entry.detail.get("os_account"))
-        return set(user.roles) if recorded == (user.roles, user.os_account) else set()
+        if not as_recorded(user, entry) or not self.anchor.covered(entry.id):
+            return set()
+        return set(user.roles)
 
     def require(self, actor: str, role: str | tuple[str, ...], what: str) -> set[str]:
         """Refuse, and audit the refusal, unless `actor` holds `role` (or one of them)."""

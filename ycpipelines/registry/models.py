@@ -146,6 +146,15 @@ class User(Base):
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class RegistryMeta(Base):
+    """Facts about the registry itself, such as its id (`registry_id`)."""
+
+    __tablename__ = "registry_meta"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
 class Launch(Base):
     """Who launched a Dagster run (运行发起人), recorded by the platform before the run exists;
     a run tag naming a person is never taken as this record."""

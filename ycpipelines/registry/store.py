@@ -4,6 +4,8 @@ own modules)."""
 
 import json
 import os
+import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ycpipelines.lake import home
 from ycpipelines.registry.alerts import AlertsMixin
-from ycpipelines.registry.anchor import Anchor
+from ycpipelines.registry.anchor import Anchor, Checkpoint
 from ycpipelines.registry.authorizations import AuthorizationsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.errors import RegistryError
@@ -30,6 +32,7 @@ from ycpipelines.registry.models import (
     AuditEntry,
     Authorization,
     Conflict,
+    RegistryMeta,
     SourceColumn,
     Ticket,
     User,
@@ -40,8 +43,10 @@ from ycpipelines.registry.verify import (
     GENESIS,
     REQUEST_STATES,
     AuditVerdict,
+    as_recorded,
     check_chain,
     check_checkpoints,
+    check_coverage,
     check_states,
 )
 
@@ -57,7 +62,10 @@ TICKET_ACTIONS = {
 ROW_KEYS_KEPT = 200
 # Audit actions that change a request's state; the newest one must be its approval to deliver.
 STATE_CHANGES = frozenset(REQUEST_STATES)
-HEAD = "audit_head"  # session.info key: the newest entry a transaction wrote
+# What a decision entry binds: publish delivers only a request that still names all of it.
+DECISION_BINDS = ("scenario", "consumer", "content_hash", "authorization_id", "launched_by")
+HEAD, FIRST = "audit_head", "audit_first"  # session.info: the range a transaction wrote
+AUDIT_LOCK = 7_265_513  # PostgreSQL advisory lock key of appends to the audit chain
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,15 @@ def migrate(url: str) -> None:
     engine.dispose()
 
 
+def snapshot(session: Session) -> None:
+    """Make the session's reads one snapshot (the log and the tables it must agree with)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    elif dialect == "sqlite":
+        session.connection().exec_driver_sql("BEGIN")  # pysqlite starts no transaction for reads
+
+
 def canonical(entry: AuditEntry) -> str:
     """The text an entry's keyed hash covers, in UTC whatever the database's zone returns."""
     at = entry.at.astimezone(UTC) if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
@@ -129,27 +146,36 @@ class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin,
         self.url = url or default_registry_url()
         migrate(self.url)
         self.engine: Engine = create_engine(self.url)
-        self.anchor = Anchor.load(make_url(self.url).render_as_string(hide_password=True))
+        with Session(self.engine) as session:
+            meta = session.get(RegistryMeta, "registry_id")
+        if meta is None:
+            raise RegistryError("the registry has no id (registry_meta): it was tampered with")
+        self.anchor = Anchor.load(meta.value)
 
-    def _transact(self, work: Callable[[Session], T], attempts: int = 5) -> T:
-        """Run `work` in one transaction; when a concurrent writer won a race on a unique key
-        (the audit chain's head, a watermark, a column baseline), run it again: each `work`
-        reads the state it changes, so a retry sees the winner's row."""
+    def _transact(self, work: Callable[[Session], T], attempts: int = 8) -> T:
+        """Run `work` in one transaction, then sign the range of audit entries it appended; when
+        a concurrent writer won a race on a unique key (the chain's head on SQLite, a watermark,
+        a column baseline), wait a little and run it again: each `work` reads the state it
+        changes, so a retry sees the winner's row."""
         for attempt in range(attempts):
             with Session(self.engine, expire_on_commit=False) as session:
                 try:
                     result = work(session)
                     session.commit()
                     if HEAD in session.info:
-                        self.anchor.checkpoint(*session.info[HEAD])
+                        self.anchor.checkpoint(session.info[FIRST], *session.info[HEAD])
                     return result
                 except IntegrityError:
                     session.rollback()
                     if attempt == attempts - 1:
                         raise
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))
         raise AssertionError("unreachable")
 
     def _audit(self, session: Session, actor: str, action: str, subject: str, detail: dict) -> None:
+        if FIRST not in session.info and self.engine.dialect.name == "postgresql":
+            # Appends to the chain queue one transaction at a time instead of racing for its head.
+            session.execute(text(f"SELECT pg_advisory_xact_lock({AUDIT_LOCK})"))
         last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
         entry = AuditEntry(
             at=datetime.now(UTC),
@@ -162,6 +188,7 @@ class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin,
         entry.hash = self.anchor.seal(canonical(entry))
         session.add(entry)
         session.flush()
+        session.info.setdefault(FIRST, entry.id)
         session.info[HEAD] = (entry.id, entry.hash)
 
     def audit(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
@@ -172,20 +199,21 @@ class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin,
         with Session(self.engine) as session:
             return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
 
-    def verify_audit(self) -> AuditVerdict:
-        """Check the keyed chain, the signed checkpoints outside the database, and that the state
-        of requests, authorizations and roles is what the chain's entries left (全流程可审计)."""
-        points, bad = self.anchor.checkpoints()
+    def verify_audit(self, exported: list[Checkpoint] | None = None) -> AuditVerdict:
+        """Check the keyed chain, the signed checkpoints outside the database (and a copy the
+        supervisor exported, if given), and that requests, authorizations and accounts are what
+        the chain's entries left (全流程可审计)."""
+        points, bad = self.anchor.checkpoints()  # before the entries: each follows its commit
         with Session(self.engine) as session:
-            if self.engine.dialect.name == "postgresql":  # one snapshot of log and tables
-                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            snapshot(session)
             entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
             requests = list(session.scalars(select(ApprovalRequest)))
             grants = list(session.scalars(select(Authorization)))
             users = list(session.scalars(select(User)))
         problems = check_chain(entries, lambda e: self.anchor.seal(canonical(e)))
-        checkpoint, missing = check_checkpoints(entries, points, bad)
-        problems += missing + check_states(entries, requests, grants, users)
+        checkpoint, missing = check_checkpoints(entries, [*points, *(exported or [])], bad)
+        problems += missing + check_coverage(entries, self.anchor.covered, datetime.now(UTC))
+        problems += check_states(entries, requests, grants, users)
         head = (entries[-1].id, entries[-1].hash) if entries else None
         return AuditVerdict(len(entries), head, checkpoint, problems)
 
@@ -259,7 +287,14 @@ class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin,
         """
         if not reviewer.strip():
             raise RegistryError("a decision must name its reviewer")
-        refusal = self.check_reviewer(self.request(request_id), reviewer)
+        request = self.request(request_id)
+        history = self.history(f"request/{request_id}")
+        requested = next((e for e in history if e.action == "egress.requested"), None)
+        refusal = self.check_reviewer(request, reviewer) or (
+            None
+            if as_recorded(request, requested)
+            else f"request {request_id} is not what its egress.requested entry recorded"
+        )
         if refusal:
             self.audit(
                 reviewer, "egress.decision_refused", f"request/{request_id}", {"reason": refusal}
@@ -281,12 +316,7 @@ class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin,
                 reviewer,
                 f"egress.{request.status}",
                 f"request/{request_id}",
-                {
-                    "scenario": request.scenario,
-                    "consumer": request.consumer,
-                    "content_hash": request.content_hash,
-                    "comment": comment,
-                },
+                {k: getattr(request, k) for k in DECISION_BINDS} | {"comment": comment},
             )
             return request
 
@@ -307,14 +337,13 @@ class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin,
             raise RegistryError(f"the audit chain does not verify: {verdict.problems[0].message}")
         changes = [e for e in self.history(f"request/{request_id}") if e.action in STATE_CHANGES]
         last = changes[-1] if changes else None
-        if last is None or last.action != "egress.approved":
-            raise RegistryError(f"request {request_id} has no approval in the audit chain")
-        if (
-            last.actor != request.reviewer
-            or last.detail.get("content_hash") != request.content_hash
-        ):
+        if last is None or last.action != "egress.approved" or not self.anchor.covered(last.id):
+            raise RegistryError(f"request {request_id} has no signed approval in the audit chain")
+        bound = {k: getattr(request, k) for k in DECISION_BINDS}
+        if last.actor != request.reviewer or {k: last.detail.get(k) for k in bound} != bound:
             raise RegistryError(
-                f"request {request_id}: the recorded approval names another reviewer or content"
+                f"request {request_id}: the recorded approval names another reviewer, consumer "
+                "or content"
             )
         return Decision(
             request_id=request_id,

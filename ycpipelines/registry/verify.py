@@ -4,11 +4,13 @@ when."""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from ycpipelines.registry.anchor import Checkpoint
 from ycpipelines.registry.models import ApprovalRequest, AuditEntry, Authorization, User
 
 GENESIS = "0" * 64
+LAG = timedelta(seconds=60)  # how long an entry may wait for its checkpoint (in-flight writers)
 REQUEST_STATES = {
     "egress.requested": "pending",
     "egress.approved": "approved",
@@ -112,43 +114,95 @@ def check_checkpoints(
     return newest, problems
 
 
-def newest_states(entries: Iterable[AuditEntry], states: dict[str, str]) -> dict[str, str]:
-    """The state each subject's newest state-changing entry leaves it in."""
-    found: dict[str, str] = {}
+def check_coverage(
+    entries: list[AuditEntry], covered: Callable[[int], bool], now: datetime
+) -> list[Problem]:
+    """Every entry older than `LAG` must lie in a signed range: an entry appended by someone
+    holding the chain key, but not the signing key, lies in none."""
     for entry in entries:
-        if entry.action in states:
-            found[entry.subject] = states[entry.action]
+        at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+        if now - at > LAG and not covered(entry.id):
+            message = f"entry {entry.id} is in no signed checkpoint: the platform did not write it"
+            return [Problem("checkpoint", entry.at.isoformat(), message)]
+    return []
+
+
+def newest(entries: Iterable[AuditEntry], actions: Iterable[str]) -> dict[str, AuditEntry]:
+    """Each subject's newest entry among `actions`."""
+    wanted, found = set(actions), {}
+    for entry in entries:
+        if entry.action in wanted:
+            found[entry.subject] = entry
     return found
 
 
-def check_states(
-    entries: list[AuditEntry],
-    requests: list[ApprovalRequest],
-    grants: list[Authorization],
-    users: list[User],
-) -> list[Problem]:
-    """State columns must be what the chain's entries left them: an UPDATE by hand shows."""
-    problems = []
+def recorded(row: ApprovalRequest | Authorization | User) -> tuple[str, dict, str, dict]:
+    """A row's subject, the fields its creating entry recorded, that entry's action, and the
+    row's own values of those fields."""
+    if isinstance(row, ApprovalRequest):
+        keys = ("scenario", "consumer", "content_hash", "authorization_id", "launched_by")
+        return f"request/{row.id}", {}, "egress.requested", {k: getattr(row, k) for k in keys}
+    if isinstance(row, Authorization):
+        values = {k: getattr(row, k) for k in ("consumer", "scenario", "fields")}
+        values |= {"valid_from": row.valid_from.isoformat(), "valid_to": row.valid_to.isoformat()}
+        return f"authorization/{row.id}", {"actor": row.granted_by}, "auth.granted", values
+    values = {"roles": row.roles, "os_account": row.os_account, "demo": row.demo}
+    return f"user/{row.name}", {}, "user.roles", values
+
+
+def as_recorded(row: ApprovalRequest | Authorization | User, entry: AuditEntry | None) -> bool:
+    """Whether a row holds what its newest creating entry (`recorded(row)`'s action) recorded."""
+    _, actor, _, values = recorded(row)
+    if entry is None or {k: entry.detail.get(k) for k in values} != values:
+        return False
+    return not actor or actor["actor"] == entry.actor
+
+
+def check_rows(entries: list[AuditEntry], rows: list) -> list[Problem]:
+    """Each row must hold what the newest entry of its kind recorded, and each subject the
+    chain created must still have its row: an UPDATE or DELETE by hand shows."""
+    problems, seen = [], set()
+    creating = {a: newest(entries, [a]) for a in ("egress.requested", "auth.granted", "user.roles")}
+    for row in rows:
+        subject, _, action, _ = recorded(row)
+        seen.add(subject)
+        if not as_recorded(row, creating[action].get(subject)):
+            problems.append(
+                Problem("state", "-", f"{subject} is not what its audit entry {action} recorded")
+            )
+    for action, subjects in creating.items():
+        problems += [
+            Problem("state", entry.at.isoformat(), f"{subject} was deleted ({action} records it)")
+            for subject, entry in subjects.items()
+            if subject not in seen
+        ]
+    return problems
+
+
+def check_states(entries: list[AuditEntry], requests: list, grants: list, users: list) -> list:
+    """Statuses must be what the chain's entries left them, and rows what they recorded."""
+    problems = check_rows(entries, [*requests, *grants, *users])
     for prefix, rows, states in (
         ("request", requests, REQUEST_STATES),
         ("authorization", grants, AUTHORIZATION_STATES),
     ):
-        chained = newest_states(entries, states)
+        chained = newest(entries, states)
         for row in rows:
-            expected = chained.get(f"{prefix}/{row.id}")
+            entry = chained.get(f"{prefix}/{row.id}")
+            expected = states[entry.action] if entry else "unrecorded"
             if expected != row.status:
                 problems.append(
                     Problem(
                         "state",
                         "-",
                         f"{prefix} {row.id} is {row.status} in its table, but the audit chain "
-                        f"leaves it {expected or 'unrecorded'}",
+                        f"leaves it {expected}",
                     )
                 )
-    roles = {e.subject: e.detail.get("roles") for e in entries if e.action == "user.roles"}
+    deciders = newest(entries, ("egress.approved", "egress.rejected"))
     problems += [
-        Problem("state", "-", f"the roles of {u.name} are not the ones the audit chain granted")
-        for u in users
-        if roles.get(f"user/{u.name}") != u.roles
+        Problem("state", "-", f"request {r.id} names a reviewer its decision entry does not")
+        for r in requests
+        if r.reviewer and getattr(deciders.get(f"request/{r.id}"), "actor", None) != r.reviewer
     ]
     return problems
