@@ -4,13 +4,15 @@ read; the zone root does not even list the consumers."""
 import os
 import stat
 import subprocess
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.egress.publish import deliver
+from ycpipelines.egress.delivery import deliver
+from ycpipelines.egress.publish import product_order
 from ycpipelines.lake import duck, file_digest, quoted
 from ycpipelines.registry import Registry
 
@@ -46,8 +48,9 @@ def delivered(registry: Registry, tmp_path: Path, consumer: str) -> Path:
         evidence={},
     )
     registry.add_user("张审核", ["reviewer"], "数据局")
-    approved = registry.decide(request.id, approve=True, reviewer="张审核", comment="一致")
-    return deliver(registry, catalog, product, approved, source, tmp_path / "zone", "k" * 32, {})
+    registry.decide(request.id, approve=True, reviewer="张审核", comment="一致")
+    order = product_order(catalog, product, request.id, consumer, source, None, "k" * 32, {})
+    return deliver(registry, replace(order, build=None), tmp_path / "zone").folder  # no build
 
 
 def mode(path: Path) -> int:
