@@ -4,15 +4,19 @@ read; the zone root does not even list the consumers."""
 import os
 import stat
 import subprocess
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.egress.publish import deliver
+from ycpipelines.egress.delivery import deliver
+from ycpipelines.egress.publish import product_order
 from ycpipelines.lake import duck, file_digest, quoted
 from ycpipelines.registry import Registry
+
+from helpers import ADMIN, accounts
 
 SCENARIO = "disease_stats"
 
@@ -25,6 +29,7 @@ def delivered(registry: Registry, tmp_path: Path, consumer: str) -> Path:
     columns = ", ".join(f"'{i}' AS {quoted(f.name)}" for i, f in enumerate(product.fields))
     with duck() as con:
         con.execute(f"COPY (SELECT {columns}) TO '{source}' (FORMAT parquet)")
+    accounts(registry, {"张审核": ["reviewer"]})
     grant = registry.grant(
         consumer=consumer,
         scenario=SCENARIO,
@@ -32,7 +37,7 @@ def delivered(registry: Registry, tmp_path: Path, consumer: str) -> Path:
         valid_from=date(2025, 1, 1),
         valid_to=date(2099, 12, 31),
         plan="预案: stop deliveries",
-        actor="数据局",
+        actor=ADMIN,
     )
     request, _ = registry.file_request(
         "egress-sensor",
@@ -45,9 +50,9 @@ def delivered(registry: Registry, tmp_path: Path, consumer: str) -> Path:
         product_run_id="run-1",
         evidence={},
     )
-    registry.add_user("张审核", ["reviewer"], "数据局")
-    approved = registry.decide(request.id, approve=True, reviewer="张审核", comment="一致")
-    return deliver(registry, catalog, product, approved, source, tmp_path / "zone", "k" * 32, {})
+    registry.decide(request.id, approve=True, reviewer="张审核", comment="一致")
+    order = product_order(catalog, product, request.id, consumer, source, None, "k" * 32, {})
+    return deliver(registry, replace(order, build=None), tmp_path / "zone").folder  # no build
 
 
 def mode(path: Path) -> int:

@@ -1,17 +1,14 @@
 """出域 Publish: deliver a product into a consumer's zone only under an approval of its exact bytes.
 
-Publish re-verifies at write time — approval, content hash, authorization (active, in its
-validity, covering every field) and the product's privacy checks. A refusal writes nothing,
-says why and is audited. Each delivery is fingerprinted for its recipient: pseudonym columns
+Publish goes through the one delivery path (`egress/delivery.py`): a snapshot of the product,
+hashed once and compared with the approved hash, re-verified at write time — the decision in the
+audit chain, the authorization (active, in its validity, covering every field) and the product's
+privacy checks — and delivered from that same snapshot. A refusal writes nothing, says why and is
+audited. Each delivery is fingerprinted for its recipient: pseudonym columns
 are re-keyed with a key of that consumer (溯源), so a leaked copy names who leaked it.
 """
 
 import hashlib
-import json
-import os
-import shutil
-import uuid
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -20,19 +17,13 @@ from upath import UPath
 
 from ycpipelines.catalog import Catalog, Product
 from ycpipelines.deid.pseudonym import install_pseudonym, recipient_key
-from ycpipelines.lake import duck, file_digest, quoted
-from ycpipelines.ops.zones import DIR_MODE, consumer_zone, seal
+from ycpipelines.egress.delivery import EgressRefused, Order, Scope, deliver, requested
+from ycpipelines.lake import duck, quoted
 from ycpipelines.products.assets import product_key, pseudonym_columns
-from ycpipelines.registry import Registry
-from ycpipelines.registry.models import ApprovalRequest, Authorization
 from ycpipelines.resources import DeidResource, LakeResource, RegistryResource, ZoneResource
 
 APPROVAL_TAG = "ycp/approval_request"
 PUBLISHER = "egress-publisher"
-
-
-class EgressRefused(dg.Failure):
-    """Publishing was refused; nothing was written outside the lake."""
 
 
 def published_key(scenario: str) -> dg.AssetKey:
@@ -44,34 +35,9 @@ def fingerprint_id(key: str) -> str:
     return hashlib.sha256(f"fingerprint:{key}".encode()).hexdigest()[:16]
 
 
-def verify_approval(request: ApprovalRequest, product: Product, digest: str) -> None:
-    if request.scenario != product.scenario:
-        raise EgressRefused(
-            f"request {request.id} is for {request.scenario}, not {product.scenario}"
-        )
-    if request.content_hash != digest:
-        raise EgressRefused(
-            f"product/{product.scenario} changed since request {request.id} ({request.status}) "
-            f"was filed: it named {request.content_hash}, the product is now {digest}"
-        )
-    if request.status != "approved":
-        raise EgressRefused(f"request {request.id} is {request.status}, not approved")
-
-
-def verify_authorization(grant: Authorization, product: Product, today: date) -> None:
-    """一授权一预案: active, within its validity, and covering every field delivered."""
-    where = f"authorization {grant.id} ({grant.consumer}, {grant.scenario})"
-    if grant.status != "active":
-        raise EgressRefused(f"{where} is {grant.status}")
-    if not grant.valid_from <= today <= grant.valid_to:
-        raise EgressRefused(f"{where} is valid {grant.valid_from}..{grant.valid_to}, not {today}")
-    missing = [f.name for f in product.fields if f.name not in grant.fields]
-    if grant.scenario != product.scenario or missing:
-        raise EgressRefused(f"{where} does not cover {missing or product.scenario}")
-
-
-def verify_privacy(instance: dg.DagsterInstance, product: Product, digest: str) -> None:
-    """The product content was committed by a run whose blocking privacy checks all passed."""
+def verify_privacy(instance: dg.DagsterInstance, product: Product, digest: str) -> dict[str, float]:
+    """The product content was committed by a run whose blocking privacy checks all passed;
+    returns what each bureau contributed to that build."""
     key = product_key(product.scenario)
     event = instance.get_latest_materialization_event(key)
     meta = {k: v.value for k, v in event.asset_materialization.metadata.items()} if event else {}
@@ -84,6 +50,7 @@ def verify_privacy(instance: dg.DagsterInstance, product: Product, digest: str) 
         evaluation = history[0].evaluation if history else None
         if evaluation is None or history[0].run_id != event.run_id or not evaluation.passed:
             raise EgressRefused(f"privacy check {name} of product/{product.scenario} did not pass")
+    return dict(meta.get("contributions") or {})
 
 
 def privacy_checks(product: Product) -> list[str]:
@@ -95,8 +62,9 @@ def privacy_checks(product: Product) -> list[str]:
 
 def write_delivery(
     source: UPath, folder: Path, product: Product, pseudonyms: list[str], key: str
-) -> tuple[Path, int]:
-    """The product with its pseudonyms re-keyed for the recipient, in the manifest's format."""
+) -> Path:
+    """The product with its pseudonyms re-keyed for the recipient, in the manifest's format;
+    `source` is the delivery's snapshot of the approved product."""
     target = folder / f"data.{product.format}"
     columns = ", ".join(
         f"yc_pseudonym({quoted(f.name)}) AS {quoted(f.name)}"
@@ -111,82 +79,42 @@ def write_delivery(
         con.execute(
             f"COPY (SELECT {columns} FROM read_parquet('{source}')) TO '{target}' ({options})"
         )
-        rows = con.execute(f"SELECT count(*) FROM read_parquet('{source}')").fetchone()[0]
-    return target, rows
+    return target
 
 
-def deliver(
-    store: Registry,
+def product_order(
     catalog: Catalog,
     product: Product,
-    request: ApprovalRequest,
-    source: UPath,
-    zone: Path,
+    request_id: int,
+    consumer: str,
+    lake_source: UPath,
+    instance: dg.DagsterInstance,
     master_key: str,
-    contributions: dict[str, float],
-) -> Path:
-    """Write `zone/<consumer>/<scenario>/<version>/` with data and manifest, atomically, and record
-    the delivery; if the record cannot be written, the delivery is removed again."""
-    consumer = request.consumer
+    trail: dict[str, object],
+) -> Order:
+    """The delivery of a product to one consumer: re-keyed for it, under its privacy checks."""
     key = recipient_key(master_key, consumer)
-    version = store.next_version(consumer, product.scenario)
-    scenario_folder = consumer_zone(zone, consumer) / product.scenario
-    scenario_folder.mkdir(mode=DIR_MODE, exist_ok=True)
-    seal(scenario_folder, consumer, recursive=False)
-    final = scenario_folder / version
-    staging = final.parent / f".{version}.{uuid.uuid4().hex}.tmp"
-    staging.mkdir(mode=DIR_MODE)
-    try:
-        data, rows = write_delivery(
-            source, staging, product, pseudonym_columns(catalog, product), key
-        )
-        if file_digest(source) != request.content_hash:
-            raise EgressRefused(f"{source} changed while it was being delivered")
-        sha256 = file_digest(data)
-        manifest = {
-            "scenario": product.scenario,
-            "consumer": consumer,
-            "version": version,
+    pseudonyms = pseudonym_columns(catalog, product)
+    return Order(
+        request_id=request_id,
+        consumer=consumer,
+        scenario=product.scenario,
+        scope=Scope(product.scenario, tuple(f.name for f in product.fields)),
+        source=lake_source,
+        folder=product.scenario,
+        write=lambda snapshot, folder: write_delivery(snapshot, folder, product, pseudonyms, key),
+        fingerprint=fingerprint_id(key),
+        actor=PUBLISHER,
+        price_cents=product.price_cents,
+        build=lambda digest: verify_privacy(instance, product, digest),
+        manifest={
             "fields": [
                 {"name": f.name, "label": f.label, "level": f.level} for f in product.fields
             ],
-            "rows": rows,
-            "file": data.name,
-            "sha256": sha256,
-            "product_sha256": request.content_hash,
-            "approval_request": request.id,
-            "reviewer": request.reviewer,
-            "authorization": request.authorization_id,
             "retention_days": product.retention_days,
-            "delivered_at": datetime.now(UTC).isoformat(),
-        }
-        (staging / "manifest.json").write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        seal(staging, consumer)
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    try:
-        store.record_delivery(
-            request.id,
-            PUBLISHER,
-            authorization_id=request.authorization_id,
-            consumer=consumer,
-            scenario=product.scenario,
-            version=version,
-            path=str(final / data.name),
-            sha256=sha256,
-            product_sha256=request.content_hash,
-            rows=rows,
-            fingerprint=fingerprint_id(key),
-            price_cents=product.price_cents,
-            contributions=contributions,
-        )
-    except Exception:
-        shutil.rmtree(final, ignore_errors=True)  # unrecorded, so undelivered
-        raise
-    return final
+        },
+        trail=trail,
+    )
 
 
 def published_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
@@ -208,55 +136,29 @@ def published_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         deid: DeidResource,
     ) -> dg.MaterializeResult:
         store = registry.registry
-        source = lake.lake.product_file(product.scenario)
-        digest = file_digest(source)
-        request_id = context.run.tags.get(APPROVAL_TAG)
-        try:
-            if not request_id:
-                raise EgressRefused(
-                    "publish runs only for an approved request; the egress_review sensor "
-                    "launches them (ycp egress list / ycp egress approve)"
-                )
-            request = store.request(int(request_id))
-            verify_approval(request, product, digest)
-            if request.authorization_id is None:
-                raise EgressRefused(f"request {request.id} names no authorization")
-            verify_authorization(
-                store.authorization(request.authorization_id), product, datetime.now(UTC).date()
-            )
-            verify_privacy(context.instance, product, digest)
-            event = context.instance.get_latest_materialization_event(product_key(product.scenario))
-            built = event.asset_materialization.metadata["contributions"].value
-            target = deliver(
-                store,
-                catalog,
-                product,
-                request,
-                source,
-                Path(zone.root),
-                deid.pseudonym_key,
-                dict(built),
-            )
-        except EgressRefused as refusal:
-            store.audit(
-                PUBLISHER,
-                "egress.refused",
-                f"product/{product.scenario}",
-                {
-                    "reason": refusal.description,
-                    "content_hash": digest,
-                    "request": request_id,
-                    "run_id": context.run_id,
-                },
-            )
-            raise
+        trail = {"run_id": context.run_id}
+        tag = context.run.tags.get(APPROVAL_TAG)
+        request = requested(store, tag, PUBLISHER, f"product/{product.scenario}", trail)
+        order = product_order(
+            catalog,
+            product,
+            request.id,
+            request.consumer,
+            lake.lake.product_file(product.scenario),
+            context.instance,
+            deid.pseudonym_key,
+            trail,
+        )
+        done = deliver(store, order, Path(zone.root))
         return dg.MaterializeResult(
             metadata={
-                "path": str(target),
+                "path": str(done.folder),
                 "consumer": request.consumer,
-                "content_hash": digest,
+                "content_hash": done.product_sha256,
+                "sha256": done.sha256,
+                "rows": done.rows,
                 "approval_request": request.id,
-                "reviewer": request.reviewer or "",
+                "reviewer": done.decision.reviewer,
             }
         )
 

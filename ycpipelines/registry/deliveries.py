@@ -36,8 +36,11 @@ class DeliveriesMixin:
             )
         return f"v{done + 1}"
 
-    def record_delivery(self, request_id: int, actor: str, **fields: Any) -> Delivery:
-        """Record a delivery and mark its request published, in one audited transaction."""
+    def record_delivery(
+        self, request_id: int, actor: str, decision_entry: int | None = None, **fields: Any
+    ) -> Delivery:
+        """Record a delivery and mark its request published, in one audited transaction; the
+        audit entry names the decision's entry in the chain it was delivered under."""
 
         def work(session: Session) -> Delivery:
             request = session.get(ApprovalRequest, request_id)
@@ -58,6 +61,7 @@ class DeliveriesMixin:
                 f"request/{request_id}",
                 {
                     "delivery": delivery.id,
+                    "decision_entry": decision_entry,
                     **{k: fields[k] for k in ("consumer", "version", "path", "sha256", "rows")},
                 },
             )

@@ -1,22 +1,23 @@
 """The sandbox service (隐私计算沙箱): submit a query, charge its ε, release it for review, deliver.
 
 A query's result leaves the domain the way a product does: an approval request bound to the
-result's SHA-256, a reviewer's decision, and a recorded delivery into the consumer's zone.
+result's SHA-256, a reviewer's decision, and the one delivery path (`egress/delivery.py`), which
+re-verifies the decision and the authorization, seals the consumer's zone and records it.
 """
 
-import json
-import os
 import shutil
 from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from pydantic import ValidationError
+from upath import UPath
 
 from ycpipelines.catalog import Catalog
+from ycpipelines.egress.delivery import EgressRefused, Order, Scope, deliver, refuse
 from ycpipelines.lake import Lake, file_digest, lake_path
 from ycpipelines.registry import Registry, RegistryError
-from ycpipelines.registry.models import SandboxQuery
+from ycpipelines.registry.models import ApprovalRequest, SandboxQuery
 from ycpipelines.registry.sandbox import SANDBOX_ACTOR
 from ycpipelines.sandbox.query import MIN_GROUP, QueryRefused, QuerySpec, check_spec, release
 
@@ -84,54 +85,53 @@ def submit(
     return registry.finish_query(query.id, path=str(path), request_id=request.id)
 
 
-def deliver_result(query_id: int, consumer: str, registry: Registry, zone: Path) -> Path:
-    """Copy an approved result into the consumer's zone, once; refuse anything else."""
-    query = registry.sandbox_query(query_id)
-    if query.consumer != consumer:
-        raise QueryRefused(f"query {query_id} is not {consumer}'s")
-    if query.request_id is None or query.result_path is None:
-        raise QueryRefused(f"query {query_id} is {query.status}: {query.reason or 'no result'}")
-    request = registry.request(query.request_id)
-    folder = zone / consumer / "sandbox" / f"query-{query_id}"
-    if request.status == "published" and request.published_path:
-        return Path(request.published_path)
-    if request.status != "approved":
-        raise QueryRefused(f"the result of query {query_id} is {request.status}, not approved")
-    source = lake_path(query.result_path)
-    if file_digest(source) != request.content_hash:
-        raise QueryRefused(f"the result of query {query_id} changed since it was reviewed")
-    folder.mkdir(parents=True, exist_ok=True)
+def copy_result(snapshot: UPath, folder: Path) -> Path:
+    """A sandbox result leaves as it was reviewed: the snapshot's bytes, unchanged."""
     target = folder / "result.parquet"
-    with source.open("rb") as result, target.open("wb") as copy:
+    with snapshot.open("rb") as result, target.open("wb") as copy:
         shutil.copyfileobj(result, copy)
-    os.chmod(target, 0o640)
-    (folder / "manifest.json").write_text(
-        json.dumps(
-            {
-                "query": query_id,
-                "sha256": request.content_hash,
-                "approval_request": request.id,
-                "reviewer": request.reviewer,
-                "epsilon": query.epsilon,
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
-    registry.record_delivery(
-        request.id,
-        SANDBOX_ACTOR,
-        authorization_id=query.authorization_id,
-        consumer=consumer,
-        scenario=request.scenario,
-        version="v1",
-        path=str(target),
-        sha256=request.content_hash,
-        product_sha256=request.content_hash,
-        rows=request.row_count,
-        fingerprint="aggregate",
-        price_cents=0,
-        contributions={},
-    )
     return target
+
+
+def result_order(query: SandboxQuery, request: ApprovalRequest) -> Order:
+    """The delivery of a query's approved result: the columns it reads must still be granted."""
+    spec = QuerySpec.model_validate(query.spec)
+    return Order(
+        request_id=request.id,
+        consumer=query.consumer,
+        scenario=request.scenario,
+        scope=Scope(sandbox_scenario(spec.dataset), tuple(sorted(spec.columns()))),
+        source=lake_path(query.result_path or ""),
+        folder="sandbox",
+        version=f"query-{query.id}",
+        write=copy_result,
+        fingerprint="aggregate",
+        actor=SANDBOX_ACTOR,
+        manifest={"query": query.id, "epsilon": query.epsilon},
+    )
+
+
+def release_result(query_id: int, consumer: str, registry: Registry, zone: Path) -> Path:
+    """The approved result of a query delivered through the one delivery path (refusals audited)."""
+    subject, detail = f"query/{query_id}", {"consumer": consumer}
+    try:
+        query = registry.sandbox_query(query_id)
+    except RegistryError as error:
+        refuse(registry, SANDBOX_ACTOR, subject, str(error), detail)
+    if query.consumer != consumer:
+        refuse(registry, SANDBOX_ACTOR, subject, f"query {query_id} is not {consumer}'s", detail)
+    if query.request_id is None or query.result_path is None:
+        reason = f"query {query_id} is {query.status}: {query.reason or 'no result'}"
+        refuse(registry, SANDBOX_ACTOR, subject, reason, detail)
+    request = registry.request(query.request_id)
+    if request.status == "published" and request.published_path:
+        return Path(request.published_path)  # delivered before: the same file, not a new one
+    return deliver(registry, result_order(query, request), zone).data
+
+
+def deliver_result(query_id: int, consumer: str, registry: Registry, zone: Path) -> Path:
+    """Deliver an approved result into the consumer's zone, once; refuse anything else."""
+    try:
+        return release_result(query_id, consumer, registry, zone)
+    except EgressRefused as refusal:
+        raise QueryRefused(refusal.description or "refused") from refusal
