@@ -63,6 +63,19 @@ def databases() -> Iterator[Callable[[str], str]]:
         context.__exit__(None, None, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_default_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests that use no `yc_home` still write keys and checkpoints in a temporary home, never
+    in the working tree's `.yc`."""
+    saved = os.environ.get("YC_HOME")
+    os.environ["YC_HOME"] = str(tmp_path_factory.mktemp("default-home"))
+    yield
+    if saved is None:
+        os.environ.pop("YC_HOME", None)
+    else:
+        os.environ["YC_HOME"] = saved
+
+
 @pytest.fixture(scope="module")
 def yc_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every path the pipeline writes, under one temporary YC_HOME, for one test module."""

@@ -23,7 +23,7 @@ from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.lake import duck, file_digest
 from ycpipelines.products.assets import product_key
-from ycpipelines.registry import Registry
+from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest
 
 from helpers import ADMIN, accounts, failures, ingest_demo_days
@@ -180,7 +180,7 @@ def test_a_status_flipped_in_the_database_is_not_an_approval(
             {"r": REVIEWER, "id": request.id},
         )
     result = run_publish(world, instance, str(request.id))
-    reason = "no approval in the audit chain"
+    reason = f"request {request.id} is approved in its table, but the audit chain leaves it pending"
     assert_refused(world, result, "insurer_flipped", f"request/{request.id}", reason)
 
 
@@ -213,17 +213,30 @@ def test_fields_not_covered_by_the_authorization_are_refused(
 def test_a_request_without_an_authorization_is_refused(
     world: dict, authorize, instance: dg.DagsterInstance
 ) -> None:
-    request = authorize("insurer_unbound", approve=False)
+    bound = authorize("insurer_unbound", approve=False)
     registry = world["registry"]
-    with registry.engine.begin() as conn:
+    with registry.engine.begin() as conn:  # unbinding a filed request in the table is seen
         conn.execute(
             text("UPDATE approval_requests SET authorization_id = NULL WHERE id = :id"),
-            {"id": request.id},
+            {"id": bound.id},
         )
+    with pytest.raises(RegistryError, match=r"not what its egress\.requested entry recorded"):
+        registry.decide(bound.id, approve=True, reviewer=REVIEWER, comment="同意")
+    request, _ = registry.file_request(  # filed without one, as nothing in the platform does
+        "egress-sensor",
+        scenario=SCENARIO,
+        consumer="insurer_nogrant",
+        authorization_id=None,
+        content_hash=bound.content_hash,
+        row_count=bound.row_count,
+        product_path=bound.product_path,
+        product_run_id=bound.product_run_id,
+        evidence={},
+    )
     registry.decide(request.id, approve=True, reviewer=REVIEWER, comment="同意")
     result = run_publish(world, instance, str(request.id))
     reason = "names no authorization"
-    assert_refused(world, result, "insurer_unbound", f"request/{request.id}", reason)
+    assert_refused(world, result, "insurer_nogrant", f"request/{request.id}", reason)
 
 
 def test_a_suspended_authorization_refuses_and_a_resumed_one_delivers(

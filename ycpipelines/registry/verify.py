@@ -34,6 +34,7 @@ class Problem:
     check: str
     since: str
     message: str
+    subject: str = ""  # the row a `state` problem is about, e.g. `request/3`
 
 
 @dataclass(frozen=True)
@@ -168,11 +169,21 @@ def check_rows(entries: list[AuditEntry], rows: list) -> list[Problem]:
         seen.add(subject)
         if not as_recorded(row, creating[action].get(subject)):
             problems.append(
-                Problem("state", "-", f"{subject} is not what its audit entry {action} recorded")
+                Problem(
+                    "state",
+                    "-",
+                    f"{subject} is not what its audit entry {action} recorded",
+                    subject,
+                )
             )
     for action, subjects in creating.items():
         problems += [
-            Problem("state", entry.at.isoformat(), f"{subject} was deleted ({action} records it)")
+            Problem(
+                "state",
+                entry.at.isoformat(),
+                f"{subject} was deleted ({action} records it)",
+                subject,
+            )
             for subject, entry in subjects.items()
             if subject not in seen
         ]
@@ -197,11 +208,17 @@ def check_states(entries: list[AuditEntry], requests: list, grants: list, users:
                         "-",
                         f"{prefix} {row.id} is {row.status} in its table, but the audit chain "
                         f"leaves it {expected}",
+                        f"{prefix}/{row.id}",
                     )
                 )
     deciders = newest(entries, ("egress.approved", "egress.rejected"))
     problems += [
-        Problem("state", "-", f"request {r.id} names a reviewer its decision entry does not")
+        Problem(
+            "state",
+            "-",
+            f"request {r.id} names a reviewer its decision entry does not",
+            f"request/{r.id}",
+        )
         for r in requests
         if r.reviewer and getattr(deciders.get(f"request/{r.id}"), "actor", None) != r.reviewer
     ]
