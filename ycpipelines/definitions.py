@@ -4,7 +4,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, load_catalog
 from ycpipelines.collect.assets import collect_defs
-from ycpipelines.deid.assets import deid_defs
+from ycpipelines.deid.defs import deid_defs
 from ycpipelines.egress.defs import egress_defs
 from ycpipelines.govern.defs import govern_defs
 from ycpipelines.jobs import jobs

@@ -6,10 +6,13 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.collect.assets import raw_key
+from ycpipelines.collect.conflicts import authorities
 from ycpipelines.collect.partitions import dataset_partitions
 from ycpipelines.deid.assets import safe_key
+from ycpipelines.deid.population import JOURNALIST_RISK, register_columns
 from ycpipelines.govern.assets import std_key
 from ycpipelines.govern.master import master_key
+from ycpipelines.govern.one_source import ONE_SOURCE
 from ycpipelines.products.assets import product_key
 
 
@@ -17,15 +20,42 @@ def dataset_job_name(dataset: Dataset) -> str:
     return f"ingest_{dataset.id}"
 
 
+def check_job_name(dataset: Dataset) -> str:
+    return f"check_{dataset.id}"
+
+
+def cross_checks(catalog: Catalog, dataset: Dataset) -> list[dg.AssetCheckKey]:
+    """The checks of a dataset's partition that read another dataset (一数一源, journalist risk):
+    declared on raw/ and safe/ with that dataset as a dependency, run after both."""
+    keys = []
+    if authorities(catalog, dataset):
+        keys.append(dg.AssetCheckKey(raw_key(dataset), ONE_SOURCE))
+    if register_columns(catalog, dataset):
+        keys.append(dg.AssetCheckKey(safe_key(dataset), JOURNALIST_RISK))
+    return keys
+
+
 def jobs(catalog: Catalog) -> list[UnresolvedAssetJobDefinition]:
     ingest = [
         dg.define_asset_job(
             dataset_job_name(d),
-            selection=dg.AssetSelection.assets(raw_key(d), std_key(d), safe_key(d)),
+            selection=dg.AssetSelection.assets(raw_key(d), std_key(d), safe_key(d))
+            - dg.AssetSelection.checks(*cross_checks(catalog, d)),
             partitions_def=dataset_partitions(catalog, d),
             description=f"归集→治理→脱敏 {d.label}, one bureau × day partition per run",
         )
         for d in catalog.datasets
+    ]
+    checks = [
+        dg.define_asset_job(
+            check_job_name(d),
+            selection=dg.AssetSelection.checks(*cross_checks(catalog, d)),
+            partitions_def=dataset_partitions(catalog, d),
+            description=f"{d.label}: checks against other datasets (一数一源, journalist risk), "
+            "run after both are ingested",
+        )
+        for d in catalog.datasets
+        if cross_checks(catalog, d)
     ]
     products = dg.define_asset_job(
         "build_products",
@@ -37,4 +67,4 @@ def jobs(catalog: Catalog) -> list[UnresolvedAssetJobDefinition]:
         selection=dg.AssetSelection.assets(master_key()),
         description="主数据: rebuild the person master from every standardized source",
     )
-    return [*ingest, master, products]
+    return [*ingest, *checks, master, products]

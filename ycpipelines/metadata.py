@@ -43,12 +43,18 @@ def lineage(deps: Mapping[str, Sequence[tuple[dg.AssetKey, str]]]) -> dg.TableCo
     )
 
 
-def reconciled(read: int, parts: Mapping[str, int]) -> dict[str, object]:
-    """Counts that must add up (in = out + quarantined), stated in metadata, or an error."""
+RECONCILED = "reconciled"
+
+
+def reconciliation(read: int, parts: Mapping[str, int]) -> dg.AssetCheckResult:
+    """The blocking check that counts add up (in = out + quarantined, 对账), judged on the staged
+    files before they are committed; its metadata states the equation either way."""
     total = sum(parts.values())
-    if total != read:
-        raise dg.Failure(
-            f"row counts do not reconcile: read {read} but {' + '.join(parts)} = {total}"
-        )
-    equation = f"{read} = " + " + ".join(f"{n} {name}" for name, n in parts.items())
-    return {"reconciliation": dg.MetadataValue.text(equation)}
+    terms = " + ".join(f"{n} {name}" for name, n in parts.items())
+    equation = f"{read} = {terms}" if total == read else f"{read} ≠ {terms} = {total}"
+    return dg.AssetCheckResult(
+        check_name=RECONCILED,
+        passed=total == read,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"reconciliation": dg.MetadataValue.text(equation)},
+    )

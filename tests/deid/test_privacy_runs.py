@@ -13,9 +13,10 @@ import pytest
 
 from ycpipelines.catalog import Catalog, Dataset, load_catalog
 from ycpipelines.collect.partitions import partition_key
-from ycpipelines.deid.assets import safe_asset
+from ycpipelines.deid.assets import safe_asset, safe_key
+from ycpipelines.deid.population import journalist_check, register_columns
 from ycpipelines.deid.pseudonym import KEY_ENV, key_versions, pseudonym
-from ycpipelines.demo.run import QUIET
+from ycpipelines.demo.run import QUIET, partition_tags
 from ycpipelines.lake import Lake, Partition
 from ycpipelines.metadata import SQL_TYPES
 from ycpipelines.products.assets import product_asset
@@ -252,7 +253,7 @@ def test_a_planted_identifier_blocks_the_partition(
 
 
 def test_risk_is_measured_against_the_population_register(
-    run, instance: dg.DagsterInstance
+    run, lake: Lake, catalog: Catalog, instance: dg.DagsterInstance
 ) -> None:
     assert run("residents", "v1").success
     result = run("outpatient_visits", "v1")
@@ -260,7 +261,7 @@ def test_risk_is_measured_against_the_population_register(
     figures = latest(instance, "outpatient_visits")["reidentification"]
     # Visits: P1 (male, 1972, 兴庆区) twice and P2 (female, 1980, 金凤区): two classes of one
     # person each. The register holds P1 and P3 in P1's class and P2 alone in hers.
-    assert figures == {
+    prosecutor = {
         "rows": 3,
         "subjects": 2,
         "classes": 2,
@@ -268,6 +269,25 @@ def test_risk_is_measured_against_the_population_register(
         "rows_below_k": 3,
         "max_risk": 1.0,
         "average_risk": 1.0,
+    }
+    assert figures == prosecutor, "the step reads no other dataset"
+    # The register is another dataset: its comparison is a check declaring it, run apart.
+    dataset = catalog.dataset("outpatient_visits")
+    check = journalist_check(catalog, dataset, register_columns(catalog, dataset) or [])
+    only_check = dg.Definitions(
+        assets=[dg.AssetSpec(safe_key(d)) for d in (dataset, catalog.dataset("residents"))],
+        asset_checks=[check],
+        jobs=[dg.define_asset_job("measure", selection=dg.AssetSelection.checks(check))],
+        resources={"lake": LakeResource(root=str(lake.root))},
+    )
+    measured = only_check.resolve_job_def("measure").execute_in_process(
+        tags=partition_tags(dataset.bureau, DAY), instance=instance, run_config=QUIET
+    )
+    [evaluation] = measured.get_asset_check_evaluations()
+    assert {k: v.value for k, v in evaluation.metadata.items()} == {
+        "compared": True,
+        "enforced": False,
+        **prosecutor,
         "journalist_max_risk": 1.0,
         "journalist_average_risk": 0.75,
     }

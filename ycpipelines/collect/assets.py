@@ -7,17 +7,14 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.catalog.models import SqlSource
 from ycpipelines.collect.collector import write_partition
-from ycpipelines.collect.conflicts import EXAMPLES, find_conflicts
 from ycpipelines.collect.files import read_file
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.collect.reading import Reading
 from ycpipelines.collect.sql import read_sql
-from ycpipelines.govern.feedback import conflict_findings, quarantine_findings
-from ycpipelines.lake import duck
-from ycpipelines.metadata import reconciled, schema, source_columns
+from ycpipelines.govern.feedback import quarantine_findings
+from ycpipelines.lake import commit_or_reject, duck
+from ycpipelines.metadata import RECONCILED, reconciliation, schema, source_columns
 from ycpipelines.resources import LakeResource, RegistryResource, SourcesResource
-
-ONE_SOURCE = "one_source"
 
 
 class CollectConfig(dg.Config):
@@ -39,7 +36,6 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     label = f"{bureau.id}/{source.system}/{source.where}"
     key = raw_key(dataset)
     partitions = dataset_partitions(catalog, dataset)
-    shared = [ref for ref in dataset.elements if not ref.authoritative]
     incremental = sql and source.watermark_column is not None
 
     @dg.asset(
@@ -58,15 +54,12 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         },
         check_specs=[
             partition_check(
-                ONE_SOURCE,
+                RECONCILED,
                 key,
                 partitions,
-                "一数一源: shared elements agree with their authoritative source",
-                blocking=False,
+                "rows read = rows collected + rows quarantined, before the partition is committed",
             )
-        ]
-        if shared
-        else [],
+        ],
     )
     def collect(
         context: dg.AssetExecutionContext,
@@ -119,7 +112,14 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     f"source reported {reading.source_count} rows, {done.read} were "
                     "read; the partition was not replaced"
                 )
-            stage.commit()
+            balance = reconciliation(
+                done.read, {"collected": done.collected, "quarantined": done.quarantined}
+            )
+            outcome = commit_or_reject(stage, balance.passed)
+        if not balance.passed:  # nothing committed: no watermark, no tickets
+            return dg.MaterializeResult(
+                metadata={**balance.metadata, **outcome}, check_results=[balance]
+            )
         counts = {
             "read": done.read,
             "collected": done.collected,
@@ -152,46 +152,13 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 f"{dataset.id}: source has columns not in the catalog, "
                 f"ignored: {reading.new_columns}"
             )
-        checks = []
-        if shared:
-            with duck() as con:
-                by_element, found = find_conflicts(con, catalog, dataset, committed, lake.lake)
-            store.replace_conflicts(
-                dataset=dataset.id,
-                bureau=partition.bureau,
-                day=partition.date,
-                run_id=context.run_id,
-                found=found,
-            )
-            conflict_tickets = store.sync_tickets(
-                dataset=dataset.id,
-                bureau=partition.bureau,
-                day=partition.date,
-                stage="one_source",
-                run_id=context.run_id,
-                found=conflict_findings(found),
-                clean=True,
-            )
-            checks.append(
-                dg.AssetCheckResult(
-                    check_name=ONE_SOURCE,
-                    passed=not found,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={
-                        "conflicts_by_element": dg.MetadataValue.json(by_element),
-                        "tickets": dg.MetadataValue.json(conflict_tickets),
-                        "examples": dg.MetadataValue.json(found[:EXAMPLES]),
-                    },
-                )
-            )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": done.rows,
                 "source_count": reading.source_count,
                 **counts,
-                **reconciled(
-                    done.read, {"collected": done.collected, "quarantined": done.quarantined}
-                ),
+                **balance.metadata,
+                **outcome,
                 "bytes": done.bytes,
                 "incremental_after": mark.high if mark else "full read",
                 "watermark_low": str(done.watermark[0]),
@@ -200,7 +167,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 "new_columns": ", ".join(reading.new_columns) or "none",
                 "tickets": dg.MetadataValue.json(collect_tickets),
             },
-            check_results=checks,
+            check_results=[balance],
         )
 
     return collect

@@ -1,8 +1,11 @@
 """一数一源: shared elements that disagree with their one authoritative source.
 
-Each partition's values are standardized the way the govern stage would, then compared with
-the newest standardized value of the authoritative dataset for the same person. What disagrees
-goes to the registry's conflicts table, masked, for the govern stage and bureau feedback.
+A partition's values as collected (`raw/<bureau>/<dataset>`, standardized the way the govern
+stage would, so rows it later quarantines are compared too) are compared with the newest
+standardized value of the authoritative dataset (every committed `std/<authority>` partition)
+for the same person. What disagrees goes to the registry's conflicts table, masked, for bureau
+feedback. The comparison reads both datasets, so it is a check that runs after both
+(`govern/one_source.py`), never a side read inside another step.
 """
 
 import duckdb
@@ -17,25 +20,31 @@ EXAMPLES = 3
 
 
 def normalized(catalog: Catalog, field: SourceField) -> str:
-    return catalog.standard(field).normalized(quoted(field.name))
+    return f"CAST({catalog.standard(field).normalized(quoted(field.name))} AS VARCHAR)"
+
+
+def authorities(catalog: Catalog, dataset: Dataset) -> list[Dataset]:
+    """The datasets holding the authoritative source of an element `dataset` shares, once each."""
+    found = [catalog.authority(ref.element)[0] for ref in dataset.elements if not ref.authoritative]
+    return list({d.id: d for d in found}.values())
 
 
 def find_conflicts(
     con: duckdb.DuckDBPyConnection, catalog: Catalog, dataset: Dataset, raw: UPath, lake: Lake
-) -> tuple[dict[str, int], list[dict]]:
-    """Count of disagreeing rows per element, and every disagreement as a masked record."""
+) -> tuple[dict[str, int], list[dict]] | None:
+    """Count of disagreeing rows per element, and every disagreement as a masked record;
+    None while an authority has no committed partition (nothing can be compared)."""
+    if any(not lake.committed("std", a.id) for a in authorities(catalog, dataset)):
+        return None
     install_macros(con)
     counts: dict[str, int] = {}
     found: list[dict] = []
+    pk = ", ".join(quoted(k) for k in dataset.primary_key)
     for ref in dataset.elements:
         if ref.authoritative:
             continue
         authority, truth = catalog.authority(ref.element)
-        if not lake.committed("std", authority.id):
-            continue  # the authoritative source has not been governed yet
-        files = lake.glob("std", authority.id)
         field, key = dataset.field(ref.field), dataset.field(ref.key)
-        pk = ", ".join(f'"{k}"' for k in dataset.primary_key)
         rows = con.execute(
             f"""
             WITH mine AS (
@@ -44,13 +53,13 @@ def find_conflicts(
                 FROM read_parquet('{raw}')
             ),
             truth AS (
-                SELECT "{truth.key}" AS k, CAST("{truth.field}" AS VARCHAR) AS v
-                FROM read_parquet('{files}')
+                SELECT {quoted(truth.key)} AS k, CAST({quoted(truth.field)} AS VARCHAR) AS v
+                FROM read_parquet('{lake.glob("std", authority.id)}')
                 QUALIFY row_number() OVER (
-                    PARTITION BY "{truth.key}" ORDER BY _day DESC, _loaded_at DESC) = 1
+                    PARTITION BY {quoted(truth.key)} ORDER BY _day DESC, _loaded_at DESC) = 1
             )
-            SELECT mine.row_key, CAST(mine.v AS VARCHAR), truth.v FROM mine JOIN truth USING (k)
-            WHERE mine.v IS NOT NULL AND CAST(mine.v AS VARCHAR) IS DISTINCT FROM truth.v
+            SELECT mine.row_key, mine.v, truth.v FROM mine JOIN truth USING (k)
+            WHERE mine.v IS NOT NULL AND mine.v IS DISTINCT FROM truth.v
             ORDER BY mine.row_key
             """
         ).fetchall()

@@ -5,12 +5,11 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Dataset, Policy, Role, Thresholds
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.deid.anonymity import K_ANONYMITY, anonymity, k_anonymity_check
-from ycpipelines.deid.grading import grading_checks
 from ycpipelines.deid.policies import deidentify, safe_outputs
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.govern.assets import std_key
-from ycpipelines.lake import Lake, commit_or_reject, duck, quoted
-from ycpipelines.metadata import lineage, reconciled, schema
+from ycpipelines.lake import commit_or_reject, duck
+from ycpipelines.metadata import RECONCILED, lineage, reconciliation, schema
 from ycpipelines.resources import DeidResource, LakeResource
 
 # Where an identifier could hide; values validated against a code standard (USCC, ICD-10,
@@ -35,24 +34,6 @@ def safe_columns(dataset: Dataset, key_version: str | None) -> list[tuple[str, s
         )
         for f, name, _, kind in safe_outputs(dataset)
     ]
-
-
-def population_relation(catalog: Catalog, lake: Lake, quasi: list[str]) -> str | None:
-    """The population register's people under `quasi` (its latest record per person), when it
-    has been de-identified and carries those columns; None otherwise."""
-    population = catalog.population
-    if population is None or population.subject is None or not quasi:
-        return None
-    columns = {name for _, name, _, _ in safe_outputs(population)}
-    if not set(quasi) <= columns or not lake.committed("safe", population.id):
-        return None
-    order = getattr(population.source, "partition_column", None)
-    latest = f"{quoted(order)} DESC" if order in columns else quoted(population.subject)
-    return (
-        f"SELECT {', '.join(quoted(q) for q in quasi)} "
-        f"FROM read_parquet('{lake.glob('safe', population.id)}') QUALIFY row_number() OVER "
-        f"(PARTITION BY {quoted(population.subject)} ORDER BY {latest}) = 1"
-    )
 
 
 def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
@@ -98,6 +79,12 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 partitions,
                 f"classes over {quasi} hold at least k={dataset.k} people ({enforced})",
             ),
+            partition_check(
+                RECONCILED,
+                key,
+                partitions,
+                "rows standardized = rows de-identified, before commit",
+            ),
         ],
     )
     def de_identify(
@@ -117,17 +104,17 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 quasi,
                 dataset.k,
                 subject=dataset.subject,
-                population=population_relation(catalog, lake.lake, quasi),
             )
             k_passed = figures.meets(required) or not dataset.enforce_k
-            outcome = commit_or_reject(stage, not leaks and k_passed)
+            balance = reconciliation(std_rows, {"de-identified": rows})
+            outcome = commit_or_reject(stage, not leaks and k_passed and balance.passed)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
                 "dagster/column_schema": schema(safe_columns(dataset, pseudonym_key.version)),
                 "pseudonym_key_version": pseudonym_key.version,
                 "reidentification": dg.MetadataValue.json(figures.metadata()),
-                **reconciled(std_rows, {"de-identified": rows}),
+                **balance.metadata,
                 **outcome,
                 "dagster/column_lineage": lineage(
                     {name: [(std_key(dataset), f.name)] for f, name, _, _ in safe_outputs(dataset)}
@@ -136,14 +123,8 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             check_results=[
                 residual_check(scanned, leaks),
                 k_anonymity_check(figures, quasi, required, dataset.enforce_k),
+                balance,
             ],
         )
 
     return de_identify
-
-
-def deid_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions(
-        assets=[safe_asset(catalog, d) for d in catalog.datasets],
-        asset_checks=grading_checks(catalog),
-    )

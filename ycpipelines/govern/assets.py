@@ -12,7 +12,7 @@ from ycpipelines.govern.gate import previous_rows, validate
 from ycpipelines.govern.standardize import route
 from ycpipelines.govern.suites import load_suite
 from ycpipelines.lake import commit_or_reject, duck
-from ycpipelines.metadata import lineage, reconciled, schema, source_columns
+from ycpipelines.metadata import RECONCILED, lineage, reconciliation, schema, source_columns
 from ycpipelines.resources import LakeResource, RegistryResource
 
 QUALITY_GATE = "quality_gate"
@@ -65,6 +65,12 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 "quarantined share within the catalog's threshold "
                 f"({dataset.quarantine_threshold:.0%})",
             ),
+            partition_check(
+                RECONCILED,
+                key,
+                partitions,
+                "rows collected = rows standardized + rows quarantined, before commit",
+            ),
         ],
     )
     def govern(
@@ -96,7 +102,11 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             )
             share = routed.quarantined / routed.collected if routed.collected else 0.0
             share_ok = share <= dataset.quarantine_threshold
-            outcome = commit_or_reject(stage, gate.success and share_ok)
+            balance = reconciliation(
+                routed.collected,
+                {"standardized": routed.standardized, "quarantined": routed.quarantined},
+            )
+            outcome = commit_or_reject(stage, gate.success and share_ok and balance.passed)
         tickets = registry.registry.sync_tickets(
             dataset=dataset.id,
             bureau=partition.bureau,
@@ -104,17 +114,14 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             stage="govern",
             run_id=context.run_id,
             found=findings,
-            clean=gate.success and share_ok,
+            clean=gate.success and share_ok and balance.passed,
         )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": routed.standardized,
                 "collected": routed.collected,
                 "quarantined": routed.quarantined,
-                **reconciled(
-                    routed.collected,
-                    {"standardized": routed.standardized, "quarantined": routed.quarantined},
-                ),
+                **balance.metadata,
                 "quarantined_by_rule": dg.MetadataValue.json(routed.by_rule),
                 "tickets": dg.MetadataValue.json(tickets),
                 **outcome,
@@ -138,6 +145,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                         "threshold": dataset.quarantine_threshold,
                     },
                 ),
+                balance,
             ],
         )
 

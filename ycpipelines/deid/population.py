@@ -1,0 +1,100 @@
+"""Journalist risk (记者攻击风险) of a `safe/<dataset>` partition against the population register.
+
+The register is every committed partition of `safe/<population>` (latest record per person),
+so the measure reads another dataset: it is a check of `safe/<dataset>` declaring that
+dependency, run after both are de-identified (`check_<dataset>` job), never a side read inside
+the de-identification step. The register itself has no such check (it would read its own
+other partitions); products measure it under their generalization.
+"""
+
+import warnings
+
+import dagster as dg
+
+from ycpipelines.catalog import Catalog, Dataset, Role, Thresholds
+from ycpipelines.collect.partitions import dataset_partitions, partition_of
+from ycpipelines.deid.anonymity import anonymity
+from ycpipelines.deid.assets import safe_key
+from ycpipelines.deid.policies import safe_outputs
+from ycpipelines.lake import Lake, duck, quoted
+from ycpipelines.resources import LakeResource
+
+JOURNALIST_RISK = "journalist_risk"
+
+
+def register_columns(catalog: Catalog, dataset: Dataset) -> list[str] | None:
+    """The quasi-identifiers `dataset` shares with the population register, when the register
+    is another dataset with a person subject and carries all of them; None otherwise."""
+    population, quasi = catalog.population, dataset.safe_columns_with(Role.QUASI)
+    if population is None or population.id == dataset.id or population.subject is None:
+        return None
+    columns = {name for _, name, _, _ in safe_outputs(population)}
+    return quasi if quasi and set(quasi) <= columns else None
+
+
+def population_relation(population: Dataset, lake: Lake, quasi: list[str]) -> str:
+    """The register's people under `quasi`: its latest record per person, every partition."""
+    columns = {name for _, name, _, _ in safe_outputs(population)}
+    order = getattr(population.source, "partition_column", None)
+    latest = f"{quoted(order)} DESC" if order in columns else quoted(population.subject or "")
+    return (
+        f"SELECT {', '.join(quoted(q) for q in quasi)} "
+        f"FROM read_parquet('{lake.glob('safe', population.id)}') QUALIFY row_number() OVER "
+        f"(PARTITION BY {quoted(population.subject or '')} ORDER BY {latest}) = 1"
+    )
+
+
+def journalist_check(
+    catalog: Catalog, dataset: Dataset, quasi: list[str]
+) -> dg.AssetChecksDefinition:
+    population = catalog.population
+    assert population is not None
+    required = Thresholds(k=dataset.k, max_risk=1 / dataset.k, average_risk=1.0)
+
+    @dg.asset_check(
+        asset=safe_key(dataset),
+        name=JOURNALIST_RISK,
+        partitions_def=dataset_partitions(catalog, dataset),
+        additional_deps=[safe_key(population)],
+        description=f"journalist risk over {quasi} against the population register "
+        f"(safe/{population.id}, latest record per person); measured, blocks nothing",
+    )
+    def journalist(
+        context: dg.AssetCheckExecutionContext, lake: LakeResource
+    ) -> dg.AssetCheckResult:
+        safe = lake.lake.file("safe", dataset.id, partition_of(context))  # type: ignore[arg-type]
+        if not safe.exists() or not lake.lake.committed("safe", population.id):
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"compared": False, "reason": "no committed partition to compare"},
+            )
+        with duck() as con:
+            figures = anonymity(
+                con,
+                f"read_parquet('{safe}')",
+                quasi,
+                dataset.k,
+                subject=dataset.subject,
+                population=population_relation(population, lake.lake, quasi),
+            )
+        return dg.AssetCheckResult(
+            passed=(figures.journalist_max_risk or 0.0) <= required.max_risk
+            or not dataset.enforce_k,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"compared": True, "enforced": dataset.enforce_k, **figures.metadata()},
+        )
+
+    return journalist
+
+
+def journalist_checks(catalog: Catalog) -> list[dg.AssetChecksDefinition]:
+    """One check per dataset sharing quasi-identifiers with the register (checks kept per
+    partition: a preview feature, used knowingly)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return [
+            journalist_check(catalog, d, quasi)
+            for d in catalog.datasets
+            if (quasi := register_columns(catalog, d))
+        ]

@@ -1,0 +1,92 @@
+"""一数一源 check on `raw/<bureau>/<dataset>`: shared elements agree with their authoritative
+source.
+
+The comparison reads two datasets, so it is declared as a check of `raw/<bureau>/<dataset>`
+with `std/<authority>` as an additional dependency. The authority's partitions live under another
+bureau, so no per-partition mapping exists; the edge is asset-level (Dagster keeps no partition
+mapping for a check's additional dependency) and the check reads every committed partition.
+It is not part of the ingest job; it runs after both are collected and governed (the
+`check_<dataset>` job), so its result does not depend on which of the two was ingested first.
+It warns; conflicts become bureau tickets.
+"""
+
+import warnings
+
+import dagster as dg
+
+from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.collect.assets import raw_key
+from ycpipelines.collect.conflicts import EXAMPLES, authorities, find_conflicts
+from ycpipelines.collect.partitions import dataset_partitions, partition_of
+from ycpipelines.govern.assets import std_key
+from ycpipelines.govern.feedback import conflict_findings
+from ycpipelines.lake import duck
+from ycpipelines.resources import LakeResource, RegistryResource
+
+ONE_SOURCE = "one_source"
+
+
+def one_source_check(catalog: Catalog, dataset: Dataset) -> dg.AssetChecksDefinition:
+    sources = authorities(catalog, dataset)
+
+    @dg.asset_check(
+        asset=raw_key(dataset),
+        name=ONE_SOURCE,
+        partitions_def=dataset_partitions(catalog, dataset),
+        additional_deps=[std_key(a) for a in sources],
+        description="一数一源: shared elements agree with their authoritative source "
+        f"({', '.join(f'std/{a.id}' for a in sources)}, newest value per person)",
+    )
+    def one_source(
+        context: dg.AssetCheckExecutionContext, lake: LakeResource, registry: RegistryResource
+    ) -> dg.AssetCheckResult:
+        partition = partition_of(context)  # type: ignore[arg-type]
+        raw = lake.lake.file("raw", dataset.id, partition)
+        with duck() as con:
+            compared = (
+                find_conflicts(con, catalog, dataset, raw, lake.lake) if raw.exists() else None
+            )
+        if compared is None:
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"compared": False, "reason": "no committed partition to compare"},
+            )
+        by_element, found = compared
+        store = registry.registry
+        store.replace_conflicts(
+            dataset=dataset.id,
+            bureau=partition.bureau,
+            day=partition.date,
+            run_id=context.run.run_id,
+            found=found,
+        )
+        tickets = store.sync_tickets(
+            dataset=dataset.id,
+            bureau=partition.bureau,
+            day=partition.date,
+            stage=ONE_SOURCE,
+            run_id=context.run.run_id,
+            found=conflict_findings(found),
+            clean=True,
+        )
+        return dg.AssetCheckResult(
+            passed=not found,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "compared": True,
+                "conflicts_by_element": dg.MetadataValue.json(by_element),
+                "tickets": dg.MetadataValue.json(tickets),
+                "examples": dg.MetadataValue.json(found[:EXAMPLES]),
+            },
+        )
+
+    return one_source
+
+
+def one_source_checks(catalog: Catalog) -> list[dg.AssetChecksDefinition]:
+    """One check per dataset that shares an element it is not the authority of (preview
+    feature: checks kept per partition, used knowingly)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return [one_source_check(catalog, d) for d in catalog.datasets if authorities(catalog, d)]
