@@ -9,6 +9,14 @@ from ycpipelines.catalog.models import SqlSource
 from ycpipelines.collect.collector import write_partition
 from ycpipelines.collect.conflicts import EXAMPLES, find_conflicts
 from ycpipelines.collect.files import read_file
+from ycpipelines.collect.guard import (
+    LAUNCHED_BY,
+    MISSING_DELIVERY,
+    committed_rows,
+    missing_delivery,
+    refusal,
+    shrinks,
+)
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.collect.reading import Reading
 from ycpipelines.collect.sql import read_sql
@@ -26,6 +34,8 @@ class CollectConfig(dg.Config):
     full_refresh: bool = False  # re-read the whole day even when a watermark exists
     accept_source_types: bool = False  # after a planned migration: the types found are the new
     # baseline instead of schema drift
+    accept_shrink: bool = False  # after checking the delivery: this run may replace a committed
+    # partition with fewer than half its rows (audited with the run and the counts)
 
 
 def raw_key(dataset: Dataset) -> dg.AssetKey:
@@ -41,6 +51,25 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     partitions = dataset_partitions(catalog, dataset)
     shared = [ref for ref in dataset.elements if not ref.authoritative]
     incremental = sql and source.watermark_column is not None
+    delivered = partition_check(
+        MISSING_DELIVERY,
+        key,
+        partitions,
+        "缺报: the day's partition has rows (none is a missing delivery)",
+    )
+    one_source = (
+        [
+            partition_check(
+                ONE_SOURCE,
+                key,
+                partitions,
+                "一数一源: shared elements agree with their authoritative source",
+                blocking=False,
+            )
+        ]
+        if shared
+        else []
+    )
 
     @dg.asset(
         key=key,
@@ -56,17 +85,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             "source": label,
             "freshness_hours": source.freshness_hours,
         },
-        check_specs=[
-            partition_check(
-                ONE_SOURCE,
-                key,
-                partitions,
-                "一数一源: shared elements agree with their authoritative source",
-                blocking=False,
-            )
-        ]
-        if shared
-        else [],
+        check_specs=[delivered, *one_source],
     )
     def collect(
         context: dg.AssetExecutionContext,
@@ -119,6 +138,22 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     f"source reported {reading.source_count} rows, {done.read} were "
                     "read; the partition was not replaced"
                 )
+            before = committed_rows(committed)
+            if shrinks(before, done.rows):
+                if not config.accept_shrink:
+                    raise dg.Failure(
+                        refusal(f"raw/{dataset.bureau}/{dataset.id}", before, done.rows)
+                    )
+                store.accept_shrink(
+                    layer="raw",
+                    dataset=dataset.id,
+                    bureau=partition.bureau,
+                    day=partition.date,
+                    run_id=context.run_id,
+                    actor=context.run.tags.get(LAUNCHED_BY, "unknown operator"),
+                    before=before,
+                    after=done.rows,
+                )
             stage.commit()
         counts = {
             "read": done.read,
@@ -144,7 +179,8 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 day=partition.date,
                 stage="collect",
                 run_id=context.run_id,
-                found=quarantine_findings(con, quarantine, dataset),
+                found=quarantine_findings(con, quarantine, dataset)
+                | missing_delivery(done.rows, reading.where),
                 clean=True,
             )
         if reading.new_columns:
@@ -152,7 +188,14 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 f"{dataset.id}: source has columns not in the catalog, "
                 f"ignored: {reading.new_columns}"
             )
-        checks = []
+        checks = [
+            dg.AssetCheckResult(
+                check_name=MISSING_DELIVERY,
+                passed=done.rows > 0,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"rows": done.rows, "read": done.read},
+            )
+        ]
         if shared:
             with duck() as con:
                 by_element, found = find_conflicts(con, catalog, dataset, committed, lake.lake)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ycpipelines.lake import home
 from ycpipelines.registry.alerts import AlertsMixin
 from ycpipelines.registry.authorizations import AuthorizationsMixin
+from ycpipelines.registry.collection import CollectionMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import (
@@ -114,7 +115,7 @@ def open_registry(url: str) -> "Registry":
     return Registry(url)
 
 
-class Registry(AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
+class Registry(AlertsMixin, AuthorizationsMixin, CollectionMixin, DeliveriesMixin, SandboxMixin):
     """Operations on the registry; every change is audited in the same transaction."""
 
     def __init__(self, url: str | None = None) -> None:
