@@ -92,16 +92,16 @@ class Transcoded(io.RawIOBase):
 
     def set_aside_long(self, head: bytes) -> None:
         """Skip the rest of a line over the limit; keep its start and its length as the reason."""
-        size = len(head)
-        while not head.endswith(b"\n"):
-            head = self.lines.readline(1 << 20)
-            if not head:
+        start, size, chunk = head[:SHOWN_CHARS], len(head), head
+        while not chunk.endswith(b"\n"):
+            chunk = self.lines.readline(1 << 20)
+            if not chunk:
                 break
-            size += len(head)
+            size += len(chunk)
         self.reading.bad_lines.append(
             {
                 "line": self.number,
-                "text": head[:SHOWN_CHARS].decode(self.encoding, "replace"),
+                "text": start.decode(self.encoding, "replace"),
                 "reason": f"line of {size} bytes, over the limit of {self.limit}",
                 "rule": "line_too_long",
             }
