@@ -20,9 +20,13 @@ from bad_inputs import (
     row_attacks,
 )
 
+from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.deid.classify import classify
 from ycpipelines.deid.grading import CHECK_SAMPLE
+from ycpipelines.govern.gate import validate
+from ycpipelines.govern.suites import load_suite
+from ycpipelines.lake import Partition
 from ycpipelines.registry import Registry
 
 from helpers import checks, failures, materializations
@@ -203,3 +207,19 @@ def test_the_grading_scan_reads_a_bounded_start_of_each_value(tmp_path: Path) ->
     elapsed = time.monotonic() - started
     assert elapsed < 30, f"the scan took {elapsed:.0f} s"
     assert "CN_RESIDENT_ID" in proposals[0].entities
+
+
+def test_an_empty_std_partition_fails_the_gate_and_scores_nothing(
+    yc_home: Path, good: bytes, tmp_path: Path
+) -> None:
+    """A day without rows once scored 1.0 in every dimension and passed."""
+    std = yc_home / f"lake/std/{DATASET}/bureau={BUREAU}/date={DAY}/data.parquet"
+    empty = tmp_path / "data.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_parquet('{std}', hive_partitioning = false) LIMIT 0) "
+        f"TO '{empty}' (FORMAT parquet)"
+    )
+    dataset = load_catalog().dataset(DATASET)
+    gate = validate(empty, load_suite(dataset), dataset, Partition(BUREAU, DAY))
+    assert (gate.success, gate.rows, gate.failed) == (False, 0, ["rows_present"])
+    assert gate.metadata()["quality_score"] == 0.0

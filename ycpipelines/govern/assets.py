@@ -1,6 +1,7 @@
 """治理 Govern: `std/<dataset>` (standardized, quality-gated) and its quarantine per partition."""
 
 import hashlib
+from typing import Any
 
 import dagster as dg
 from upath import UPath
@@ -29,7 +30,7 @@ def std_key(dataset: Dataset) -> dg.AssetKey:
 
 def shrink_gate(
     gate: GateResult, store: Registry, dataset: Dataset, partition: Partition, committed: UPath
-) -> tuple[GateResult, dict | None]:
+) -> tuple[GateResult, dict[str, Any] | None]:
     """The gate, failed when the new version shrinks the committed one without the operator's
     decision on its raw/ partition; with that decision, what to audit for std/."""
     before = committed_rows(committed)
@@ -137,7 +138,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             registry.registry.accept_shrink(
                 layer="std",
                 run_id=context.run_id,
-                **accepted,  # type: ignore[arg-type]
+                **accepted,
             )
         tickets = registry.registry.sync_tickets(
             dataset=dataset.id,
