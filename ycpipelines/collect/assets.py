@@ -9,14 +9,7 @@ from ycpipelines.catalog.models import SqlSource
 from ycpipelines.collect.collector import write_partition
 from ycpipelines.collect.conflicts import EXAMPLES, find_conflicts
 from ycpipelines.collect.files import read_file
-from ycpipelines.collect.guard import (
-    LAUNCHED_BY,
-    MISSING_DELIVERY,
-    committed_rows,
-    missing_delivery,
-    refusal,
-    shrinks,
-)
+from ycpipelines.collect.guard import MISSING_DELIVERY, guard_raw, missing_delivery
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.collect.reading import Reading
 from ycpipelines.collect.sql import read_sql
@@ -138,22 +131,15 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     f"source reported {reading.source_count} rows, {done.read} were "
                     "read; the partition was not replaced"
                 )
-            before = committed_rows(committed)
-            if shrinks(before, done.rows):
-                if not config.accept_shrink:
-                    raise dg.Failure(
-                        refusal(f"raw/{dataset.bureau}/{dataset.id}", before, done.rows)
-                    )
-                store.accept_shrink(
-                    layer="raw",
-                    dataset=dataset.id,
-                    bureau=partition.bureau,
-                    day=partition.date,
-                    run_id=context.run_id,
-                    actor=context.run.tags.get(LAUNCHED_BY, "unknown operator"),
-                    before=before,
-                    after=done.rows,
-                )
+            guard_raw(
+                context,
+                store,
+                dataset=dataset.id,
+                partition=partition,
+                committed=committed,
+                rows=done.rows,
+                accept=config.accept_shrink,
+            )
             stage.commit()
         counts = {
             "read": done.read,

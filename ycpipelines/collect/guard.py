@@ -2,10 +2,12 @@
 partition to a fraction of its committed rows needs an operator's audited decision, and a day
 with no rows is a missing delivery (缺报), not a perfect one."""
 
+import dagster as dg
 import pyarrow.parquet as pq
 from upath import UPath
 
-from ycpipelines.registry.store import Finding
+from ycpipelines.lake import Partition
+from ycpipelines.registry.store import Finding, Registry
 
 # A new version keeping fewer than this share of the committed rows is a shrink.
 SHRINK_FLOOR = 0.5
@@ -32,6 +34,35 @@ def refusal(layer: str, before: int, after: int) -> str:
         f"{layer}: the new version has {after} rows against {before} committed "
         f"(below {SHRINK_FLOOR:.0%}); the committed partition was kept. After checking the "
         "delivery, an operator may accept it with the run option accept_shrink (audited)."
+    )
+
+
+def guard_raw(
+    context: dg.AssetExecutionContext,
+    store: Registry,
+    *,
+    dataset: str,
+    partition: Partition,
+    committed: UPath,
+    rows: int,
+    accept: bool,
+) -> None:
+    """Before a raw/ commit: fail on a shrink, or record the operator's acceptance of it."""
+    before = committed_rows(committed)
+    if not shrinks(before, rows):
+        return
+    assert before is not None
+    if not accept:
+        raise dg.Failure(refusal(f"raw/{partition.bureau}/{dataset}", before, rows))
+    store.accept_shrink(
+        layer="raw",
+        dataset=dataset,
+        bureau=partition.bureau,
+        day=partition.date,
+        run_id=context.run_id,
+        actor=context.run.tags.get(LAUNCHED_BY, "unknown operator"),
+        before=before,
+        after=rows,
     )
 
 
