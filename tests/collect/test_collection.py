@@ -46,7 +46,7 @@ def test_bad_csv_lines_are_quarantined_and_reruns_do_not_duplicate(
     yc_home: Path, instance: dg.DagsterInstance
 ) -> None:
     inbox = yc_home / "sources" / "inbox" / "market_regulation"
-    inbox.mkdir(parents=True)
+    inbox.mkdir(parents=True, exist_ok=True)
     lines = [
         HEADER.encode(),
         GOOD.encode("gbk"),

@@ -152,6 +152,7 @@ def test_a_failing_gate_blocks_deid_and_a_fixed_suite_lets_it_through(
     verdicts = checks(passed)
     assert passed.success and verdicts | {"one_source": True} == {
         "one_source": True,  # not in the ingest run: it reads the register, so runs after both
+        "missing_delivery": True,  # the day has rows
         "quality_gate": True,
         "reconciled": True,
         "quarantine_share": True,

@@ -104,6 +104,8 @@ class SourceField(Strict):
     policy: Policy = Policy.KEEP
     safe_name: str | None = None
     derive: list[IdPart] = []  # a resident ID's generalized parts, as extra safe/ columns
+    # Longest value collection accepts, in characters; a longer one sets its row aside.
+    max_chars: int = Field(default=10_000, gt=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.catalog.models import SqlSource
 from ycpipelines.collect.collector import write_partition
 from ycpipelines.collect.files import read_file
+from ycpipelines.collect.guard import MISSING_DELIVERY, guard_raw, missing_delivery
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.collect.reading import Reading
 from ycpipelines.collect.sql import read_sql
@@ -23,6 +24,8 @@ class CollectConfig(dg.Config):
     full_refresh: bool = False  # re-read the whole day even when a watermark exists
     accept_source_types: bool = False  # after a planned migration: the types found are the new
     # baseline instead of schema drift
+    accept_shrink: bool = False  # after checking the delivery: this run may replace a committed
+    # partition with fewer than half its rows (audited with the run and the counts)
 
 
 def raw_key(dataset: Dataset) -> dg.AssetKey:
@@ -37,6 +40,12 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     key = raw_key(dataset)
     partitions = dataset_partitions(catalog, dataset)
     incremental = sql and source.watermark_column is not None
+    delivered = partition_check(
+        MISSING_DELIVERY,
+        key,
+        partitions,
+        "缺报: the day's partition has rows (none is a missing delivery)",
+    )
 
     @dg.asset(
         key=key,
@@ -53,12 +62,13 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             "freshness_hours": source.freshness_hours,
         },
         check_specs=[
+            delivered,
             partition_check(
                 RECONCILED,
                 key,
                 partitions,
                 "rows read = rows collected + rows quarantined, before the partition is committed",
-            )
+            ),
         ],
     )
     def collect(
@@ -112,13 +122,28 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                     f"source reported {reading.source_count} rows, {done.read} were "
                     "read; the partition was not replaced"
                 )
+            guard_raw(
+                context,
+                store,
+                dataset=dataset.id,
+                partition=partition,
+                committed=committed,
+                rows=done.rows,
+                accept=config.accept_shrink,
+            )
             balance = reconciliation(
                 done.read, {"collected": done.collected, "quarantined": done.quarantined}
             )
             outcome = commit_or_reject(stage, balance.passed)
+        missing = dg.AssetCheckResult(
+            check_name=MISSING_DELIVERY,
+            passed=done.rows > 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"rows": done.rows, "read": done.read},
+        )
         if not balance.passed:  # nothing committed: no watermark, no tickets
             return dg.MaterializeResult(
-                metadata={**balance.metadata, **outcome}, check_results=[balance]
+                metadata={**balance.metadata, **outcome}, check_results=[balance, missing]
             )
         counts = {
             "read": done.read,
@@ -144,7 +169,8 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 day=partition.date,
                 stage="collect",
                 run_id=context.run_id,
-                found=quarantine_findings(con, quarantine, dataset),
+                found=quarantine_findings(con, quarantine, dataset)
+                | missing_delivery(done.rows, reading.where),
                 clean=True,
             )
         if reading.new_columns:
@@ -167,7 +193,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 "new_columns": ", ".join(reading.new_columns) or "none",
                 "tickets": dg.MetadataValue.json(collect_tickets),
             },
-            check_results=[balance],
+            check_results=[balance, missing],
         )
 
     return collect

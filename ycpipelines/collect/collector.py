@@ -10,11 +10,13 @@ import duckdb
 import pyarrow as pa
 from upath import UPath
 
-from ycpipelines.collect.reading import Reading
+from ycpipelines.collect.reading import Reading, limit_fields
 from ycpipelines.govern.quarantine import quarantine_select
 from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
 
-BAD_LINES = pa.schema([("line", pa.int64()), ("text", pa.string()), ("reason", pa.string())])
+BAD_LINES = pa.schema(
+    [("line", pa.int64()), ("text", pa.string()), ("reason", pa.string()), ("rule", pa.string())]
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def write_partition(
         f"CAST({loaded_at} AS TIMESTAMPTZ) AS _loaded_at"
     )
     as_text = ", ".join(f"CAST({quoted(c)} AS VARCHAR) AS {quoted(c)}" for c in columns)
-    con.register("incoming", reader)
+    con.register("incoming", limit_fields(reader, reading))
     fresh = raw_path.with_name(raw_path.name + ".fresh") if previous else raw_path
     collected = copy_to_parquet(
         con,
@@ -90,7 +92,7 @@ def write_partition(
     quarantined = copy_to_parquet(
         con,
         quarantine_select("collect", run_id)
-        + f" FROM (SELECT 'malformed_line' AS _rule, reason AS _reason, "
+        + f" FROM (SELECT coalesce(rule, 'malformed_line') AS _rule, reason AS _reason, "
         f"to_json({{'text': text}}) AS _record, {provenance}, line AS _line, "
         "md5(coalesce(text, '')) AS _row_hash FROM bad)",
         quarantine_path,

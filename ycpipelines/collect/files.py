@@ -1,13 +1,15 @@
 """File deliveries in a bureau's inbox: CSV (UTF-8, GBK or GB18030, detected), XLSX, JSON lines.
 
-Every unreadable line or row is set aside with its line number and reason; the rest loads.
+Every unreadable line or row is set aside with its line number and reason; the rest loads. A
+file that cannot be read at all (not text in a known encoding, no header) fails with a
+`DeliveryError` naming the file and line, never quoting it.
 """
 
 import csv
 import io
 import json
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -16,10 +18,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ycpipelines.catalog.models import FileSource
-from ycpipelines.collect.reading import Reading
+from ycpipelines.collect.reading import SHOWN_CHARS, DeliveryError, Reading
 
 BATCH_ROWS = 50_000
 SNIFF_BYTES = 1 << 20
+BLOCK_BYTES = 8 << 20  # Arrow's CSV block; a line must fit in one
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def line_limit(reading: Reading) -> int:
+    """Longest line read, in bytes: every field at its `max_chars` in 4-byte characters, with
+    room for columns the catalog does not list; always well inside one Arrow block."""
+    return min(4 * sum(f.max_chars for f in reading.dataset.fields) + 4096, BLOCK_BYTES // 2)
 
 
 def detect_encoding(path: Path) -> str:
@@ -45,6 +55,7 @@ class Transcoded(io.RawIOBase):
         self.lines = path.open("rb")
         self.encoding = encoding
         self.reading = reading
+        self.limit = line_limit(reading)
         self.kept = array("L", [0])
         self.number = 0
         self.pending = b""
@@ -54,10 +65,13 @@ class Transcoded(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         while not self.pending:
-            raw = self.lines.readline()
+            raw = self.lines.readline(self.limit + 1)
             if not raw:
                 return 0
             self.number += 1
+            if len(raw) > self.limit and not raw.endswith(b"\n"):
+                self.set_aside_long(raw)
+                continue
             try:
                 text = raw.decode(self.encoding)
             except UnicodeDecodeError as error:
@@ -76,9 +90,49 @@ class Transcoded(io.RawIOBase):
         self.pending = self.pending[size:]
         return size
 
+    def set_aside_long(self, head: bytes) -> None:
+        """Skip the rest of a line over the limit; keep its start and its length as the reason."""
+        start, size, chunk = head[:SHOWN_CHARS], len(head), head
+        while not chunk.endswith(b"\n"):
+            chunk = self.lines.readline(1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+        self.reading.bad_lines.append(
+            {
+                "line": self.number,
+                "text": start.decode(self.encoding, "replace"),
+                "reason": f"line of {size} bytes, over the limit of {self.limit}",
+                "rule": "line_too_long",
+            }
+        )
+
     def close(self) -> None:
         self.lines.close()
         super().close()
+
+
+def header(path: Path, encoding: str, limit: int) -> list[str]:
+    """The CSV header's names; a clear `DeliveryError` when line 1 is not a header."""
+    with path.open("rb") as f:
+        raw = f.readline(limit + 1)
+    where = f"{path.name} line 1"
+    if len(raw) > limit and not raw.endswith(b"\n"):
+        raise DeliveryError(f"{where}: over {limit} bytes without a line break; not a CSV header")
+    try:
+        return next(csv.reader([raw.decode(encoding)]), [])
+    except UnicodeDecodeError as error:
+        hint = (
+            "it starts with a UTF-16 byte-order mark; "
+            if raw.startswith(UTF16_MARKS)
+            else "it may not be text; "
+        )
+        raise DeliveryError(
+            f"{where}: does not decode as {encoding} (byte {error.start}); {hint}"
+            "deliver CSV in UTF-8, GBK or GB18030"
+        ) from None
+    except csv.Error as error:
+        raise DeliveryError(f"{where}: not a CSV header ({error})") from None
 
 
 def spans(batch: pa.RecordBatch) -> list[int]:
@@ -106,8 +160,7 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
         reading.bad_lines.append(malformed[row.number])
         return "skip"
 
-    with path.open("rb") as f:
-        names = next(csv.reader([f.readline().decode(encoding)]), [])
+    names = header(path, encoding, stream.limit)
     reading.check_columns(names)
     parsed = pacsv.open_csv(
         io.BufferedReader(stream, buffer_size=1 << 20),
@@ -133,8 +186,11 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
                 line += 1 + entry["text"].count("\n")
                 record += 1
 
+        def near() -> int:
+            return stream.kept[min(line, len(stream.kept) - 1)]
+
         try:
-            for batch in parsed:
+            for batch in iterate(parsed, path, near):
                 numbers = []
                 for extra in spans(batch):
                     pass_set_aside()
@@ -152,6 +208,22 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
         reading.source_count = rows + len(reading.bad_lines)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def iterate(
+    parsed: pacsv.CSVStreamingReader, path: Path, line: Callable[[], int]
+) -> Iterator[pa.RecordBatch]:
+    """Arrow's batches; a parse error names the file and the line near it, not the text Arrow
+    quotes after its reason."""
+    while True:
+        try:
+            batch = parsed.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:
+            reason = str(error).split(":")[0]
+            raise DeliveryError(f"{path.name} near line {line()}: {reason}") from None
+        yield batch
 
 
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"}
@@ -267,6 +339,7 @@ def read_file(path: Path, source: FileSource, reading: Reading) -> pa.RecordBatc
     """A day's delivery; one that has not arrived is an error naming the file."""
     if not path.exists():
         raise FileNotFoundError(f"dataset {reading.dataset.id}: delivery {path} has not arrived")
+    reading.where = path.name
     if source.format == "xlsx":
         return row_reader(xlsx_rows(path, reading), reading)
     encoding = detect_encoding(path) if source.encoding == "auto" else source.encoding

@@ -1,14 +1,25 @@
 """What a source reader reports besides its rows: counts, set-aside lines, columns and types."""
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ycpipelines.catalog import Dataset
+from ycpipelines.govern.masking import mask
+
+SHOWN_CHARS = 100  # of each value of a row set aside for its length
 
 
 class SchemaDriftError(RuntimeError):
     """The source no longer matches what the catalog and the last committed load expect."""
+
+
+class DeliveryError(ValueError):
+    """A delivery that cannot be read at all; the message names the file and line, never a
+    value of it."""
 
 
 @dataclass
@@ -33,9 +44,12 @@ class Reading:
         """Fail on a catalog column the source lacks; note columns the catalog does not list."""
         missing = [c for c in self.columns if c not in found]
         if missing:
+            # What stands where the header should be may be a data row: names the catalog
+            # does not know are shown masked.
+            shown = [c if c in self.columns else mask(c, None) for c in found]
             raise SchemaDriftError(
                 f"dataset {self.dataset.id}: column(s) {missing} expected by the catalog are "
-                f"missing from {self.where} (found {found})"
+                f"missing from {self.where} (found {len(found)} columns: {shown})"
             )
         self.new_columns = [c for c in found if c not in self.columns]
 
@@ -48,3 +62,49 @@ class Reading:
                     f"dataset {self.dataset.id}: column {column} changed type in {self.where}: "
                     f"expected {before}, found {now}"
                 )
+
+
+def limit_fields(reader: pa.RecordBatchReader, reading: Reading) -> pa.RecordBatchReader:
+    """Rows whose text values stay within each field's `max_chars`; a longer row is set aside
+    with its line and reason (counted once the source is read, so `source_count` holds)."""
+    limits = {f.name: f.max_chars for f in reading.dataset.fields}
+    set_aside: list[dict] = []
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            over = pa.array([False] * batch.num_rows)
+            for name in batch.schema.names:
+                column = batch.column(name)
+                if name in limits and pa.types.is_string(column.type):
+                    long = pc.greater(pc.utf8_length(column), limits[name])
+                    over = pc.or_(over, pc.fill_null(long, False))
+            if pc.any(over).as_py():
+                set_aside.extend(over_long(batch.filter(over), limits))
+                batch = batch.filter(pc.invert(over))
+            yield batch
+        reading.bad_lines.extend(set_aside)
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def over_long(rows: pa.RecordBatch, limits: dict[str, int]) -> list[dict]:
+    """A set-aside entry per row: its line, the fields over their limit, its values cut short."""
+    found = []
+    for row in rows.to_pylist():
+        too_long = [
+            f"{name} has {len(value)} characters, over its limit of {limits[name]}"
+            for name, value in row.items()
+            if name in limits and isinstance(value, str) and len(value) > limits[name]
+        ]
+        cut = {
+            k: v[:SHOWN_CHARS] if isinstance(v, str) else v for k, v in row.items() if k != "_line"
+        }
+        found.append(
+            {
+                "line": row.get("_line"),
+                "text": json.dumps(cut, ensure_ascii=False, default=str),
+                "reason": "; ".join(too_long),
+                "rule": "field_too_long",
+            }
+        )
+    return found

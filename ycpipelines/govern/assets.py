@@ -1,26 +1,56 @@
 """治理 Govern: `std/<dataset>` (standardized, quality-gated) and its quarantine per partition."""
 
 import hashlib
+from typing import Any
 
 import dagster as dg
+from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.collect.assets import raw_key
+from ycpipelines.collect.guard import committed_rows, refusal, shrinks
 from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.govern.feedback import quarantine_findings
-from ycpipelines.govern.gate import previous_rows, validate
+from ycpipelines.govern.gate import GateResult, previous_rows, validate
 from ycpipelines.govern.standardize import route
 from ycpipelines.govern.suites import load_suite
-from ycpipelines.lake import commit_or_reject, duck
+from ycpipelines.lake import Partition, commit_or_reject, duck
 from ycpipelines.metadata import RECONCILED, lineage, reconciliation, schema, source_columns
+from ycpipelines.registry import Registry
 from ycpipelines.resources import LakeResource, RegistryResource
 
 QUALITY_GATE = "quality_gate"
 QUARANTINE_SHARE = "quarantine_share"
+NO_SHRINK = "no_shrink_vs_committed"
 
 
 def std_key(dataset: Dataset) -> dg.AssetKey:
     return dg.AssetKey(["std", dataset.id])
+
+
+def shrink_gate(
+    gate: GateResult, store: Registry, dataset: Dataset, partition: Partition, committed: UPath
+) -> tuple[GateResult, dict[str, Any] | None]:
+    """The gate, failed when the new version shrinks the committed one without the operator's
+    decision on its raw/ partition; with that decision, what to audit for std/."""
+    before = committed_rows(committed)
+    if not shrinks(before, gate.rows):
+        return gate, None
+    decision = store.shrink_accepted(
+        dataset=dataset.id, bureau=partition.bureau, day=partition.date
+    )
+    if decision is None:
+        return gate.adding(NO_SHRINK, False, refusal(f"std/{dataset.id}", before, gate.rows)), None
+    detail = f"accepted by {decision.actor} for run {decision.detail['run_id']}"
+    accepted = {
+        "dataset": dataset.id,
+        "bureau": partition.bureau,
+        "day": partition.date,
+        "actor": decision.actor,
+        "before": before,
+        "after": gate.rows,
+    }
+    return gate.adding(NO_SHRINK, True, detail), accepted
 
 
 def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
@@ -100,6 +130,13 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 partition,
                 previous_rows(lake.lake, dataset.id, partition),
             )
+            gate, accepted = shrink_gate(
+                gate,
+                registry.registry,
+                dataset,
+                partition,
+                lake.lake.file("std", dataset.id, partition),
+            )
             share = routed.quarantined / routed.collected if routed.collected else 0.0
             share_ok = share <= dataset.quarantine_threshold
             balance = reconciliation(
@@ -107,6 +144,12 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 {"standardized": routed.standardized, "quarantined": routed.quarantined},
             )
             outcome = commit_or_reject(stage, gate.success and share_ok and balance.passed)
+        if accepted and outcome["committed"]:
+            registry.registry.accept_shrink(
+                layer="std",
+                run_id=context.run_id,
+                **accepted,
+            )
         tickets = registry.registry.sync_tickets(
             dataset=dataset.id,
             bureau=partition.bureau,

@@ -3,7 +3,8 @@
 GE reads the staged partition through `DuckDBDatasource` (a query asset over `read_parquet`), so
 the rows never pass through pandas: each expectation is a SQL aggregate that DuckDB answers from
 the columns it needs. Besides the suite's own expectations the gate adds the row-count collapse
-check (`meta.min_share_of_previous_rows` of the bureau's previous committed partition). Failing
+check (`meta.min_share_of_previous_rows` of the bureau's previous committed partition) and fails
+a partition without rows (a missing delivery, 缺报, scored 0 in every dimension). Failing
 values GE returns (samples, when the suite asks for them, and observed column statistics) are
 masked before they are kept anywhere.
 """
@@ -11,7 +12,7 @@ masked before they are kept anywhere.
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +27,8 @@ from ycpipelines.govern.suites import Suite
 from ycpipelines.lake import TIMEZONE, Lake, Partition, duck, sql_literal
 
 ROW_COUNT_GATE = "row_count_vs_previous"
+ROWS_PRESENT = "rows_present"
+NOTHING_SCORED = QualityScore(0.0, 0.0, 0.0, 0.0)
 # Row order is irrelevant to aggregates (uniqueness's window query runs ~30% faster without it).
 DUCKDB_CONFIG = {"preserve_insertion_order": False}
 
@@ -107,6 +110,11 @@ class GateResult:
     previous_rows: int | None
     results: list[dict]
     score: QualityScore
+
+    def adding(self, name: str, passed: bool, detail: str) -> "GateResult":
+        """This result with one more gate the suite does not hold (e.g. a shrink guard)."""
+        extra = {"expectation": name, "type": name, "success": passed, "detail": detail}
+        return replace(self, success=self.success and passed, results=[*self.results, extra])
 
     @property
     def failed(self) -> list[str]:
@@ -195,10 +203,11 @@ def validate(
     validation = batch.validate(expectations, result_format=suite.result_format)
     results = outcomes(validation, dataset)
     score = quality_score([(r["type"], r) for r in results], timeliness)
-    return GateResult(
+    gate = GateResult(
         success=bool(validation.success),
         rows=rows,
         previous_rows=previous,
         results=results,
-        score=score,
+        score=score if rows else NOTHING_SCORED,
     )
+    return gate if rows else gate.adding(ROWS_PRESENT, False, "缺报: no rows for the day")

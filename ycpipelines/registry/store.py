@@ -24,6 +24,7 @@ from ycpipelines.lake import home
 from ycpipelines.registry.alerts import AlertsMixin
 from ycpipelines.registry.anchor import Anchor, Checkpoint
 from ycpipelines.registry.authorizations import AuthorizationsMixin
+from ycpipelines.registry.collection import CollectionMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import ADMIN, OPERATOR, IdentityMixin
@@ -138,9 +139,16 @@ def open_registry(url: str) -> "Registry":
     return Registry(url)
 
 
-class Registry(IdentityMixin, AlertsMixin, AuthorizationsMixin, DeliveriesMixin, SandboxMixin):
+class Registry(
+    IdentityMixin,
+    AlertsMixin,
+    AuthorizationsMixin,
+    CollectionMixin,
+    DeliveriesMixin,
+    SandboxMixin,
+):
     """Operations on the registry; every change is audited in the same transaction, and the
-    chain's head is signed outside the database after each one."""
+    range of entries each transaction wrote is signed outside the database."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_registry_url()

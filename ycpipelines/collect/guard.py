@@ -1,0 +1,79 @@
+"""Committed partitions are not wiped unseen (防误覆盖): a re-delivery that would shrink a
+partition to a fraction of its committed rows needs an operator's audited decision, and a day
+with no rows is a missing delivery (缺报), not a perfect one."""
+
+import dagster as dg
+import pyarrow.parquet as pq
+from upath import UPath
+
+from ycpipelines.lake import Partition
+from ycpipelines.registry.store import Finding, Registry
+
+# A new version keeping fewer than this share of the committed rows is a shrink.
+SHRINK_FLOOR = 0.5
+MISSING_DELIVERY = "missing_delivery"
+
+
+def committed_rows(path: UPath) -> int | None:
+    """Rows of a committed partition file; None when none is committed."""
+    if not path.exists():
+        return None
+    with path.open("rb") as f:
+        return pq.ParquetFile(f).metadata.num_rows
+
+
+def shrinks(before: int | None, after: int) -> bool:
+    """Whether `after` rows replacing `before` committed ones is a shrink."""
+    return bool(before) and after < SHRINK_FLOOR * before
+
+
+def refusal(layer: str, before: int, after: int) -> str:
+    """Why a shrunk version was not committed, in counts."""
+    return (
+        f"{layer}: the new version has {after} rows against {before} committed "
+        f"(below {SHRINK_FLOOR:.0%}); the committed partition was kept. After checking the "
+        "delivery, an operator may accept it with the run option accept_shrink (audited)."
+    )
+
+
+def launcher(context: dg.AssetExecutionContext, store: Registry) -> str:
+    """Who launched this run, as the platform recorded it (a run tag proves nothing)."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    known = store.launcher_of(context.run_id, record.create_timestamp if record else None)
+    return known or f"unrecorded launcher of run {context.run_id}"
+
+
+def guard_raw(
+    context: dg.AssetExecutionContext,
+    store: Registry,
+    *,
+    dataset: str,
+    partition: Partition,
+    committed: UPath,
+    rows: int,
+    accept: bool,
+) -> None:
+    """Before a raw/ commit: fail on a shrink, or record the operator's acceptance of it."""
+    before = committed_rows(committed)
+    if not shrinks(before, rows):
+        return
+    assert before is not None
+    if not accept:
+        raise dg.Failure(refusal(f"raw/{partition.bureau}/{dataset}", before, rows))
+    store.accept_shrink(
+        layer="raw",
+        dataset=dataset,
+        bureau=partition.bureau,
+        day=partition.date,
+        run_id=context.run_id,
+        actor=launcher(context, store),
+        before=before,
+        after=rows,
+    )
+
+
+def missing_delivery(rows: int, where: str) -> dict[str, Finding]:
+    """A ticket's finding for a partition without rows, to the bureau that owes them."""
+    if rows:
+        return {}
+    return {MISSING_DELIVERY: Finding(f"缺报 no rows delivered for the day ({where})", 0, [])}

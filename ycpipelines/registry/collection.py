@@ -1,0 +1,67 @@
+"""Operator decisions on collected partitions (归集), each an audit entry of its own.
+
+A re-delivery that would shrink a committed partition to a fraction of its rows is refused
+unless an operator accepts it for that run; the acceptance names the run and the counts, and
+the later layers (std/) read it back instead of trusting a flag of their own.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ycpipelines.registry.errors import RegistryError
+from ycpipelines.registry.models import AuditEntry
+
+SHRINK_ACCEPTED = "collect.shrink_accepted"
+COMMITTED = "collect.committed"
+
+
+def partition_subject(layer: str, dataset: str, bureau: str, day: str) -> str:
+    """The audit subject of one partition, `raw/<bureau>/<dataset>/<day>` (as collection uses)."""
+    return f"{layer}/{bureau}/{dataset}/{day}"
+
+
+class CollectionMixin:
+    """Registry operations on collected partitions (mixed into `Registry`)."""
+
+    def accept_shrink(
+        self,
+        *,
+        layer: str,
+        dataset: str,
+        bureau: str,
+        day: str,
+        run_id: str,
+        actor: str,
+        before: int,
+        after: int,
+    ) -> None:
+        """Record that `actor` let run `run_id` replace `before` committed rows with `after`."""
+        if not actor.strip():
+            raise RegistryError("accepting a shrunk partition must name who accepts it")
+        detail = {"run_id": run_id, "layer": layer, "before": before, "after": after}
+        subject = partition_subject(layer, dataset, bureau, day)
+        self._transact(lambda s: self._audit(s, actor, SHRINK_ACCEPTED, subject, detail))
+
+    def shrink_accepted(self, *, dataset: str, bureau: str, day: str) -> AuditEntry | None:
+        """The acceptance behind the raw partition as committed now: the one naming the run
+        whose collection was committed last; None when that run had none."""
+        subject = partition_subject("raw", dataset, bureau, day)
+        with Session(self.engine) as session:
+            entries = list(
+                session.scalars(
+                    select(AuditEntry)
+                    .where(
+                        AuditEntry.subject == subject,
+                        AuditEntry.action.in_([COMMITTED, SHRINK_ACCEPTED]),
+                    )
+                    .order_by(AuditEntry.id)
+                )
+            )
+        committed = [e for e in entries if e.action == COMMITTED]
+        if not committed:
+            return None
+        run_id = committed[-1].detail.get("run_id")
+        return next(
+            (e for e in entries if e.action == SHRINK_ACCEPTED and e.detail["run_id"] == run_id),
+            None,
+        )
