@@ -1,9 +1,14 @@
-"""End to end, on the embedded defaults: sources → raw → std → safe → product → review → zone."""
+"""End to end, on the embedded defaults: sources → raw → std → safe → product → review → zone.
+
+The demo runs once for the module (全链路); a test that damages what it built puts it back, and
+what the demo recorded is read as it stood when the demo ended, not after other tests."""
 
 import csv
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -62,6 +67,12 @@ def demo(yc_home: Path, sources: dict, instance: dg.DagsterInstance):
         date.fromisoformat(sources["end"]),
     )
     return defs, catalog, registry, result
+
+
+@pytest.fixture(scope="module")
+def demo_audit(demo) -> list[str]:
+    """The audit log's actions as the demo left them, before any test acted."""
+    return [e.action for e in demo[2].audit_log()]
 
 
 def source_rows(sources: dict, dataset: str) -> list[dict]:
@@ -130,7 +141,7 @@ def request_of(registry: Registry, scenario: str) -> ApprovalRequest:
     return request
 
 
-def test_whole_lineage_publishes_once_approved(demo, yc_home: Path) -> None:
+def test_whole_lineage_publishes_once_approved(demo, demo_audit: list[str], yc_home: Path) -> None:
     _, catalog, registry, result = demo
     assert result.failed == []
     assert len(result.request_ids) == len(result.published) == len(catalog.products) == 3
@@ -147,9 +158,8 @@ def test_whole_lineage_publishes_once_approved(demo, yc_home: Path) -> None:
         assert [f["name"] for f in manifest["fields"]] == [f.name for f in product.fields]
         assert manifest["rows"] == request.row_count
     assert registry.verify_audit_chain() is None
-    actions = [e.action for e in registry.audit_log()]
-    assert actions.count("collect.committed") == 4 * 3, "every collected partition is audited"
-    egress = [a for a in actions if a.startswith("egress.")]
+    assert demo_audit.count("collect.committed") == 4 * 3, "every collected partition is audited"
+    egress = [a for a in demo_audit if a.startswith("egress.")]
     assert sorted(egress) == sorted(["egress.requested", "egress.approved", "egress.published"] * 3)
 
 
@@ -281,31 +291,42 @@ def test_publish_refuses_a_product_changed_since_approval(
     defs, _, registry, _ = demo
     product = yc_home / "lake" / "product" / "underwriting_features" / "data.parquet"
     before = sorted((yc_home / "zone").rglob("*"))
+    refused_before = sum(e.action == "egress.refused" for e in registry.audit_log())
+    with changed_product(product):
+        job = defs.resolve_job_def("publish_underwriting_features")
+        tagged = job.execute_in_process(
+            instance=instance,
+            run_config=QUIET,
+            raise_on_error=False,
+            tags={APPROVAL_TAG: str(request_of(registry, "underwriting_features").id)},
+        )
+        assert not tagged.success
+        assert "changed since request" in failures(tagged)
+
+        untagged = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
+        assert not untagged.success
+        assert "publish runs only for an approved request" in failures(untagged)
+
+    assert sorted((yc_home / "zone").rglob("*")) == before
+    refusals = sum(e.action == "egress.refused" for e in registry.audit_log()) - refused_before
+    assert refusals == 2
+    assert registry.verify_audit_chain() is None
+
+
+@contextmanager
+def changed_product(product: Path) -> Iterator[None]:
+    """Within, the committed product holds only its first 10 rows; afterwards its own bytes."""
+    kept = product.read_bytes()
     with duck() as con:
         con.execute(
             f"COPY (SELECT * FROM read_parquet('{product}') LIMIT 10) "
             f"TO '{product}.new' (FORMAT parquet)"
         )
     Path(f"{product}.new").replace(product)
-    job = defs.resolve_job_def("publish_underwriting_features")
-
-    tagged = job.execute_in_process(
-        instance=instance,
-        run_config=QUIET,
-        raise_on_error=False,
-        tags={APPROVAL_TAG: str(request_of(registry, "underwriting_features").id)},
-    )
-    assert not tagged.success
-    assert "changed since request" in failures(tagged)
-
-    untagged = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
-    assert not untagged.success
-    assert "publish runs only for an approved request" in failures(untagged)
-
-    assert sorted((yc_home / "zone").rglob("*")) == before
-    refusals = [e for e in registry.audit_log() if e.action == "egress.refused"]
-    assert len(refusals) == 2
-    assert registry.verify_audit_chain() is None
+    try:
+        yield
+    finally:
+        product.write_bytes(kept)
 
 
 def test_rebuilding_unchanged_data_needs_no_new_review(demo, instance: dg.DagsterInstance) -> None:
