@@ -1,9 +1,14 @@
-"""End to end, on the embedded defaults: sources → raw → std → safe → product → review → zone."""
+"""End to end, on the embedded defaults: sources → raw → std → safe → product → review → zone.
+
+The demo runs once for the module (全链路); a test that damages what it built puts it back, and
+the demo's audit log is read as it stood when the demo ended, not after other tests."""
 
 import csv
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -16,13 +21,20 @@ from sqlalchemy import create_engine, text
 from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.people import legacy_id
-from ycpipelines.demo.run import DEMO_OPERATOR, DEMO_REVIEWER, QUIET, review_tick, run_demo
+from ycpipelines.demo.run import (
+    DEMO_ADMIN,
+    DEMO_OPERATOR,
+    DEMO_REVIEWER,
+    QUIET,
+    review_tick,
+    run_demo,
+)
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest
 
-from helpers import failures, materializations, totals
+from helpers import failures, materializations, totals, ycp
 
 # The direct identifiers of each source, named here independently of the catalog.
 PII_COLUMNS = {
@@ -49,7 +61,9 @@ PII_COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def demo(yc_home: Path, sources: dict, instance: dg.DagsterInstance):
+def demo_run(yc_home: Path, sources: dict, instance: dg.DagsterInstance) -> dict:
+    """The whole demo, once; with the audit log's actions as the demo left them, read before
+    any test acts (a fixture asked for later would read what earlier tests added)."""
     catalog = load_catalog()
     defs = build_definitions(catalog)
     registry = Registry()
@@ -61,7 +75,18 @@ def demo(yc_home: Path, sources: dict, instance: dg.DagsterInstance):
         date.fromisoformat(sources["first"]),
         date.fromisoformat(sources["end"]),
     )
-    return defs, catalog, registry, result
+    actions = [e.action for e in registry.audit_log()]
+    return {"demo": (defs, catalog, registry, result), "audit": actions}
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run: dict):
+    return demo_run["demo"]
+
+
+@pytest.fixture(scope="module")
+def demo_audit(demo_run: dict) -> list[str]:
+    return demo_run["audit"]
 
 
 def source_rows(sources: dict, dataset: str) -> list[dict]:
@@ -130,7 +155,7 @@ def request_of(registry: Registry, scenario: str) -> ApprovalRequest:
     return request
 
 
-def test_whole_lineage_publishes_once_approved(demo, yc_home: Path) -> None:
+def test_whole_lineage_publishes_once_approved(demo, demo_audit: list[str], yc_home: Path) -> None:
     _, catalog, registry, result = demo
     assert result.failed == []
     assert len(result.request_ids) == len(result.published) == len(catalog.products) == 3
@@ -148,9 +173,8 @@ def test_whole_lineage_publishes_once_approved(demo, yc_home: Path) -> None:
         assert [f["name"] for f in manifest["fields"]] == [f.name for f in product.fields]
         assert manifest["rows"] == request.row_count
     assert registry.verify_audit().ok
-    actions = [e.action for e in registry.audit_log()]
-    assert actions.count("collect.committed") == 4 * 3, "every collected partition is audited"
-    egress = [a for a in actions if a.startswith("egress.")]
+    assert demo_audit.count("collect.committed") == 4 * 3, "every collected partition is audited"
+    egress = [a for a in demo_audit if a.startswith("egress.")]
     assert sorted(egress) == sorted(["egress.requested", "egress.approved", "egress.published"] * 3)
 
 
@@ -282,31 +306,42 @@ def test_publish_refuses_a_product_changed_since_approval(
     defs, _, registry, _ = demo
     product = yc_home / "lake" / "product" / "underwriting_features" / "data.parquet"
     before = sorted((yc_home / "zone").rglob("*"))
+    refused_before = sum(e.action == "egress.refused" for e in registry.audit_log())
+    with changed_product(product):
+        job = defs.resolve_job_def("publish_underwriting_features")
+        tagged = job.execute_in_process(
+            instance=instance,
+            run_config=QUIET,
+            raise_on_error=False,
+            tags={APPROVAL_TAG: str(request_of(registry, "underwriting_features").id)},
+        )
+        assert not tagged.success
+        assert "changed since request" in failures(tagged)
+
+        untagged = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
+        assert not untagged.success
+        assert "publish runs only for an approved request" in failures(untagged)
+
+    assert sorted((yc_home / "zone").rglob("*")) == before
+    refusals = sum(e.action == "egress.refused" for e in registry.audit_log()) - refused_before
+    assert refusals == 2
+    assert registry.verify_audit().ok
+
+
+@contextmanager
+def changed_product(product: Path) -> Iterator[None]:
+    """Within, the committed product holds only its first 10 rows; afterwards its own bytes."""
+    kept = product.read_bytes()
     with duck() as con:
         con.execute(
             f"COPY (SELECT * FROM read_parquet('{product}') LIMIT 10) "
             f"TO '{product}.new' (FORMAT parquet)"
         )
     Path(f"{product}.new").replace(product)
-    job = defs.resolve_job_def("publish_underwriting_features")
-
-    tagged = job.execute_in_process(
-        instance=instance,
-        run_config=QUIET,
-        raise_on_error=False,
-        tags={APPROVAL_TAG: str(request_of(registry, "underwriting_features").id)},
-    )
-    assert not tagged.success
-    assert "changed since request" in failures(tagged)
-
-    untagged = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
-    assert not untagged.success
-    assert "publish runs only for an approved request" in failures(untagged)
-
-    assert sorted((yc_home / "zone").rglob("*")) == before
-    refusals = [e for e in registry.audit_log() if e.action == "egress.refused"]
-    assert len(refusals) == 2
-    assert registry.verify_audit().ok
+    try:
+        yield
+    finally:
+        product.write_bytes(kept)
 
 
 def test_rebuilding_unchanged_data_needs_no_new_review(demo, instance: dg.DagsterInstance) -> None:
@@ -347,29 +382,20 @@ def test_a_product_failing_k_anonymity_is_not_committed_nor_offered_for_review(
 
 
 def test_reviewers_see_and_decide_requests_through_the_cli(demo) -> None:
-    from click.testing import CliRunner
-
-    from ycpipelines.cli import main
-
     _, _, registry, _ = demo
-    run = CliRunner().invoke
-    unknown = run(main, ["egress", "approve", "1", "--reviewer", "张审核", "--comment", "批准"])
-    assert "张审核 is not a registry user with the reviewer role" in unknown.output
-    added = run(main, ["users", "add", "张审核", "--role", "reviewer", "--by", "admin"])
-    assert added.exit_code == 0, added.output
-    listed = run(main, ["egress", "list"])
-    assert listed.exit_code == 0
-    request = request_of(registry, "underwriting_features")
-    assert f"{request.id}\tpublished\tunderwriting_features\tdemo_insurer" in listed.output
-    assert request.content_hash in listed.output
-
-    again = run(
-        main,
-        ["egress", "approve", str(request.id), "--reviewer", "张审核", "--comment", "再次批准"],
+    unknown = ycp("egress", "approve", "1", "--comment", "批准", as_user="张审核", ok=False)
+    assert "the login '张审核' is not mapped to a registry account" in unknown
+    ycp(
+        "users", "add", "张审核", "--role", "reviewer", "--os-account", "张审核", as_user=DEMO_ADMIN
     )
-    assert again.exit_code == 1
-    assert "is published, not pending" in again.output
-    missing = run(main, ["egress", "reject", "999", "--reviewer", "张审核", "--comment", "无"])
-    assert "no approval request 999" in missing.output
-    verified = run(main, ["audit", "verify"])
-    assert verified.exit_code == 0 and "audit chain verified" in verified.output
+    listed = ycp("egress", "list")
+    request = request_of(registry, "underwriting_features")
+    assert f"{request.id}\tpublished\tunderwriting_features\tdemo_insurer" in listed
+    assert request.content_hash in listed
+    again = ycp(
+        "egress", "approve", str(request.id), "--comment", "再次批准", as_user="张审核", ok=False
+    )
+    assert "is published, not pending" in again
+    missing = ycp("egress", "reject", "999", "--comment", "无", as_user="张审核", ok=False)
+    assert "no approval request 999" in missing
+    assert "audit chain verified" in ycp("audit", "verify")

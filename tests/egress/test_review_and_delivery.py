@@ -1,10 +1,14 @@
 """Egress with the registry on the real PostgreSQL: authorizations, four-eyes review, delivery
-into versioned zones, re-verification at write time, revocation, leak tracing, settlement."""
+into versioned zones, re-verification at write time, revocation, leak tracing, settlement.
+
+Each test decides its own consumer's request: one grant per consumer is made once for the module
+(授权), and no test relies on a decision or a delivery another test made."""
 
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -13,20 +17,22 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ycpipelines.catalog import load_catalog
+from ycpipelines.clock import pilot_today
 from ycpipelines.definitions import build_definitions
-from ycpipelines.demo.run import QUIET, launch, review_tick
+from ycpipelines.demo.run import QUIET, launch, launched, review_tick
 from ycpipelines.egress.publish import APPROVAL_TAG
-from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
 
-from helpers import failures, ingest_demo_days, ycp
+from helpers import accounts, failures, ingest_demo_days, ycp
 
 SCENARIO = "underwriting_features"
-INSURERS = ["insurer_a", "insurer_b", "insurer_c"]
-OPERATOR, REVIEWER = "赵运营", "王审核"
-TODAY = datetime.now(UTC).date()
+APPROVED, REJECTED = ("insurer_a", "insurer_b"), "insurer_c"  # decided once, by `decided`
+SELF_REVIEWED, EXPIRING, REVOKED, AUDITED = "insurer_s", "insurer_d", "insurer_r", "insurer_x"
+CONSUMERS = sorted([*APPROVED, REJECTED, SELF_REVIEWED, EXPIRING, REVOKED, AUDITED])
+OPERATOR, REVIEWER, LATE_REVIEWER = "赵运营", "王审核", "孙审核"
+TODAY = pilot_today()
 
 
 def grant(consumer: str, first: date = TODAY, last: date = TODAY + timedelta(days=30)) -> int:
@@ -43,28 +49,29 @@ def grant(consumer: str, first: date = TODAY, last: date = TODAY + timedelta(day
         str(last),
         "--plan",
         f"预案-{consumer}: 停止交付并通知召回",
-        "--by",
-        "数据局",
     )
     return int(out.split()[1].rstrip(":"))
 
 
 @pytest.fixture(scope="module")
 def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases) -> Iterator[dict]:
-    """Governed demo data, three authorized insurers, and the product built by an operator."""
+    """Governed demo data, every consumer of the module authorized, the reviewers, and the
+    product built by an operator: one pending request per consumer."""
     os.environ["YC_REGISTRY_URL"] = databases("postgresql")
     catalog = load_catalog()
     defs = build_definitions(catalog)
     ingest_demo_days(sources)
-    grants = {c: grant(c) for c in INSURERS}
-    ycp("users", "add", REVIEWER, "--role", "reviewer", "--by", "数据局")
-    ycp("users", "add", OPERATOR, "--role", "reviewer", "--by", "数据局")
-    built = defs.resolve_job_def("build_products").execute_in_process(
-        instance=instance, run_config=QUIET, tags={LAUNCHED_BY: OPERATOR}
-    )
+    registry = Registry()
+    roles = {
+        REVIEWER: ["reviewer"],
+        OPERATOR: ["operator", "reviewer"],
+        LATE_REVIEWER: ["reviewer"],
+    }
+    accounts(registry, roles)
+    grants = {c: grant(c) for c in CONSUMERS}
+    built = launched(defs, instance, registry, "build_products", OPERATOR)
     assert built.success
     review_tick(defs, instance)
-    registry = Registry()
     requests = {r.consumer: r for r in registry.requests() if r.scenario == SCENARIO}
     yield {"defs": defs, "grants": grants, "requests": requests, "registry": registry}
     del os.environ["YC_REGISTRY_URL"]
@@ -85,9 +92,55 @@ def publish(
     )
 
 
+def approve(request_id: int, comment: str = "字段清单与授权一致") -> None:
+    ycp("egress", "approve", str(request_id), "--comment", comment, as_user=REVIEWER)
+
+
+def launch_for(
+    world: dict, instance: dg.DagsterInstance, runs: list[dg.RunRequest], consumer: str
+) -> dg.ExecuteInProcessResult:
+    """Launch the one publish run the sensor asked for this consumer's request."""
+    wanted = str(world["requests"][consumer].id)
+    [run] = [r for r in runs if r.tags[APPROVAL_TAG] == wanted]
+    return launch(world["defs"], instance, run)
+
+
+@pytest.fixture(scope="module")
+def decided(world: dict, instance: dg.DagsterInstance) -> dict:
+    """Two requests approved and delivered, one rejected; the sensor's runs and what the registry
+    listed as approved when the sensor ran."""
+    requests = world["requests"]
+    for consumer in APPROVED:
+        approve(requests[consumer].id)
+    ycp(
+        "egress",
+        "reject",
+        str(requests[REJECTED].id),
+        "--comment",
+        "用途说明不充分",
+        as_user=REVIEWER,
+    )
+    approved = {str(r.id) for r in world["registry"].requests(status="approved")}
+    runs = review_tick(world["defs"], instance)
+    results = {c: launch_for(world, instance, runs, c) for c in APPROVED}
+    return {"runs": runs, "approved": approved, "results": results}
+
+
+@pytest.fixture(scope="module")
+def settled(world: dict, decided: dict) -> dict:
+    """The month settled once, over every delivery the registry held at that moment."""
+    deliveries = world["registry"].deliveries()
+    period = f"{TODAY:%Y-%m}"
+    return {
+        "deliveries": deliveries,
+        "period": period,
+        "output": ycp("ledger", "settle", "--period", period),
+    }
+
+
 def test_one_request_per_authorized_consumer_with_the_evidence(world: dict) -> None:
     requests = world["requests"]
-    assert sorted(requests) == INSURERS
+    assert sorted(requests) == CONSUMERS
     for consumer, request in requests.items():
         assert request.status == "pending" and request.launched_by == OPERATOR
         assert request.authorization_id == world["grants"][consumer]
@@ -101,16 +154,9 @@ def test_one_request_per_authorized_consumer_with_the_evidence(world: dict) -> N
 
 
 def test_the_operator_who_built_it_cannot_approve_it(world: dict) -> None:
-    request = world["requests"]["insurer_a"]
+    request = world["requests"][SELF_REVIEWED]
     refused = ycp(
-        "egress",
-        "approve",
-        str(request.id),
-        "--reviewer",
-        OPERATOR,
-        "--comment",
-        "自审",
-        ok=False,
+        "egress", "approve", str(request.id), "--comment", "自审", as_user=OPERATOR, ok=False
     )
     assert "four eyes" in refused
     registry = world["registry"]
@@ -119,53 +165,33 @@ def test_the_operator_who_built_it_cannot_approve_it(world: dict) -> None:
 
 
 def test_approved_requests_are_delivered_into_versioned_zones_and_rejected_ones_are_not(
-    world: dict, instance: dg.DagsterInstance, yc_home: Path
+    world: dict, decided: dict, yc_home: Path
 ) -> None:
     requests = world["requests"]
-    for consumer in ("insurer_a", "insurer_b"):
-        ycp(
-            "egress",
-            "approve",
-            str(requests[consumer].id),
-            "--reviewer",
-            REVIEWER,
-            "--comment",
-            "字段清单与授权一致",
-        )
-    ycp(
-        "egress",
-        "reject",
-        str(requests["insurer_c"].id),
-        "--reviewer",
-        REVIEWER,
-        "--comment",
-        "用途说明不充分",
-    )
-    runs = review_tick(world["defs"], instance)
-    assert sorted(r.tags[APPROVAL_TAG] for r in runs) == sorted(
-        str(requests[c].id) for c in ("insurer_a", "insurer_b")
-    )
-    for run in runs:
-        assert launch(world["defs"], instance, run).success
-    for consumer in ("insurer_a", "insurer_b"):
+    launched = {r.tags[APPROVAL_TAG] for r in decided["runs"]}
+    assert launched == decided["approved"], "the sensor launches exactly the approved requests"
+    assert {str(requests[c].id) for c in APPROVED} <= launched
+    assert str(requests[REJECTED].id) not in launched
+    for consumer in APPROVED:
+        assert decided["results"][consumer].success
         folder = yc_home / "zone" / consumer / SCENARIO / "v1"
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["sha256"] == file_digest(folder / "data.parquet")
         assert manifest["approval_request"] == requests[consumer].id
         assert manifest["reviewer"] == REVIEWER
-    assert not (yc_home / "zone" / "insurer_c").exists()
-    assert world["registry"].request(requests["insurer_c"].id).status == "rejected"
+    assert not (yc_home / "zone" / REJECTED).exists()
+    assert world["registry"].request(requests[REJECTED].id).status == "rejected"
 
 
-def test_a_leaked_sample_names_its_consumer(world: dict, yc_home: Path) -> None:
+def test_a_leaked_sample_names_its_consumer(decided: dict, yc_home: Path, tmp_path: Path) -> None:
     zone = yc_home / "zone"
-    a, b = (zone / c / SCENARIO / "v1" / "data.parquet" for c in ("insurer_a", "insurer_b"))
+    a, b = (zone / c / SCENARIO / "v1" / "data.parquet" for c in APPROVED)
     with duck() as con:
         shared = con.execute(
             f"SELECT count(*) FROM '{a}' JOIN '{b}' USING (person_pid)"
         ).fetchone()[0]
         assert shared == 0, "each recipient's pseudonyms are its own"
-        leak = yc_home / "leak.csv"
+        leak = tmp_path / "leak.csv"
         con.execute(
             f"COPY (SELECT age_band, person_pid FROM '{b}' ORDER BY random() LIMIT 200) "
             f"TO '{leak}' (HEADER)"
@@ -173,7 +199,7 @@ def test_a_leaked_sample_names_its_consumer(world: dict, yc_home: Path) -> None:
     found = ycp("trace", str(leak))
     assert found.startswith("consumer insurer_b\t") and "column person_pid" in found
     assert "insurer_a" not in found
-    unrelated = yc_home / "unrelated.csv"
+    unrelated = tmp_path / "unrelated.csv"
     unrelated.write_text("person_pid\n" + "\n".join(f"{i:032x}" for i in range(200)))
     assert "no delivery carries" in ycp("trace", str(unrelated), ok=False)
 
@@ -182,19 +208,17 @@ def test_publish_reverifies_the_authorization_at_write_time(
     world: dict, instance: dg.DagsterInstance, yc_home: Path
 ) -> None:
     registry = world["registry"]
-    late = grant("insurer_d")
-    ycp("users", "add", "孙审核", "--role", "reviewer", "--by", "数据局")
-    review_tick(world["defs"], instance)
-    [request] = [r for r in registry.requests(status="pending") if r.consumer == "insurer_d"]
-    ycp("egress", "approve", str(request.id), "--reviewer", "孙审核", "--comment", "同意")
-    with registry.engine.begin() as conn:  # the validity ends before the publish run starts
+    expiring, request = world["grants"][EXPIRING], world["requests"][EXPIRING]
+    ycp("egress", "approve", str(request.id), "--comment", "同意", as_user=LATE_REVIEWER)
+    with registry.engine.begin() as conn:  # an intruder ends the validity in the table
         conn.execute(
             text("UPDATE authorizations SET valid_to = :d WHERE id = :id"),
-            {"d": TODAY - timedelta(days=1), "id": late},
+            {"d": TODAY - timedelta(days=1), "id": expiring},
         )
     expired = publish(world, instance, request.id)
-    assert not expired.success and "not " + str(TODAY) in failures(expired)
-    assert not (yc_home / "zone" / "insurer_d").exists()
+    tampered = f"authorization/{expiring} is not what its audit entry auth.granted recorded"
+    assert not expired.success and tampered in failures(expired)
+    assert not (yc_home / "zone" / EXPIRING).exists()
     assert registry.audit_log()[-1].action == "egress.refused"
     review_tick(world["defs"], instance)  # the sensor voids what an expired grant left open
     assert registry.request(request.id).status == "voided"
@@ -204,54 +228,48 @@ def test_revoking_stops_deliveries_voids_requests_and_prints_the_plan(
     world: dict, instance: dg.DagsterInstance
 ) -> None:
     registry = world["registry"]
-    revoked = ycp(
-        "auth",
-        "revoke",
-        str(world["grants"]["insurer_b"]),
-        "--by",
-        "数据局",
-        "--reason",
-        "违约使用",
-    )
+    request = world["requests"][REVOKED]
+    approve(request.id)
+    assert launch_for(world, instance, review_tick(world["defs"], instance), REVOKED).success
+    revoked = ycp("auth", "revoke", str(world["grants"][REVOKED]), "--reason", "违约使用")
     assert "1 delivered versions marked revoked" in revoked
-    assert "预案-insurer_b" in revoked
-    [delivery] = [d for d in registry.deliveries(consumer="insurer_b")]
+    assert f"预案-{REVOKED}" in revoked
+    [delivery] = registry.deliveries(consumer=REVOKED)
     assert delivery.status == "revoked"
-    request = world["requests"]["insurer_b"]
     again = publish(world, instance, request.id)
     assert not again.success and "not approved" in failures(again)
-    listed = ycp("auth", "list", "--consumer", "insurer_b")
-    assert "\trevoked\tinsurer_b\t" in listed
+    listed = ycp("auth", "list", "--consumer", REVOKED)
+    assert f"\trevoked\t{REVOKED}\t" in listed
 
 
-def test_revenue_is_settled_in_cents_that_sum_exactly(world: dict) -> None:
+def test_revenue_is_settled_in_cents_that_sum_exactly(world: dict, settled: dict) -> None:
     assert split_cents(100, {"a": 1, "b": 1, "c": 1}) == {"a": 34, "b": 33, "c": 33}
     assert sum(split_cents(300_000, {"x": 7, "y": 11, "z": 13}).values()) == 300_000
-    registry = world["registry"]
-    deliveries = registry.deliveries()
-    assert len(deliveries) == 2
-    period = f"{TODAY:%Y-%m}"
-    settled = ycp("ledger", "settle", "--period", period)
+    deliveries = settled["deliveries"]
+    delivered = {d.consumer for d in deliveries}
+    assert set(APPROVED) <= delivered and REJECTED not in delivered
+    assert {d.price_cents for d in deliveries} == {300_000}
     shares = {
         line.split("\t")[1]: round(float(line.split("\t")[2]) * 100)
-        for line in settled.splitlines()
+        for line in settled["output"].splitlines()
         if not line.endswith("total") and "\ttotal\t" not in line
     }
     assert set(shares) == {"population", "health", "medical_insurance"}
-    assert sum(shares.values()) == sum(d.price_cents for d in deliveries) == 2 * 300_000
+    assert sum(shares.values()) == sum(d.price_cents for d in deliveries)
     expected: dict[str, int] = {}
     for d in deliveries:
         for bureau, cents in split_cents(d.price_cents, d.contributions).items():
             expected[bureau] = expected.get(bureau, 0) + cents
     assert shares == expected
-    assert "already settled" in ycp("ledger", "settle", "--period", period, ok=False)
+    assert "already settled" in ycp("ledger", "settle", "--period", settled["period"], ok=False)
 
 
 def test_auditors_export_the_log_and_a_deleted_entry_is_detected(
-    world: dict, yc_home: Path
+    world: dict, settled: dict, tmp_path: Path
 ) -> None:
     registry = world["registry"]
-    out = yc_home / "audit.json"
+    ycp("auth", "revoke", str(world["grants"][AUDITED]), "--reason", "到期收回")
+    out = tmp_path / "audit.json"
     ycp(
         "audit",
         "export",
@@ -270,9 +288,27 @@ def test_auditors_export_the_log_and_a_deleted_entry_is_detected(
     actions = {e["action"] for e in exported}
     assert {"auth.granted", "auth.revoked", "egress.published", "ledger.settled"} <= actions
     assert "audit chain verified" in ycp("audit", "verify")
+    with deleted_audit_entry(registry, log[3].id):
+        assert "FAILED chain" in ycp("audit", "verify", ok=False)
+    assert "audit chain verified" in ycp("audit", "verify"), "put back, the entry verifies again"
+
+
+@contextmanager
+def deleted_audit_entry(registry: Registry, entry_id: int) -> Iterator[None]:
+    """Within, one audit entry is deleted from the database; afterwards it is put back as it
+    was, so the chain the other tests append to still verifies."""
     with registry.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": log[3].id})
-    assert "audit chain broken at entry" in ycp("audit", "verify", ok=False)
+        conn.execute(
+            text("CREATE TABLE kept_entry AS SELECT * FROM audit_log WHERE id = :id"),
+            {"id": entry_id},
+        )
+        conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": entry_id})
+    try:
+        yield
+    finally:
+        with registry.engine.begin() as conn:
+            conn.execute(text("INSERT INTO audit_log SELECT * FROM kept_entry"))
+            conn.execute(text("DROP TABLE kept_entry"))
 
 
 def test_a_change_whose_audit_entry_cannot_be_written_does_not_happen(world: dict) -> None:

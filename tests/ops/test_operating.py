@@ -140,9 +140,10 @@ def pg_instance(served: Services) -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-def test_a_bureau_backfill_over_the_api_survives_a_killed_daemon(
-    served: Services, pg_instance: dg.DagsterInstance, yc_home: Path
-) -> None:
+@pytest.fixture(scope="module")
+def backfilled(served: Services, pg_instance: dg.DagsterInstance) -> dict:
+    """A week of one bureau backfilled over the API, the daemon killed mid-way and restarted:
+    done once for the module, as every later stage reads what it committed."""
     partitions = [partition_key(BUREAU, day) for day in days_between(FIRST, LAST)]
     launched = graphql(
         served.url,
@@ -171,7 +172,7 @@ def test_a_bureau_backfill_over_the_api_survives_a_killed_daemon(
     wait_for("the first backfill run", lambda: runs(), served)
     served.stop("daemon", signal.SIGKILL)
     unfinished = [r for r in runs() if not r.is_finished]
-    assert unfinished or len(runs()) < len(partitions), "the daemon died mid-backfill"
+    died_mid_way = bool(unfinished) or len(runs()) < len(partitions)
     time.sleep(5)
     served.start("daemon", daemon())
 
@@ -182,9 +183,27 @@ def test_a_bureau_backfill_over_the_api_survives_a_killed_daemon(
         return status not in ("REQUESTED", "CANCELING")
 
     wait_for("the backfill", finished, served)
-    assert pg_instance.get_backfill(backfill_id).status.value == "COMPLETED_SUCCESS"
+    return {"id": backfill_id, "partitions": partitions, "runs": runs(), "mid_way": died_mid_way}
+
+
+@pytest.fixture(scope="module")
+def product_built(served: Services, backfilled: dict) -> str:
+    """The product built from the backfilled week over the API, once; its run's status."""
+    run_id = launch_run(served, "__ASSET_JOB", [["product", SCENARIO]])
+    wait_for(
+        "the product build", lambda: run_status(served, run_id) in ("SUCCESS", "FAILURE"), served
+    )
+    return run_status(served, run_id)
+
+
+def test_a_bureau_backfill_over_the_api_survives_a_killed_daemon(
+    backfilled: dict, pg_instance: dg.DagsterInstance, yc_home: Path
+) -> None:
+    partitions, runs = backfilled["partitions"], backfilled["runs"]
+    assert backfilled["mid_way"], "the daemon died mid-backfill"
+    assert pg_instance.get_backfill(backfilled["id"]).status.value == "COMPLETED_SUCCESS"
     succeeded = Counter(
-        r.tags["dagster/partition"] for r in runs() if r.status == dg.DagsterRunStatus.SUCCESS
+        r.tags["dagster/partition"] for r in runs if r.status == dg.DagsterRunStatus.SUCCESS
     )
     assert succeeded == Counter(partitions), "each partition ran to completion exactly once"
     for layer in ("raw", "std", "safe"):
@@ -222,13 +241,9 @@ def test_a_bureau_backfill_over_the_api_survives_a_killed_daemon(
 
 
 def test_the_product_build_files_an_approval_request_and_the_graph_has_every_stage(
-    served: Services, pg_instance: dg.DagsterInstance
+    served: Services, product_built: str
 ) -> None:
-    run_id = launch_run(served, "__ASSET_JOB", [["product", SCENARIO]])
-    wait_for(
-        "the product build", lambda: run_status(served, run_id) in ("SUCCESS", "FAILURE"), served
-    )
-    assert run_status(served, run_id) == "SUCCESS"
+    assert product_built == "SUCCESS"
     registry = Registry(served.env["YC_REGISTRY_URL"])
     wait_for("the egress_review sensor", lambda: registry.requests("pending"), served)
     [request] = registry.requests("pending")
@@ -336,7 +351,7 @@ def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> 
 
 
 def test_an_auditor_browses_read_only_and_exports_lineage_and_the_resource_map(
-    served: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    served: Services, product_built: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with serve(tmp_path / "logs", port=free_port(), read_only=True) as auditor:
         assert "daemon" not in auditor.processes, "one daemon per instance"

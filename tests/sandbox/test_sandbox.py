@@ -1,7 +1,9 @@
 """Usable but invisible: DP aggregate queries released after review, and PSI for underwriting,
-with the attacks each must withstand. The registry is on the real PostgreSQL."""
+with the attacks each must withstand. The registry is on the real PostgreSQL. Each test that
+spends privacy budget (隐私预算) has its own consumer and grant, made once for the module."""
 
 import json
+import math
 import os
 import random
 import shutil
@@ -9,13 +11,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from ycpipelines.catalog import load_catalog
+from ycpipelines.clock import pilot_today
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.people import resident_id
 from ycpipelines.demo.run import QUIET, launch, review_tick
@@ -25,10 +28,14 @@ from ycpipelines.registry import Registry
 from ycpipelines.sandbox.psi import Channel, PlatformSide, PsiRefused, ask, connected, serve
 from ycpipelines.sandbox.query import QuerySpec, release, true_cells
 
-from helpers import ingest_demo_days, ycp
+from helpers import accounts, ingest_demo_days, ycp
 
-TODAY = datetime.now(UTC).date()
-PHARMA, INSURER, REVIEWER = "pharma_a", "insurer_a", "王审核"
+TODAY = pilot_today()
+INSURER, REVIEWER = "insurer_a", "王审核"
+# One sandbox consumer per test that submits, with its grant's budget ε.
+RELEASED, SMALL_CELLS, REFUSED, BUDGET = "pharma_a", "pharma_b", "pharma_c", "pharma_d"
+BUDGETS = {RELEASED: 10.0, SMALL_CELLS: 2.0, REFUSED: 2.0, BUDGET: 2.0}
+FALSE_FAILURE = 1e-6  # per bound below: the chance a correct release fails it
 BY_COUNTY = {
     "dataset": "outpatient_visits",
     "dimensions": ["county", "gender"],
@@ -44,7 +51,7 @@ def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases)
     defs = build_definitions(catalog)
     ingest_demo_days(sources)
     later = str(TODAY + timedelta(days=30))
-    ycp("users", "add", REVIEWER, "--role", "reviewer", "--by", "数据局")
+    accounts(Registry(), {REVIEWER: ["reviewer"]})
     ycp(
         "auth",
         "grant",
@@ -58,27 +65,24 @@ def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases)
         later,
         "--plan",
         "预案-核保",
-        "--by",
-        "数据局",
     )
-    ycp(
-        "auth",
-        "grant",
-        "--consumer",
-        PHARMA,
-        "--scenario",
-        "safe/outpatient_visits",
-        "--from",
-        str(TODAY),
-        "--to",
-        later,
-        "--plan",
-        "预案-沙箱",
-        "--epsilon",
-        "2.0",
-        "--by",
-        "数据局",
-    )
+    for consumer, budget in BUDGETS.items():
+        ycp(
+            "auth",
+            "grant",
+            "--consumer",
+            consumer,
+            "--scenario",
+            "safe/outpatient_visits",
+            "--from",
+            str(TODAY),
+            "--to",
+            later,
+            "--plan",
+            "预案-沙箱",
+            "--epsilon",
+            str(budget),
+        )
     assert (
         defs.resolve_job_def("build_products")
         .execute_in_process(instance=instance, run_config=QUIET, tags={LAUNCHED_BY: "赵运营"})
@@ -94,45 +98,73 @@ def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases)
     del os.environ["YC_REGISTRY_URL"]
 
 
-def submit(spec: dict, tmp_path: Path, ok: bool = True) -> str:
+def submit(spec: dict, tmp_path: Path, consumer: str, ok: bool = True) -> str:
     path = tmp_path / f"spec-{random.random()}.json"
     path.write_text(json.dumps(spec))
-    return ycp("sandbox", "submit", str(path), "--consumer", PHARMA, ok=ok)
+    return ycp("sandbox", "submit", str(path), "--consumer", consumer, ok=ok)
+
+
+def laplace_sum_bound(cells: int, p: float) -> float:
+    """x with P(|L₁| + … + |L_k| > x·scale) = p for k i.i.d. Laplace draws: the sum of k
+    exponentials is Gamma(k, 1), whose tail is e^-x · Σ_{i<k} x^i / i! (bisection on x)."""
+
+    def tail(x: float) -> float:
+        return math.exp(-x) * sum(x**i / math.factorial(i) for i in range(cells))
+
+    low, high = 0.0, cells + 100.0
+    while high - low > 1e-6:
+        low, high = (
+            (low, (low + high) / 2) if tail((low + high) / 2) < p else ((low + high) / 2, high)
+        )
+    return high
 
 
 def test_an_aggregate_is_released_only_after_review_with_noise_and_no_small_cells(
     world: dict, tmp_path: Path, yc_home: Path
 ) -> None:
-    out = submit(BY_COUNTY, tmp_path)
+    spec = BY_COUNTY | {"epsilon": 8.0}
+    out = submit(spec, tmp_path, RELEASED)
     query_id = int(out.split()[1].rstrip(":"))
     request_id = int(out.split("approval request ")[1].rstrip(")\n"))
     assert "review pending" in ycp("sandbox", "status", str(query_id))
-    assert "not approved" in ycp("sandbox", "result", str(query_id), "--consumer", PHARMA, ok=False)
-    ycp("egress", "approve", str(request_id), "--reviewer", REVIEWER, "--comment", "聚合结果")
-    shown = ycp("sandbox", "result", str(query_id), "--consumer", PHARMA)
+    assert "not approved" in ycp(
+        "sandbox", "result", str(query_id), "--consumer", RELEASED, ok=False
+    )
+    ycp("egress", "approve", str(request_id), "--comment", "聚合结果", as_user=REVIEWER)
+    shown = ycp("sandbox", "result", str(query_id), "--consumer", RELEASED)
     rows = [json.loads(line) for line in shown.splitlines()[1:]]
     assert rows and all(r["count"] >= 10 and 0 <= r["mean_fee"] <= 2000 for r in rows)
+    scale = world["registry"].request(request_id).evidence["noise_scales"]["count"]
+    assert scale == 20 / (8.0 / 2)  # 20 rows per person at most, ε split between count and sum
+    errors = [r["count"] - n for r, n in zip(rows, bounded_counts(world, spec, rows), strict=True)]
+    # A released count is round(max(n + L, 10)) for the bounded count n ≥ 10 and Laplace noise L
+    # of that scale (OpenDP draws it from the system's CSPRNG: no seed), so |error| ≤ |L| + 0.5.
+    # P(max |L_i| > c·scale) ≤ k·e^-c = FALSE_FAILURE for c = ln(k / FALSE_FAILURE); the sum of
+    # the |L_i| is Gamma(k, scale): both bounds fail a correct release with probability ≤ 1e-6.
+    k = len(rows)
+    assert max(map(abs, errors)) <= math.log(k / FALSE_FAILURE) * scale + 0.5, errors
+    assert sum(map(abs, errors)) <= laplace_sum_bound(k, FALSE_FAILURE) * scale + k / 2, errors
+    folder = yc_home / "zone" / RELEASED / "sandbox" / f"query-{query_id}"
+    assert (folder / "manifest.json").exists()
+
+
+def bounded_counts(world: dict, spec: dict, rows: list[dict]) -> list[int]:
+    """The true count of each released cell, each person's rows bounded as the release bounds
+    them; never above the unbounded count, and never below the minimum group."""
+    cells = true_cells(world["lake"], QuerySpec.model_validate(spec)).to_pylist()
+    bounded = {(c["county"], c["gender"]): c["n"] for c in cells}
     safe = world["lake"].glob("safe", "outpatient_visits")
     with duck() as con:
-        truth = dict(
-            ((c, g), n)
-            for c, g, n in con.execute(
-                f"SELECT county, gender, count(*) FROM '{safe}' GROUP BY ALL"
-            ).fetchall()
-        )
-    evidence = world["registry"].request(request_id).evidence
-    scale = evidence["noise_scales"]["count"]
-    assert scale == 20 / 0.25  # 20 rows per person at most, ε split between count and sum
-    for (
-        r
-    ) in rows:  # truth is bounded per person, so it can only be above the released figure's mean
-        assert abs(r["count"] - truth[(r["county"], r["gender"])]) < 12 * scale
-    assert (yc_home / "zone" / PHARMA / "sandbox" / f"query-{query_id}" / "manifest.json").exists()
+        query = f"SELECT county, gender, count(*) FROM '{safe}' GROUP BY ALL"
+        unbounded = {(c, g): n for c, g, n in con.execute(query).fetchall()}
+    keys = [(r["county"], r["gender"]) for r in rows]
+    assert all(10 <= bounded[key] <= unbounded[key] for key in keys)
+    return [bounded[key] for key in keys]
 
 
 def test_small_cells_are_withheld(world: dict, tmp_path: Path) -> None:
     fine = BY_COUNTY | {"dimensions": ["hospital", "department", "icd10_code"], "epsilon": 0.2}
-    out = submit(fine, tmp_path)
+    out = submit(fine, tmp_path, SMALL_CELLS)
     request_id = int(out.split("approval request ")[1].rstrip(")\n"))
     evidence = world["registry"].request(request_id).evidence
     assert evidence["suppressed_cells"] > 0 and evidence["released_cells"] > 0
@@ -149,12 +181,15 @@ def test_small_cells_are_withheld(world: dict, tmp_path: Path) -> None:
 def test_pseudonyms_and_ungranted_columns_are_refused_and_audited(
     world: dict, tmp_path: Path
 ) -> None:
+    def refusals() -> int:
+        return sum(e.action == "sandbox.refused" for e in world["registry"].audit_log())
+
+    before = refusals()
     by_person = BY_COUNTY | {"dimensions": ["person_pid"]}
-    assert "pseudonym columns ['person_pid']" in submit(by_person, tmp_path, ok=False)
+    assert "pseudonym columns ['person_pid']" in submit(by_person, tmp_path, REFUSED, ok=False)
     dropped = BY_COUNTY | {"dimensions": ["patient_name"]}
-    assert "not in safe/outpatient_visits" in submit(dropped, tmp_path, ok=False)
-    refusals = [e for e in world["registry"].audit_log() if e.action == "sandbox.refused"]
-    assert len(refusals) == 2
+    assert "not in safe/outpatient_visits" in submit(dropped, tmp_path, REFUSED, ok=False)
+    assert refusals() - before == 2
 
 
 def test_each_person_counts_at_most_the_bound(tmp_path: Path) -> None:
@@ -225,11 +260,13 @@ def test_a_differencing_attack_learns_nothing_about_the_person(world: dict, tmp_
 
 def test_the_budget_runs_out_and_the_refusal_is_audited(world: dict, tmp_path: Path) -> None:
     registry = world["registry"]
-    [grant] = registry.authorizations(consumer=PHARMA)
+    [grant] = registry.authorizations(consumer=BUDGET)
+    for epsilon in (0.5, 0.2):  # what earlier queries spent, whether reviewed or not
+        submit(BY_COUNTY | {"epsilon": epsilon}, tmp_path, BUDGET)
     left = grant.epsilon - registry.spent(grant.id)
     assert left == pytest.approx(2.0 - 0.5 - 0.2)
-    submit(BY_COUNTY | {"epsilon": round(left - 0.3, 6)}, tmp_path)
-    refused = submit(BY_COUNTY | {"epsilon": 0.5}, tmp_path, ok=False)
+    submit(BY_COUNTY | {"epsilon": round(left - 0.3, 6)}, tmp_path, BUDGET)
+    refused = submit(BY_COUNTY | {"epsilon": 0.5}, tmp_path, BUDGET, ok=False)
     assert "privacy budget exhausted" in refused
     assert registry.spent(grant.id) == pytest.approx(1.7)
     assert registry.audit_log()[-1].action == "sandbox.refused"
@@ -310,6 +347,10 @@ def test_a_client_sending_extra_or_malformed_elements_is_refused_and_audited(
 ) -> None:
     import private_set_intersection.python as psi
 
+    def refusals() -> int:
+        return sum(e.action == "psi.refused" for e in world["registry"].audit_log())
+
+    before = refusals()
     with connected(psi_server) as channel:
         channel.send_json({"consumer": INSURER, "applicants": 5})
         assert channel.receive_json() == {"ok": True}
@@ -327,8 +368,7 @@ def test_a_client_sending_extra_or_malformed_elements_is_refused_and_audited(
             answer_of(channel)
     with pytest.raises(PsiRefused, match="no active underwriting_features authorization"):
         ask(psi_server, "nobody", ["640106195001010011"])
-    refusals = [e for e in world["registry"].audit_log() if e.action == "psi.refused"]
-    assert len(refusals) == 3
+    assert refusals() - before == 3
 
 
 def answer_of(channel: Channel) -> None:

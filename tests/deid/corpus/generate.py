@@ -6,13 +6,14 @@ counties of GB/T 2260) with streets, houses and rooms. Every sentence also carri
 must not be reported: order numbers, amounts, dates, invoice codes, ICD-10 codes, hospital,
 department and drug names. `faker.jsonl` fills the same templates with values from Faker's
 zh_CN provider; `hard.jsonl` is `hard.txt`, hand-written, with its marks turned into spans.
-Run `python tests/deid/corpus/generate.py` to rebuild all three.
+Run `python tests/deid/corpus/generate.py [FOLDER]` to rebuild all three (here, or into FOLDER).
 """
 
 import json
 import random
 import re
 import string
+import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,10 +22,9 @@ from typing import Any
 from stdnum import luhn
 from stdnum.cn import uscc
 
-OUT = Path(__file__).with_name("generated.jsonl")
-FAKER_OUT = Path(__file__).with_name("faker.jsonl")
-HARD_IN = Path(__file__).with_name("hard.txt")
-HARD_OUT = Path(__file__).with_name("hard.jsonl")
+HERE = Path(__file__).parent
+OUT, FAKER_OUT, HARD_OUT = "generated.jsonl", "faker.jsonl", "hard.jsonl"
+HARD_IN = HERE / "hard.txt"
 MARKED = re.compile(r"\[\[([A-Z_]+):(.+?)\]\]")
 SEED = 20250630
 SENTENCES = 1_200
@@ -682,10 +682,11 @@ def hand_written(path: Path) -> list[Sentence]:
     return built
 
 
-def main() -> None:
-    write(OUT, SENTENCES, SEED, MAKERS)
-    write(FAKER_OUT, FAKER_SENTENCES, SEED + 1, faker_makers(SEED))
-    with HARD_OUT.open("w", encoding="utf-8") as out:
+def main(folder: Path = HERE) -> None:
+    """Write the three files into `folder` (this one unless given, e.g. to compare)."""
+    write(folder / OUT, SENTENCES, SEED, MAKERS)
+    write(folder / FAKER_OUT, FAKER_SENTENCES, SEED + 1, faker_makers(SEED))
+    with (folder / HARD_OUT).open("w", encoding="utf-8") as out:
         for built in hand_written(HARD_IN):
             out.write(
                 json.dumps({"text": built.text, "spans": built.spans}, ensure_ascii=False) + "\n"
@@ -693,4 +694,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
