@@ -68,7 +68,8 @@ def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases)
         LATE_REVIEWER: ["reviewer"],
     }
     accounts(registry, roles)
-    grants = {c: grant(c) for c in CONSUMERS}
+    grants = {c: grant(c) for c in CONSUMERS if c != EXPIRING}
+    grants[EXPIRING] = grant(EXPIRING, last=TODAY + timedelta(days=1))
     built = launched(defs, instance, registry, "build_products", OPERATOR)
     assert built.success
     review_tick(defs, instance)
@@ -210,18 +211,34 @@ def test_publish_reverifies_the_authorization_at_write_time(
     registry = world["registry"]
     expiring, request = world["grants"][EXPIRING], world["requests"][EXPIRING]
     ycp("egress", "approve", str(request.id), "--comment", "同意", as_user=LATE_REVIEWER)
-    with registry.engine.begin() as conn:  # an intruder ends the validity in the table
-        conn.execute(
-            text("UPDATE authorizations SET valid_to = :d WHERE id = :id"),
-            {"d": TODAY - timedelta(days=1), "id": expiring},
-        )
-    expired = publish(world, instance, request.id)
+    with edited_validity(registry, expiring, TODAY - timedelta(days=1)):  # by an intruder
+        expired = publish(world, instance, request.id)
     tampered = f"authorization/{expiring} is not what its audit entry auth.granted recorded"
     assert not expired.success and tampered in failures(expired)
     assert not (yc_home / "zone" / EXPIRING).exists()
     assert registry.audit_log()[-1].action == "egress.refused"
-    review_tick(world["defs"], instance)  # the sensor voids what an expired grant left open
+    # Two days on (a fixed clock), the grant has ended: the sensor's sweep voids what it left.
+    assert registry.void_expired(TODAY + timedelta(days=2), "egress-sensor") == 1
     assert registry.request(request.id).status == "voided"
+
+
+@contextmanager
+def edited_validity(registry: Registry, grant_id: int, valid_to: date) -> Iterator[None]:
+    """Within, a grant's validity is edited in its table; afterwards it is put back."""
+    [kept] = [a.valid_to for a in registry.authorizations() if a.id == grant_id]
+
+    def set_to(day: date) -> None:
+        with registry.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE authorizations SET valid_to = :d WHERE id = :id"),
+                {"d": day, "id": grant_id},
+            )
+
+    set_to(valid_to)
+    try:
+        yield
+    finally:
+        set_to(kept)
 
 
 def test_revoking_stops_deliveries_voids_requests_and_prints_the_plan(

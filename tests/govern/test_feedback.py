@@ -34,8 +34,11 @@ def partition_tickets() -> list:
 
 @pytest.fixture(scope="module")
 def first_run(sources: dict, instance: dg.DagsterInstance) -> dict:
+    """The first ingest's std/ metadata, and the tickets as it left them (later tests act on
+    them)."""
     ingest(instance)
-    return materializations(instance, dg.AssetKey(["std", "outpatient_visits"]))[PARTITION]
+    meta = materializations(instance, dg.AssetKey(["std", "outpatient_visits"]))[PARTITION]
+    return meta | {"tickets": partition_tickets()}
 
 
 def test_each_rule_that_quarantined_rows_opens_one_ticket_naming_rows_not_values(
@@ -43,7 +46,7 @@ def test_each_rule_that_quarantined_rows_opens_one_ticket_naming_rows_not_values
 ) -> None:
     by_rule = first_run["quarantined_by_rule"]
     assert by_rule, "the demo day has defects"
-    govern = {t.rule: t for t in partition_tickets() if t.stage == "govern"}
+    govern = {t.rule: t for t in first_run["tickets"] if t.stage == "govern"}
     assert {rule: t.count for rule, t in govern.items()} == by_rule
     assert all(t.status == "open" and t.day == DAY for t in govern.values())
     ids = {r["id_number"] for r in rows_of(sources, DAY)} - {None}

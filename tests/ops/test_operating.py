@@ -33,7 +33,7 @@ from ycpipelines.lake import duck
 from ycpipelines.ops.serve import Services, daemon, free_port, graphql, serve
 from ycpipelines.registry import Registry
 
-from helpers import materializations
+from helpers import ADMIN, accounts, materializations
 
 BUREAU, DATASET, SCENARIO = "health", "outpatient_visits", "disease_stats"
 FIRST, LAST = date(2025, 6, 24), date(2025, 6, 30)
@@ -118,6 +118,7 @@ def served(yc_home: Path) -> Iterator[Services]:
         )
         product = next(p for p in load_catalog().products if p.scenario == SCENARIO)
         registry = Registry(reg_db)
+        accounts(registry, {})
         registry.grant(
             consumer=product.consumer,
             scenario=SCENARIO,
@@ -125,7 +126,7 @@ def served(yc_home: Path) -> Iterator[Services]:
             valid_from=date(2025, 1, 1),
             valid_to=date(2099, 12, 31),
             plan="预案: stop deliveries, notify the consumer",
-            actor="数据局",
+            actor=ADMIN,
         )
         registry.engine.dispose()
         with serve(yc_home / "logs", port=free_port()) as services:
