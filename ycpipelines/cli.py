@@ -67,7 +67,12 @@ def ensure_demo_key() -> None:
 
 
 def os_account() -> str:
-    """The operating-system login running this command."""
+    """The operating-system login running this command: under `sudo -u <platform account>`,
+    the person sudo names (who holds neither the registry's credentials nor the audit keys);
+    otherwise the effective user."""
+    sudo_uid = os.environ.get("SUDO_UID")
+    if sudo_uid and sudo_uid.isdigit() and int(sudo_uid) != os.geteuid():
+        return pwd.getpwuid(int(sudo_uid)).pw_name
     return pwd.getpwuid(os.geteuid()).pw_name
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.egress.delivery import deliver
+from ycpipelines.egress.delivery import EgressRefused, deliver
 from ycpipelines.egress.publish import product_order
 from ycpipelines.lake import duck, file_digest, quoted
-from ycpipelines.registry import Registry
+from ycpipelines.ops.zones import ZoneRefused, consumer_zone
+from ycpipelines.registry import Registry, RegistryError
 
 from helpers import ADMIN, accounts
 
@@ -78,3 +79,35 @@ def test_each_consumer_zone_is_private_to_it(tmp_path: Path) -> None:
         other = subprocess.run(attempt, user="nobody", capture_output=True, text=True)
         assert other.returncode != 0
         assert "Permission denied" in other.stderr
+
+
+def test_a_link_planted_in_a_zone_is_refused_not_followed(tmp_path: Path) -> None:
+    """A consumer (or anyone able to write there) points its scenario folder at the lake: the
+    publisher must not write through it, nor chmod what it points at."""
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    elsewhere = tmp_path / "lake"
+    elsewhere.mkdir(mode=0o755)
+    (tmp_path / "zone" / "pharma_l").mkdir(parents=True)
+    (tmp_path / "zone" / "pharma_l" / SCENARIO).symlink_to(elsewhere)
+    with pytest.raises(EgressRefused, match="is a symbolic link; zones hold none"):
+        delivered(registry, tmp_path, "pharma_l")
+    assert list(elsewhere.iterdir()) == [] and mode(elsewhere) == 0o755
+    assert registry.audit_log()[-1].action == "egress.refused"
+
+
+def test_a_consumer_id_cannot_name_a_path(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    accounts(registry, {})
+    with pytest.raises(RegistryError, match="is not a consumer id"):
+        registry.grant(
+            consumer="../lake/product",
+            scenario=SCENARIO,
+            fields=[],
+            valid_from=date(2025, 1, 1),
+            valid_to=date(2099, 12, 31),
+            plan="预案",
+            actor=ADMIN,
+        )
+    with pytest.raises(ZoneRefused, match="is not a consumer id"):
+        consumer_zone(tmp_path / "zone", "../lake")
+    assert not (tmp_path / "lake").exists()

@@ -5,6 +5,7 @@ launcher is unknown or forged, and an audit chain that is edited, cut, recompute
 import hashlib
 import multiprocessing
 import os
+import pwd
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -419,3 +420,68 @@ def test_keys_made_by_processes_starting_together_are_one_key(tmp_path: Path) ->
 
 def make_key(folder: str) -> bytes:
     return create_private(Path(folder) / "audit-chain.key", secrets.token_hex(32).encode())
+
+
+def test_under_sudo_the_cli_acts_as_the_person_sudo_names(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ycpipelines.cli import os_account
+
+    monkeypatch.setenv("SUDO_UID", "65534")  # `sudo -u <platform> ycp …` run by uid 65534
+    assert os_account() == pwd.getpwuid(65534).pw_name
+    monkeypatch.setenv("SUDO_UID", str(os.geteuid()))  # no change of user: the login itself
+    assert os_account() == pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_a_suspension_during_the_write_stops_the_recording(registry: Registry) -> None:
+    """Delivery checked the grant, then wrote for a while; meanwhile the admin suspended it."""
+    request = approve_one(registry)
+    grant = registry.request(request).authorization_id
+    registry.change_authorization(grant, "suspended", actor=ADMIN, reason="核查")
+    with pytest.raises(RegistryError, match="is not active"):
+        registry.record_delivery(
+            request,
+            "egress-publisher",
+            authorization_id=grant,
+            consumer="insurer_eee",
+            scenario="underwriting_features",
+            version="v1",
+            path="/zone/x",
+            sha256="s",
+            product_sha256="sha256:eee",
+            rows=1,
+            fingerprint="f",
+            price_cents=0,
+            contributions={},
+        )
+    assert registry.request(request).status == "approved" and registry.deliveries() == []
+
+
+def test_deliveries_cannot_wear_a_partition_down_without_a_decision(registry: Registry) -> None:
+    where = {"dataset": "enterprises", "bureau": "market_regulation", "day": "2025-06-30"}
+
+    def commit(rows: int) -> None:
+        registry.commit_collection(
+            **where, run_id=f"r{rows}", columns={}, watermark=None, counts={"rows": rows}
+        )
+
+    commit(23)
+    commit(12)  # just over half of 23: no decision needed
+    assert registry.committed_high(**where) == 23, "the next one is judged against 23, not 12"
+    registry.accept_shrink(layer="raw", run_id="r1", actor=OPERATOR, before=23, after=1, **where)
+    commit(1)
+    assert registry.committed_high(**where) == 1, "an accepted shrink moves the baseline"
+
+
+def test_masks_show_ends_only_of_full_identifiers() -> None:
+    from ycpipelines.catalog import load_catalog
+    from ycpipelines.collect.reading import shown_name
+    from ycpipelines.govern.masking import mask
+
+    fields = {f.standard: f for d in load_catalog().datasets for f in d.fields}
+    assert mask("640122197203045511", fields["resident_id"]) == "6401************11"
+    for standard in ("resident_id", "uscc", "phone"):
+        assert mask("黄俊", fields[standard]) == "**", "a short value is no identifier"
+        assert mask("12345678", fields[standard]).startswith("12******")
+    assert shown_name("nickname") == "nickname"
+    assert "13812345678" not in shown_name("联系人13812345678")

@@ -53,8 +53,11 @@ def guard_raw(
     rows: int,
     accept: bool,
 ) -> None:
-    """Before a raw/ commit: fail on a shrink, or record the operator's acceptance of it."""
-    before = committed_rows(committed)
+    """Before a raw/ commit: fail on a shrink, or record the operator's acceptance of it. The
+    baseline is the most rows committed since the last accepted shrink, so deliveries that each
+    keep just over half cannot wear a partition down without a decision."""
+    high = store.committed_high(dataset=dataset, bureau=partition.bureau, day=partition.date)
+    before = max(committed_rows(committed) or 0, high or 0) or None
     if not shrinks(before, rows):
         return
     assert before is not None

@@ -1,6 +1,7 @@
 """What a source reader reports besides its rows: counts, set-aside lines, columns and types."""
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -9,6 +10,8 @@ import pyarrow.compute as pc
 
 from ycpipelines.catalog import Dataset
 from ycpipelines.govern.masking import mask
+
+COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 SHOWN_CHARS = 100  # of each value of a row set aside for its length
 
@@ -51,7 +54,7 @@ class Reading:
                 f"dataset {self.dataset.id}: column(s) {missing} expected by the catalog are "
                 f"missing from {self.where} (found {len(found)} columns: {shown})"
             )
-        self.new_columns = [c for c in found if c not in self.columns]
+        self.new_columns = [shown_name(c) for c in found if c not in self.columns]
 
     def check_families(self, baseline: dict[str, str]) -> None:
         """Fail on a column whose type family changed since the last committed load."""
@@ -108,3 +111,9 @@ def over_long(rows: pa.RecordBatch, limits: dict[str, int]) -> list[dict]:
             }
         )
     return found
+
+
+def shown_name(column: str) -> str:
+    """A column name as logs may show it: a schema name as it is, anything else (a header cell
+    that carries data, e.g. 联系人 and a phone number) masked."""
+    return column if COLUMN_NAME.fullmatch(column) else mask(column, None)

@@ -4,8 +4,9 @@ Publishing a product and releasing a sandbox result both call `deliver`. It snap
 approved file once (a private copy inside the lake), hashes the snapshot, compares it with the
 approved hash, re-verifies the decision in the audit chain, the authorization (active, valid on
 the pilot's day, covering every field) and, for a product, its build's privacy checks; then it
-writes the zone version from that same snapshot, sealed for the consumer (0700/0600), and records
-the delivery with its audit entry. Anything else is a refusal: audited, and nothing is written.
+writes the zone version from that same snapshot, sealed for the consumer (publisher-owned, no
+links), and records the delivery with its audit entry, re-checking the authorization under a
+lock. Anything else is a refusal: audited, and nothing is written.
 """
 
 import json
@@ -24,7 +25,7 @@ from upath import UPath
 from ycpipelines.clock import pilot_today
 from ycpipelines.egress.trace import relation
 from ycpipelines.lake import duck, file_digest
-from ycpipelines.ops.zones import DIR_MODE, FILE_MODE, consumer_zone, seal
+from ycpipelines.ops.zones import DIR_MODE, FILE_MODE, ZoneRefused, consumer_zone, seal
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest, Authorization
 from ycpipelines.registry.store import Decision
@@ -257,8 +258,10 @@ def deliver(store: Registry, order: Order, zone: Path) -> Delivered:
         return Delivered(final, data, written["sha256"], digest, written["rows"], approval.decision)
     except EgressRefused as refusal:
         refuse(store, order.actor, subject, refusal.description or "refused", detail)
-    except RegistryError as error:
+    except (RegistryError, ZoneRefused) as error:
         refuse(store, order.actor, subject, str(error), detail)
+    except OSError as error:  # e.g. another run placed the same version first
+        refuse(store, order.actor, subject, f"the zone could not be written: {error}", detail)
     finally:
         if snapshot is not None:
             snapshot.unlink(missing_ok=True)

@@ -12,17 +12,31 @@ def mask(value: object, field: SourceField | None) -> str:
         return "∅"
     text = str(value)
     if field is None:
-        return text[:1] + "*" * max(len(text) - 1, 1)
+        return quarter(text)
     match field.standard:
         case "resident_id":
-            return text[:4] + "*" * max(len(text) - 6, 0) + text[-2:]
+            return ends(text, 4, 2, 15)
         case "phone":
-            return text[:3] + "*" * max(len(text) - 5, 0) + text[-2:]
+            return ends(text, 3, 2, 11)
         case "uscc":  # registration authority, type and province; check character
-            return text[:4] + "*" * max(len(text) - 6, 0) + text[-2:]
+            return ends(text, 4, 2, 18)
         case "person_name":
             return text[:1] + "*" * max(len(text) - 1, 1)
         case "date" | "datetime":
             return text[:4] + "-**-**"
         case _:
             return text if field.level.rank <= Level.L2.rank else "*" * len(text)
+
+
+def quarter(text: str) -> str:
+    """At most a quarter of a value's characters, from its start; the rest starred."""
+    shown = len(text) // 4
+    return text[:shown] + "*" * max(len(text) - shown, 1)
+
+
+def ends(text: str, head: int, tail: int, full: int) -> str:
+    """Head and tail of an identifier that has its standard's length (`full` characters or
+    more); anything shorter is no such identifier, and shows a quarter at most."""
+    if len(text) < full:
+        return quarter(text)
+    return text[:head] + "*" * (len(text) - head - tail) + text[-tail:]

@@ -1,33 +1,49 @@
 """Zones isolated per consumer (租户隔离): each consumer's deliveries live under its own zone
 root, readable by nobody else. The zone root can be traversed but not listed (0711), so one
-consumer cannot even learn another's name; a consumer's tree is 0700 for folders and 0600 for
-files. When the publisher runs as root and the platform provisioned an account `yc-<consumer>`
-(e.g. its SFTP login), the consumer's tree belongs to that account; otherwise to the publisher,
-and the transfer service hands it out."""
+consumer cannot even learn another's name. Everything under it belongs to the publisher: a
+consumer never owns a folder the publisher writes through, so it cannot plant a link there. When
+the platform provisioned an account `yc-<consumer>` (e.g. its SFTP login) the consumer's tree is
+readable by that account's group (0750/0640), otherwise by the publisher alone (0700/0600), and
+the transfer service hands it out. A symbolic link anywhere in a zone is refused, never followed.
+"""
 
+import grp
 import os
 import pwd
+import re
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 ZONE_ROOT_MODE = 0o711
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+SHARED_DIR_MODE, SHARED_FILE_MODE = 0o750, 0o640  # readable by the consumer's own group
 ACCOUNT_PREFIX = "yc-"
+CONSUMER = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 
-def consumer_account(consumer: str) -> tuple[int, int] | None:
-    """The uid and gid of the consumer's own account, when running as root and it exists."""
+class ZoneRefused(RuntimeError):
+    """A zone path is not what the publisher may write: a link, or a name leaving the zone."""
+
+
+def consumer_group(consumer: str) -> int | None:
+    """The gid of the consumer's own account, when running as root and it exists."""
     if os.geteuid() != 0:
         return None
     try:
-        account = pwd.getpwnam(f"{ACCOUNT_PREFIX}{consumer}")
+        return pwd.getpwnam(f"{ACCOUNT_PREFIX}{consumer}").pw_gid
     except KeyError:
-        return None
-    return account.pw_uid, account.pw_gid
+        try:
+            return grp.getgrnam(f"{ACCOUNT_PREFIX}{consumer}").gr_gid
+        except KeyError:
+            return None
 
 
 def consumer_zone(zone: Path, consumer: str) -> Path:
     """The consumer's own zone root, made private to it."""
+    if not CONSUMER.fullmatch(consumer):
+        raise ZoneRefused(f"{consumer!r} is not a consumer id (lower-case letters, digits, _ -)")
     zone.mkdir(parents=True, exist_ok=True)
     os.chmod(zone, ZONE_ROOT_MODE)
     own = zone / consumer
@@ -36,11 +52,24 @@ def consumer_zone(zone: Path, consumer: str) -> Path:
     return own
 
 
+def walk(path: Path, recursive: bool) -> Iterator[Path]:
+    """`path` and (recursively) what is under it, refusing any symbolic link on the way."""
+    if stat.S_ISLNK(os.lstat(path).st_mode):
+        raise ZoneRefused(f"{path} is a symbolic link; zones hold none")
+    yield path
+    if recursive and path.is_dir():
+        for item in sorted(path.iterdir()):
+            yield from walk(item, recursive)
+
+
 def seal(path: Path, consumer: str, recursive: bool = True) -> None:
-    """Give `path` (and, recursively, everything under it) the consumer's modes and owner."""
-    owner = consumer_account(consumer)
-    paths = [path, *path.rglob("*")] if recursive else [path]
-    for item in paths:
-        os.chmod(item, DIR_MODE if item.is_dir() else FILE_MODE)
-        if owner:
-            os.chown(item, *owner)
+    """Give `path` (and, recursively, everything under it) the zone's modes and owners: the
+    publisher's, readable by the consumer's group when it has an account."""
+    group = consumer_group(consumer)
+    for item in walk(path, recursive):
+        folder = stat.S_ISDIR(os.lstat(item).st_mode)
+        if group is None:
+            os.chmod(item, DIR_MODE if folder else FILE_MODE)
+        else:
+            os.chown(item, os.geteuid(), group, follow_symlinks=False)
+            os.chmod(item, SHARED_DIR_MODE if folder else SHARED_FILE_MODE)

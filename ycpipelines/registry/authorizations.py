@@ -5,6 +5,7 @@ validity and its contingency plan. Revoking one voids its open requests and mark
 delivered as revoked, in the same transaction as the audit entry.
 """
 
+import re
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select, update
@@ -15,6 +16,7 @@ from ycpipelines.registry.identity import ADMIN, OPERATOR, REVIEWER
 from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery
 
 OPEN_REQUESTS = ("pending", "approved")
+CONSUMER_ID = re.compile(r"[a-z][a-z0-9_-]{0,63}")  # names a zone folder: no path in it
 
 
 class AuthorizationsMixin:
@@ -35,6 +37,10 @@ class AuthorizationsMixin:
         """Record an authorization; the caller has checked the fields against the manifest.
         `epsilon` is the privacy budget of sandbox queries over a `safe/<dataset>` scenario."""
         self.require(actor, ADMIN, f"grant {consumer} {scenario}")
+        if not CONSUMER_ID.fullmatch(consumer):
+            raise RegistryError(
+                f"{consumer!r} is not a consumer id (lower-case letters, digits, _ -)"
+            )
         if valid_to < valid_from:
             raise RegistryError(f"valid_to {valid_to} is before valid_from {valid_from}")
         if not plan.strip():
@@ -115,7 +121,7 @@ class AuthorizationsMixin:
             raise RegistryError(f"setting an authorization {status} needs a reason")
 
         def work(session: Session) -> tuple[Authorization, int, int]:
-            grant = session.get(Authorization, grant_id)
+            grant = session.get(Authorization, grant_id, with_for_update=True)
             if grant is None:
                 raise RegistryError(f"no authorization {grant_id}")
             if grant.status not in allowed[status]:
@@ -160,10 +166,12 @@ class AuthorizationsMixin:
     def _void_requests(self, session: Session, grant_ids: list[int], actor: str, why: str) -> int:
         requests = list(
             session.scalars(
-                select(ApprovalRequest).where(
+                select(ApprovalRequest)
+                .where(
                     ApprovalRequest.authorization_id.in_(grant_ids),
                     ApprovalRequest.status.in_(OPEN_REQUESTS),
                 )
+                .with_for_update()
             )
         )
         for request in requests:

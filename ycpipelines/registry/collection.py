@@ -65,3 +65,26 @@ class CollectionMixin:
             (e for e in entries if e.action == SHRINK_ACCEPTED and e.detail["run_id"] == run_id),
             None,
         )
+
+    def committed_high(self, *, dataset: str, bureau: str, day: str) -> int | None:
+        """The most rows a committed raw/ version of a partition held since the last accepted
+        shrink (from the `collect.committed` entries); None before any commit."""
+        subject = partition_subject("raw", dataset, bureau, day)
+        with Session(self.engine) as session:
+            entries = list(
+                session.scalars(
+                    select(AuditEntry)
+                    .where(
+                        AuditEntry.subject == subject,
+                        AuditEntry.action.in_([COMMITTED, SHRINK_ACCEPTED]),
+                    )
+                    .order_by(AuditEntry.id)
+                )
+            )
+        high: int | None = None
+        for entry in entries:
+            if entry.action == SHRINK_ACCEPTED:
+                high = None  # the decision's own commit starts the new baseline
+            else:
+                high = max(high or 0, int(entry.detail.get("rows") or 0))
+        return high

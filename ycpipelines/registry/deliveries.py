@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ycpipelines.clock import pilot_today
 from ycpipelines.registry.errors import RegistryError
-from ycpipelines.registry.models import ApprovalRequest, Delivery, Settlement
+from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery, Settlement
 
 
 def split_cents(total: int, weights: dict[str, float]) -> dict[str, int]:
@@ -43,9 +44,17 @@ class DeliveriesMixin:
         audit entry names the decision's entry in the chain it was delivered under."""
 
         def work(session: Session) -> Delivery:
-            request = session.get(ApprovalRequest, request_id)
+            # The grant first, then the request: the order change_authorization locks them in,
+            # so a suspension or revocation either lands before this check or waits for it.
+            grant = session.get(Authorization, fields["authorization_id"], with_for_update=True)
+            request = session.get(ApprovalRequest, request_id, with_for_update=True)
             if request is None or request.status != "approved":
                 raise RegistryError(f"request {request_id} is not approved")
+            today = pilot_today()
+            if grant is None or grant.status != "active" or grant.consumer != request.consumer:
+                raise RegistryError(f"the authorization of request {request_id} is not active")
+            if not grant.valid_from <= today <= grant.valid_to:
+                raise RegistryError(f"the authorization of request {request_id} ended")
             now = datetime.now(UTC)
             delivery = Delivery(
                 request_id=request_id, status="delivered", delivered_at=now, **fields
