@@ -156,13 +156,13 @@ def test_incremental_runs_read_only_rows_changed_since_the_watermark(
             text("SELECT count(*) FROM outpatient_visits WHERE updated_at = :high"),
             {"high": mark.high},
         ).scalar()
-        changed = conn.execute(
+        changed, fee, updated = conn.execute(
             text(
-                "SELECT visit_id FROM outpatient_visits WHERE visit_time >= :d "
+                "SELECT visit_id, fee, updated_at FROM outpatient_visits WHERE visit_time >= :d "
                 "AND visit_id IS NOT NULL ORDER BY visit_id LIMIT 1"
             ),
             {"d": DAY},
-        ).scalar()
+        ).one()
         conn.execute(
             text(
                 "UPDATE outpatient_visits SET fee = 999.99, updated_at = :later WHERE visit_id = :v"
@@ -178,9 +178,16 @@ def test_incremental_runs_read_only_rows_changed_since_the_watermark(
             ),
             {"v": changed},
         )
-    engine.dispose()
-
-    assert ingest(instance, urls["postgresql"]).success
+    try:
+        assert ingest(instance, urls["postgresql"]).success
+    finally:  # the other tests compare this source with SQLite and MariaDB: put it back
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM outpatient_visits WHERE visit_id = 'MZLATE0001'"))
+            conn.execute(
+                text("UPDATE outpatient_visits SET fee = :f, updated_at = :u WHERE visit_id = :v"),
+                {"f": fee, "u": updated, "v": changed},
+            )
+        engine.dispose()
     meta = materializations(instance, VISITS)[KEY]
     assert meta["incremental_after"] == mark.high
     # The changed row, the new one, and those at the old watermark (read again, replaced by key).

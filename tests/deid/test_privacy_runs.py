@@ -301,6 +301,7 @@ def test_risk_is_measured_against_the_population_register(
 def test_a_dataset_that_enforces_k_is_blocked_below_it(
     run, lake: Lake, instance: dg.DagsterInstance
 ) -> None:
+    assert run("outpatient_visits", "v1").success  # a committed version, whatever ran before
     safe = lake.file("safe", "outpatient_visits", Partition("health", DAY))
     before = safe.read_bytes()
     blocked = run("outpatient_visits", "v1", enforce_k=True)
@@ -336,7 +337,8 @@ def test_a_product_needs_one_key_generation_and_its_release_forms_k(
         "settle_time": datetime.fromisoformat(f"{DAY} 11:00:00"),
     }
     write_std(lake, catalog.dataset("settlements"), DAY, [settlement])
-    assert run("settlements", "v1").success
+    for dataset in ("residents", "outpatient_visits", "settlements"):  # one generation, v1
+        assert run(dataset, "v1").success
     assert run("outpatient_visits", "v2", PLANTED_DAY).success
     product = next(p for p in catalog.products if p.scenario == "underwriting_features")
 
