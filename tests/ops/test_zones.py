@@ -86,7 +86,8 @@ def test_a_link_planted_in_a_zone_is_refused_not_followed(tmp_path: Path) -> Non
     publisher must not write through it, nor chmod what it points at."""
     registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
     elsewhere = tmp_path / "lake"
-    elsewhere.mkdir(mode=0o755)
+    elsewhere.mkdir()
+    elsewhere.chmod(0o755)  # whatever the umask: the mode a followed link would change
     (tmp_path / "zone" / "pharma_l").mkdir(parents=True)
     (tmp_path / "zone" / "pharma_l" / SCENARIO).symlink_to(elsewhere)
     with pytest.raises(EgressRefused, match="is a symbolic link; zones hold none"):

@@ -42,21 +42,24 @@ class CollectionMixin:
         subject = partition_subject(layer, dataset, bureau, day)
         self._transact(lambda s: self._audit(s, actor, SHRINK_ACCEPTED, subject, detail))
 
-    def shrink_accepted(self, *, dataset: str, bureau: str, day: str) -> AuditEntry | None:
-        """The acceptance behind the raw partition as committed now: the one naming the run
-        whose collection was committed last; None when that run had none."""
-        subject = partition_subject("raw", dataset, bureau, day)
+    def _collection_entries(self, dataset: str, bureau: str, day: str) -> list[AuditEntry]:
+        """The commits and accepted shrinks of one raw/ partition, oldest first."""
         with Session(self.engine) as session:
-            entries = list(
+            return list(
                 session.scalars(
                     select(AuditEntry)
                     .where(
-                        AuditEntry.subject == subject,
+                        AuditEntry.subject == partition_subject("raw", dataset, bureau, day),
                         AuditEntry.action.in_([COMMITTED, SHRINK_ACCEPTED]),
                     )
                     .order_by(AuditEntry.id)
                 )
             )
+
+    def shrink_accepted(self, *, dataset: str, bureau: str, day: str) -> AuditEntry | None:
+        """The acceptance behind the raw partition as committed now: the one naming the run
+        whose collection was committed last; None when that run had none."""
+        entries = self._collection_entries(dataset, bureau, day)
         committed = [e for e in entries if e.action == COMMITTED]
         if not committed:
             return None
@@ -69,18 +72,7 @@ class CollectionMixin:
     def committed_high(self, *, dataset: str, bureau: str, day: str) -> int | None:
         """The most rows a committed raw/ version of a partition held since the last accepted
         shrink (from the `collect.committed` entries); None before any commit."""
-        subject = partition_subject("raw", dataset, bureau, day)
-        with Session(self.engine) as session:
-            entries = list(
-                session.scalars(
-                    select(AuditEntry)
-                    .where(
-                        AuditEntry.subject == subject,
-                        AuditEntry.action.in_([COMMITTED, SHRINK_ACCEPTED]),
-                    )
-                    .order_by(AuditEntry.id)
-                )
-            )
+        entries = self._collection_entries(dataset, bureau, day)
         high: int | None = None
         for entry in entries:
             if entry.action == SHRINK_ACCEPTED:
