@@ -290,8 +290,9 @@ class Registry(
     ) -> ApprovalRequest:
         """Record a reviewer's decision on a pending request (一场景一清单一审核).
 
-        Only a registry user with the reviewer role who did not launch the product run may
-        decide; a refused attempt is audited too.
+        Only an account with the reviewer role that neither launched the build nor granted its
+        authorization may decide (`check_reviewer`), and only on a request whose row is what its
+        `egress.requested` entry recorded; a refused attempt is audited too.
         """
         if not reviewer.strip():
             raise RegistryError("a decision must name its reviewer")
