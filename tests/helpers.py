@@ -101,3 +101,17 @@ def ingest_demo_days(sources: dict) -> None:
     first, last = (date.fromisoformat(sources[k]) for k in ("first", "end"))
     _, failed = ingest(load_catalog(), first, last, 2)
     assert failed == []
+
+
+def publish_run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, scenario: str, request: object = None
+) -> dg.ExecuteInProcessResult:
+    """A publish run of `scenario` as the sensor launches it, tagged with `request` (none when
+    None: the tag an attacker leaves out)."""
+    from ycpipelines.demo.run import QUIET
+    from ycpipelines.egress.publish import APPROVAL_TAG
+
+    tags = {} if request is None else {APPROVAL_TAG: str(request)}
+    return defs.resolve_job_def(f"publish_{scenario}").execute_in_process(
+        instance=instance, run_config=QUIET, raise_on_error=False, tags=tags
+    )

@@ -19,14 +19,13 @@ from ycpipelines.clock import pilot_today
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET, review_tick
 from ycpipelines.egress import publish
-from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.egress.sensors import LAUNCHED_BY
 from ycpipelines.lake import duck, file_digest
 from ycpipelines.products.assets import product_key
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest
 
-from helpers import ADMIN, accounts, failures, ingest_demo_days
+from helpers import ADMIN, accounts, failures, ingest_demo_days, publish_run
 
 SCENARIO = "underwriting_features"
 OPERATOR, REVIEWER = "赵运营", "钱审核"
@@ -81,19 +80,6 @@ def authorize(world: dict, instance: dg.DagsterInstance) -> Callable[..., Approv
     return make
 
 
-def run_publish(world: dict, instance: dg.DagsterInstance, tag: str | None):
-    return (
-        world["defs"]
-        .resolve_job_def(f"publish_{SCENARIO}")
-        .execute_in_process(
-            instance=instance,
-            run_config=QUIET,
-            raise_on_error=False,
-            tags={APPROVAL_TAG: tag} if tag is not None else {},
-        )
-    )
-
-
 def assert_refused(world: dict, result, consumer: str, subject: str, reason: str) -> None:
     """The run failed saying why, nothing reached the consumer's zone, the refusal is audited."""
     assert not result.success
@@ -134,7 +120,7 @@ def test_a_product_swapped_between_snapshot_and_write_is_not_what_is_delivered(
             world["file"].write_bytes(approved)
 
     monkeypatch.setattr(publish, "write_delivery", swapping)
-    result = run_publish(world, instance, str(request.id))
+    result = publish_run(world["defs"], instance, SCENARIO, request.id)
     assert result.success, failures(result)
     folder = world["zone"] / "insurer_race" / SCENARIO / "v1"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -166,7 +152,7 @@ def test_content_changed_before_the_snapshot_is_refused(
             world["file"].write_bytes(approved)
 
     monkeypatch.setattr(delivery, "take_snapshot", swapped_first)
-    result = run_publish(world, instance, str(request.id))
+    result = publish_run(world["defs"], instance, SCENARIO, request.id)
     assert_refused(world, result, "insurer_changed", f"request/{request.id}", "changed since")
 
 
@@ -179,7 +165,7 @@ def test_a_status_flipped_in_the_database_is_not_an_approval(
             text("UPDATE approval_requests SET status = 'approved', reviewer = :r WHERE id = :id"),
             {"r": REVIEWER, "id": request.id},
         )
-    result = run_publish(world, instance, str(request.id))
+    result = publish_run(world["defs"], instance, SCENARIO, request.id)
     reason = f"request {request.id} is approved in its table, but the audit chain leaves it pending"
     assert_refused(world, result, "insurer_flipped", f"request/{request.id}", reason)
 
@@ -197,7 +183,7 @@ def test_a_build_without_its_privacy_checks_is_not_delivered(world: dict, author
 
     with dg.DagsterInstance.ephemeral() as elsewhere:
         assert dg.materialize([forged], instance=elsewhere).success
-        result = run_publish(world, elsewhere, str(request.id))
+        result = publish_run(world["defs"], elsewhere, SCENARIO, request.id)
     assert_refused(world, result, "insurer_privacy", f"request/{request.id}", "privacy check")
 
 
@@ -206,7 +192,7 @@ def test_fields_not_covered_by_the_authorization_are_refused(
 ) -> None:
     fields = [f.name for f in world["product"].fields][1:]
     request = authorize("insurer_narrow", fields=fields)
-    result = run_publish(world, instance, str(request.id))
+    result = publish_run(world["defs"], instance, SCENARIO, request.id)
     assert_refused(world, result, "insurer_narrow", f"request/{request.id}", "does not cover")
 
 
@@ -234,7 +220,7 @@ def test_a_request_without_an_authorization_is_refused(
         evidence={},
     )
     registry.decide(request.id, approve=True, reviewer=REVIEWER, comment="同意")
-    result = run_publish(world, instance, str(request.id))
+    result = publish_run(world["defs"], instance, SCENARIO, request.id)
     reason = "names no authorization"
     assert_refused(world, result, "insurer_nogrant", f"request/{request.id}", reason)
 
@@ -246,10 +232,10 @@ def test_a_suspended_authorization_refuses_and_a_resumed_one_delivers(
     registry = world["registry"]
     assert request.authorization_id is not None
     registry.change_authorization(request.authorization_id, "suspended", actor=ADMIN, reason="核查")
-    refused = run_publish(world, instance, str(request.id))
+    refused = publish_run(world["defs"], instance, SCENARIO, request.id)
     assert_refused(world, refused, "insurer_paused", f"request/{request.id}", "is suspended")
     registry.change_authorization(request.authorization_id, "active", actor=ADMIN, reason="恢复")
-    resumed = run_publish(world, instance, str(request.id))
+    resumed = publish_run(world["defs"], instance, SCENARIO, request.id)
     assert resumed.success, failures(resumed)
     folder = world["zone"] / "insurer_paused" / SCENARIO / "v1"
     assert sorted(p.name for p in folder.iterdir()) == ["data.parquet", "manifest.json"]
@@ -268,7 +254,7 @@ def test_a_missing_malformed_or_unknown_request_tag_is_refused_and_audited(
     world: dict, instance: dg.DagsterInstance, tag: str | None, reason: str
 ) -> None:
     before = sorted(world["zone"].rglob("*")) if world["zone"].exists() else []
-    result = run_publish(world, instance, tag)
+    result = publish_run(world["defs"], instance, SCENARIO, tag)
     assert not result.success and reason in failures(result)
     assert (sorted(world["zone"].rglob("*")) if world["zone"].exists() else []) == before
     [entry] = [

@@ -19,13 +19,13 @@ from sqlalchemy.exc import DBAPIError
 from ycpipelines.catalog import load_catalog
 from ycpipelines.clock import pilot_today
 from ycpipelines.definitions import build_definitions
-from ycpipelines.demo.run import QUIET, launch, launched, review_tick
+from ycpipelines.demo.run import launch, launched, review_tick
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
 
-from helpers import accounts, failures, ingest_demo_days, ycp
+from helpers import accounts, failures, ingest_demo_days, publish_run, ycp
 
 SCENARIO = "underwriting_features"
 APPROVED, REJECTED = ("insurer_a", "insurer_b"), "insurer_c"  # decided once, by `decided`
@@ -76,21 +76,6 @@ def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases)
     requests = {r.consumer: r for r in registry.requests() if r.scenario == SCENARIO}
     yield {"defs": defs, "grants": grants, "requests": requests, "registry": registry}
     del os.environ["YC_REGISTRY_URL"]
-
-
-def publish(
-    world: dict, instance: dg.DagsterInstance, request_id: int
-) -> dg.ExecuteInProcessResult:
-    return (
-        world["defs"]
-        .resolve_job_def(f"publish_{SCENARIO}")
-        .execute_in_process(
-            instance=instance,
-            run_config=QUIET,
-            raise_on_error=False,
-            tags={APPROVAL_TAG: str(request_id)},
-        )
-    )
 
 
 def approve(request_id: int, comment: str = "字段清单与授权一致") -> None:
@@ -212,7 +197,7 @@ def test_publish_reverifies_the_authorization_at_write_time(
     expiring, request = world["grants"][EXPIRING], world["requests"][EXPIRING]
     ycp("egress", "approve", str(request.id), "--comment", "同意", as_user=LATE_REVIEWER)
     with edited_validity(registry, expiring, TODAY - timedelta(days=1)):  # by an intruder
-        expired = publish(world, instance, request.id)
+        expired = publish_run(world["defs"], instance, SCENARIO, request.id)
     tampered = f"authorization/{expiring} is not what its audit entry auth.granted recorded"
     assert not expired.success and tampered in failures(expired)
     assert not (yc_home / "zone" / EXPIRING).exists()
@@ -253,7 +238,7 @@ def test_revoking_stops_deliveries_voids_requests_and_prints_the_plan(
     assert f"预案-{REVOKED}" in revoked
     [delivery] = registry.deliveries(consumer=REVOKED)
     assert delivery.status == "revoked"
-    again = publish(world, instance, request.id)
+    again = publish_run(world["defs"], instance, SCENARIO, request.id)
     assert not again.success and "not approved" in failures(again)
     listed = ycp("auth", "list", "--consumer", REVOKED)
     assert f"\trevoked\t{REVOKED}\t" in listed
