@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from ycpipelines.catalog import Dataset, SourceField
-from ycpipelines.govern.masking import mask
+from ycpipelines.foundation.lake import TIMEZONE, Lake, Partition, duck, sql_literal
+from ycpipelines.foundation.masking import mask
 from ycpipelines.govern.score import QualityScore, quality_score
 from ycpipelines.govern.suites import Suite
-from ycpipelines.lake import TIMEZONE, Lake, Partition, duck, sql_literal
 
 ROW_COUNT_GATE = "row_count_vs_previous"
 ROWS_PRESENT = "rows_present"

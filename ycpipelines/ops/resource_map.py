@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.catalog.levels import Level
+from ycpipelines.foundation.levels import Level
 
 COLUMNS = ("bureau", "dataset", "field", "product", "consumer")
 COLUMN_X = (20, 230, 460, 760, 1010)
