@@ -85,7 +85,7 @@ def ycp(*args: str, ok: bool = True, as_user: str | None = None) -> str:
 
     from ycpipelines.cli import main
 
-    with patch("ycpipelines.cli.os_account", lambda: as_user or ADMIN):
+    with patch("ycpipelines.cli.os_account", lambda *_: as_user or ADMIN):
         result = CliRunner().invoke(main, list(args))
     assert (result.exit_code == 0) == ok, result.output or repr(result.exception)
     return result.output

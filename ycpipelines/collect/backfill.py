@@ -2,15 +2,45 @@
 submitted to the Dagster instance as a real backfill that the daemon runs."""
 
 import time
+from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
-from dagster._core.execution.backfill import PartitionBackfill
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 
-from ycpipelines.catalog import Catalog
+from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.keys import raw_key, safe_key, std_key
-from ycpipelines.foundation.partitions import days_between, partition_key
+from ycpipelines.foundation.partitions import dataset_partitions, days_between, partition_key
+
+BACKFILL_TAG = "dagster/backfill"
+UNFINISHED = (BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING)
+
+
+def partition_days(catalog: Catalog, dataset: Dataset) -> tuple[date, date]:
+    """The first and the last day a dataset's partitions have now: from the catalog's start
+    date to the last day that has ended in Asia/Shanghai."""
+    daily = next(
+        d.partitions_def
+        for d in dataset_partitions(catalog, dataset).partitions_defs
+        if d.name == "date"
+    )
+    first, last = daily.get_first_partition_key(), daily.get_last_partition_key()
+    if first is None or last is None:
+        raise ValueError(f"no day has ended since the pilot's start {catalog.start_date}")
+    return date.fromisoformat(first), date.fromisoformat(last)
+
+
+def check_days(catalog: Catalog, dataset: Dataset, first: date, last: date) -> None:
+    """Refuse days the partitions do not have (before the start, or not yet ended)."""
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    start, end = partition_days(catalog, dataset)
+    if first < start or last > end:
+        raise ValueError(
+            f"days {first}..{last} are outside the partitions {start}..{end} "
+            "(the pilot's start to the last ended day, Asia/Shanghai)"
+        )
 
 
 def submit_backfill(
@@ -28,8 +58,7 @@ def submit_backfill(
     ]
     if not chosen:
         raise ValueError(f"bureau {bureau!r} delivers none of {datasets or 'the catalog'}")
-    if last < first:
-        raise ValueError(f"--to {last} is before --from {first}")
+    check_days(catalog, chosen[0], first, last)
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(),
         asset_graph=defs.resolve_asset_graph(),
@@ -45,3 +74,51 @@ def submit_backfill(
     )
     instance.add_backfill(backfill)
     return backfill.backfill_id
+
+
+@dataclass(frozen=True)
+class BackfillState:
+    """Where a backfill stands (补采进度): its runs done and failed, the rows they collected."""
+
+    finished: bool
+    failed_backfill: bool
+    done: int
+    failed: int
+    rows: int
+
+    @property
+    def ok(self) -> bool:
+        return self.finished and not self.failed_backfill and not self.failed
+
+
+def collected(instance: dg.DagsterInstance, run_id: str) -> int:
+    """Rows a finished run collected: the row counts of its raw/ materializations."""
+    total = 0
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if materialization and materialization.asset_key.path[0] == "raw":
+            count = materialization.metadata.get("dagster/row_count")
+            total += int(count.value) if count is not None else 0  # type: ignore[arg-type]
+    return total
+
+
+def backfill_state(
+    instance: dg.DagsterInstance, backfill_id: str, rows: dict[str, int]
+) -> BackfillState:
+    """Read the backfill and its runs; `rows` caches the rows of each finished run."""
+    backfill = instance.get_backfill(backfill_id)
+    if backfill is None:
+        raise ValueError(f"no backfill {backfill_id}")
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
+    finished = [r for r in runs if r.is_finished]
+    for run in finished:
+        if run.run_id not in rows:
+            rows[run.run_id] = collected(instance, run.run_id)
+    return BackfillState(
+        finished=backfill.status not in UNFINISHED and len(finished) == len(runs),
+        failed_backfill=backfill.status
+        in (BulkActionStatus.FAILED, BulkActionStatus.COMPLETED_FAILED, BulkActionStatus.CANCELED),
+        done=len(finished),
+        failed=sum(r.status != dg.DagsterRunStatus.SUCCESS for r in finished),
+        rows=sum(rows.values()),
+    )

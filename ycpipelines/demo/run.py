@@ -6,8 +6,9 @@ instance under DAGSTER_HOME, so `dagster dev` shows them afterwards.
 
 import multiprocessing
 import uuid
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,7 +28,47 @@ DEMO_OPERATOR = "demo-operator"  # launches the product builds; may not approve 
 DEMO_REVIEWER = "demo-reviewer"  # approves the demo's requests; never in production
 DEMO_PLAN = "演示预案 demo contingency plan: stop deliveries, notify the consumer, recall copies"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+BUILDS = ("build_person_master", "build_products")  # launched by the demo's operator
 DEMO_COMMENT = "演示审核 demo review recorded by `make demo`; not a real person's decision"
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How far the demo's runs are (进度): done of total (the total grows when the publish runs
+    are known), failed, and the rows collected so far."""
+
+    done: int = 0
+    total: int = 0
+    failed: int = 0
+    rows: int = 0
+
+    def ran(self, ok: bool, rows: int = 0) -> "Tally":
+        return replace(
+            self, done=self.done + 1, failed=self.failed + (not ok), rows=self.rows + rows
+        )
+
+
+Report = Callable[[Tally], None]
+
+
+def ignore(_: Tally) -> None:
+    """The default progress report: none."""
+
+
+@dataclass
+class Tracker:
+    """Keeps the tally of runs planned and done, and reports it after each change."""
+
+    report: Report = ignore
+    tally: Tally = field(default_factory=Tally)
+
+    def plan(self, runs: int) -> None:
+        self.tally = replace(self.tally, total=self.tally.total + runs)
+        self.report(self.tally)
+
+    def ran(self, ok: bool, rows: int = 0) -> None:
+        self.tally = self.tally.ran(ok, rows)
+        self.report(self.tally)
 
 
 @dataclass(frozen=True)
@@ -48,8 +89,19 @@ def partition_tags(bureau: str, day: str) -> dict[str, str]:
     }
 
 
-def run_partition(job_name: str, bureau: str, day: str) -> bool:
-    """One run of a partition in a worker process, against the instance under DAGSTER_HOME."""
+def collected_rows(result: dg.ExecuteInProcessResult) -> int:
+    """Rows the run collected: the row counts of its raw/ materializations."""
+    return sum(
+        int(event.materialization.metadata["dagster/row_count"].value)  # type: ignore[arg-type]
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path[0] == "raw"
+        and "dagster/row_count" in event.materialization.metadata
+    )
+
+
+def run_partition(job_name: str, bureau: str, day: str) -> tuple[bool, int]:
+    """One run of a partition in a worker process, against the instance under DAGSTER_HOME:
+    whether it succeeded, and the rows it collected."""
     from ycpipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
@@ -62,20 +114,26 @@ def run_partition(job_name: str, bureau: str, day: str) -> bool:
         result = job.execute_in_process(
             instance=instance, run_config=QUIET, raise_on_error=False, **where
         )
-    return result.success
+    return result.success, collected_rows(result)
 
 
-def run_all(tasks: list[tuple[str, str, str]], workers: int) -> list[str]:
-    """Run (job, bureau, day) partitions `workers` at a time; the ones that failed."""
+def run_all(
+    tasks: list[tuple[str, str, str]], workers: int, report: Callable[[bool, int], None]
+) -> list[str]:
+    """Run (job, bureau, day) partitions `workers` at a time, reporting each as it finishes;
+    the ones that failed."""
     if not tasks:
         return []
+    failed = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        outcomes = list(pool.map(run_partition, *zip(*tasks, strict=True)))
-    return [
-        f"{job} {bureau}|{day}"
-        for (job, bureau, day), ok in zip(tasks, outcomes, strict=True)
-        if not ok
-    ]
+        futures = {pool.submit(run_partition, *task): task for task in tasks}
+        for future in as_completed(futures):
+            ok, rows = future.result()
+            report(ok, rows)
+            if not ok:
+                job, bureau, day = futures[future]
+                failed.append(f"{job} {bureau}|{day}")
+    return sorted(failed)
 
 
 def ingest(
@@ -84,10 +142,12 @@ def ingest(
     last: date,
     workers: int,
     datasets: list[Dataset] | None = None,
+    tracker: Tracker | None = None,
 ) -> tuple[int, list[str]]:
     """One run per dataset × bureau × day, as a backfill would launch them, `workers` at a time
     and in any order (`datasets`, default the catalog's); then the checks that read another
-    dataset (一数一源, journalist risk), which depend on both and so run after both."""
+    dataset (一数一源, journalist risk), which depend on both and so run after both; `tracker`
+    counts them."""
     days = days_between(first, last)
     chosen = datasets or catalog.datasets
     tasks = [(dataset_job_name(d), d.bureau, day) for d in chosen for day in days]
@@ -97,8 +157,10 @@ def ingest(
         if cross_checks(catalog, d)
         for day in days
     ]
-    failed = run_all(tasks, workers)
-    return len(tasks) + len(checks), failed + run_all(checks, workers)
+    tracker = tracker or Tracker()
+    tracker.plan(len(tasks) + len(checks))
+    failed = run_all(tasks, workers, tracker.ran)
+    return len(tasks) + len(checks), failed + run_all(checks, workers, tracker.ran)
 
 
 def review_tick(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[dg.RunRequest]:
@@ -168,15 +230,20 @@ def run_demo(
     workers: int = 2,
     approve: bool = True,
     os_account: str | None = None,
+    report: Report = ignore,
 ) -> DemoResult:
     """Ingest every partition, build the person master and products, file the reviews, approve
-    as the demo reviewer, and publish through the sensor's run requests."""
-    runs, failed = ingest(catalog, first, last, workers)
+    as the demo reviewer, and publish through the sensor's run requests; `report` hears the
+    tally of runs after each one."""
+    tracker = Tracker(report)
+    tracker.plan(len(BUILDS))
+    runs, failed = ingest(catalog, first, last, workers, tracker=tracker)
     demo_accounts(registry, os_account)
     authorize_demo_consumers(catalog, registry, pilot_today())
-    for job in ("build_person_master", "build_products"):
+    for job in BUILDS:
         result = launched(defs, instance, registry, job, DEMO_OPERATOR)
         runs += 1
+        tracker.ran(result.success)
         if not result.success:
             failed.append(job)
     review_tick(defs, instance)
@@ -185,9 +252,12 @@ def run_demo(
     if approve and pending:
         for request_id in pending:
             registry.decide(request_id, approve=True, reviewer=DEMO_REVIEWER, comment=DEMO_COMMENT)
-        for request in review_tick(defs, instance):
+        requests = review_tick(defs, instance)
+        tracker.plan(len(requests))
+        for request in requests:
             result = launch(defs, instance, request)
             runs += 1
+            tracker.ran(result.success)
             if not result.success:
                 failed.append(f"publish {request.tags}")
         published = [

@@ -1,0 +1,5 @@
+"""`python -m ycpipelines.cli …` runs `ycp …`."""
+
+from ycpipelines.cli import main
+
+main()

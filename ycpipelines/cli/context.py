@@ -1,0 +1,71 @@
+"""What every command shares (命令上下文): the settings read once, the login and the registry."""
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ycpipelines.foundation.settings import Settings
+
+if TYPE_CHECKING:
+    from ycpipelines.catalog import Catalog
+    from ycpipelines.registry import Registry
+
+
+@dataclass
+class Cli:
+    """The click context object `main` builds once: settings and the login running `ycp`."""
+
+    settings: Settings
+    login: Callable[[], str]
+    _registry: "Registry | None" = field(default=None, repr=False)
+
+    def registry(self) -> "Registry":
+        """The registry this invocation works on, opened once."""
+        if self._registry is None:
+            from ycpipelines.registry import Registry
+
+            self._registry = Registry(settings=self.settings)
+        return self._registry
+
+    def catalog(self) -> "Catalog":
+        from ycpipelines.catalog import load_catalog
+
+        return load_catalog(self.settings.catalog)
+
+    def acting_user(self) -> str:
+        """The registry account this login acts as (谁使用谁负责), never a name typed."""
+        account = self.login()
+        user = self.registry().user_for_account(account)
+        if user is None:
+            raise click.ClickException(
+                f"the login {account!r} is not mapped to a registry account; an admin maps it "
+                f"(ycp users add NAME --role … --os-account {account})"
+            )
+        return user.name
+
+    @property
+    def lake(self) -> Path:
+        return Path(self.settings.lake_root)
+
+
+pass_cli = click.make_pass_decorator(Cli)
+
+
+@contextmanager
+def refused(*errors: type[Exception], prefix: str = "") -> Iterator[None]:
+    """Turn the named errors (a registry refusal, a bad value) into a clean CLI error."""
+    try:
+        yield
+    except errors as error:
+        raise click.ClickException(f"{prefix}{error}") from error
+
+
+def registry_refusals() -> AbstractContextManager[None]:
+    """`refused` for the registry's own refusals (RegistryError)."""
+    from ycpipelines.registry import RegistryError
+
+    return refused(RegistryError)

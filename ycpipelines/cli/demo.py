@@ -1,0 +1,108 @@
+"""`ycp demo`: the demo source systems and the end-to-end demo (演示, development only)."""
+
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from ycpipelines.cli.context import Cli, pass_cli, refused
+from ycpipelines.cli.params import Day, Output
+from ycpipelines.cli.progress import RunsProgress
+from ycpipelines.foundation.environment import EnvironmentRefused, refuse_in_prod
+
+rows_option = click.option("--rows", default=20_000, show_default=True, help="outpatient visits")
+seed_option = click.option("--seed", default=7, show_default=True, help="random seed")
+days_option = click.option("--days", default=7, show_default=True, help="days of deliveries")
+
+
+@click.group("demo")
+def command() -> None:
+    """Demo source systems and the end-to-end demo (development only)."""
+    with refused(EnvironmentRefused):
+        refuse_in_prod("ycp demo")
+
+
+@command.command("sources")
+@rows_option
+@seed_option
+@days_option
+@click.option(
+    "--end", type=Day(), default="2025-06-30", show_default=True, help="last day delivered"
+)
+@click.option(
+    "--out",
+    type=Output(folder=True),
+    default=None,
+    help="folder of the source systems [default: $YC_HOME/sources]",
+)
+@click.option("--into", default=None, help="also copy the bureau databases to this server URL")
+@pass_cli
+def demo_sources(
+    cli: Cli, rows: int, seed: int, days: int, end: date, out: Path | None, into: str | None
+) -> None:
+    """Generate the bureaus' source systems (SQLite databases and a GBK CSV inbox)."""
+    from ycpipelines.demo.sources import write_sources
+
+    out = out or Path(cli.settings.sources_root)
+    manifest = write_sources(rows, seed, out, days, end)
+    if into:
+        from ycpipelines.demo.servers import load_into
+
+        manifest["copied_to_server"] = load_into(into, out, cli.catalog())
+    click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
+
+
+@command.command("run")
+@rows_option
+@seed_option
+@days_option
+@click.option("--workers", default=2, show_default=True, help="partitions run side by side")
+@pass_cli
+def demo_run(cli: Cli, rows: int, seed: int, days: int, workers: int) -> None:
+    """Generate sources, run the whole lineage, approve as the demo reviewer, publish; the runs'
+    progress shows on stderr."""
+    from ycpipelines.cli import ensure_demo_key
+
+    cli.settings = ensure_demo_key(cli.settings)
+    import dagster as dg
+
+    from ycpipelines.definitions import build_definitions
+    from ycpipelines.demo.run import Tally, run_demo
+    from ycpipelines.demo.sources import write_sources
+
+    started = time.perf_counter()
+    sources = cli.settings.sources_root
+    manifest = write_sources(rows, seed, Path(sources), days)
+    click.echo(f"demo sources: {rows} visits over {days} days in {sources}")
+    catalog = cli.catalog()
+    with RunsProgress("demo") as progress:
+
+        def report(tally: Tally) -> None:
+            progress.update(tally.done, tally.total, tally.failed, tally.rows)
+
+        result = run_demo(
+            build_definitions(catalog),
+            catalog,
+            dg.DagsterInstance.get(),
+            cli.registry(),
+            date.fromisoformat(manifest["first"]),
+            date.fromisoformat(manifest["end"]),
+            workers,
+            os_account=cli.login(),
+            report=report,
+        )
+    click.echo(f"{result.runs} runs in {time.perf_counter() - started:.1f}s")
+    if result.failed:
+        raise click.ClickException(f"failed runs: {result.failed}")
+    click.echo(
+        f"approval requests {result.request_ids} approved by the demo reviewer "
+        "(演示审核员, not a real person)"
+    )
+    for path in result.published:
+        click.echo(f"published: {path}")
+    click.echo(
+        "browse the lineage: .venv/bin/dagster dev -w workspace.yaml "
+        "(then open http://127.0.0.1:3000)"
+    )
