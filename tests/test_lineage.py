@@ -26,6 +26,7 @@ from ycpipelines.demo.run import (
     DEMO_OPERATOR,
     DEMO_REVIEWER,
     QUIET,
+    Tally,
     review_tick,
     run_demo,
 )
@@ -67,6 +68,7 @@ def demo_run(yc_home: Path, sources: dict, instance: dg.DagsterInstance) -> dict
     catalog = load_catalog()
     defs = build_definitions(catalog)
     registry = Registry()
+    tallies: list[Tally] = []
     result = run_demo(
         defs,
         catalog,
@@ -74,9 +76,20 @@ def demo_run(yc_home: Path, sources: dict, instance: dg.DagsterInstance) -> dict
         registry,
         date.fromisoformat(sources["first"]),
         date.fromisoformat(sources["end"]),
+        report=tallies.append,
     )
     actions = [e.action for e in registry.audit_log()]
-    return {"demo": (defs, catalog, registry, result), "audit": actions}
+    return {"demo": (defs, catalog, registry, result), "audit": actions, "tallies": tallies}
+
+
+def test_the_demo_reports_its_runs_as_they_finish(demo_run: dict) -> None:
+    """What `ycp demo run` shows on stderr: runs done of total, rows collected."""
+    tallies = demo_run["tallies"]
+    result = demo_run["demo"][3]
+    done = [t.done for t in tallies]
+    assert done == sorted(done) and set(done) == set(range(result.runs + 1))
+    assert tallies[-1].done == tallies[-1].total == result.runs
+    assert tallies[-1].failed == 0 and tallies[-1].rows > 1000
 
 
 @pytest.fixture(scope="module")
@@ -388,10 +401,15 @@ def test_reviewers_see_and_decide_requests_through_the_cli(demo) -> None:
     ycp(
         "users", "add", "张审核", "--role", "reviewer", "--os-account", "张审核", as_user=DEMO_ADMIN
     )
-    listed = ycp("egress", "list")
+    listed = json.loads(ycp("egress", "list", "--json"))
     request = request_of(registry, "underwriting_features")
-    assert f"{request.id}\tpublished\tunderwriting_features\tdemo_insurer" in listed
-    assert request.content_hash in listed
+    [row] = [r for r in listed if r["id"] == request.id]
+    assert (row["status"], row["scenario"], row["consumer"]) == (
+        "published",
+        "underwriting_features",
+        "demo_insurer",
+    )
+    assert row["content_hash"] == request.content_hash
     again = ycp(
         "egress", "approve", str(request.id), "--comment", "再次批准", as_user="张审核", ok=False
     )
@@ -399,3 +417,43 @@ def test_reviewers_see_and_decide_requests_through_the_cli(demo) -> None:
     missing = ycp("egress", "reject", "999", "--comment", "无", as_user="张审核", ok=False)
     assert "no approval request 999" in missing
     assert "audit chain verified" in ycp("audit", "verify")
+
+
+def test_a_reviewer_reads_a_requests_evidence_and_lists_parse_as_json(demo) -> None:
+    _, _, registry, _ = demo
+    request = request_of(registry, "underwriting_features")
+    shown = ycp("egress", "show", str(request.id))
+    for section in (
+        f"approval request {request.id}",
+        "authorization (授权)",
+        "fields and levels",
+        "de-identification of the inputs",
+        "quality of the inputs",
+        "privacy checks",
+        "contributions",
+        "purpose, retention and price",
+    ):
+        assert section in shown, section
+    assert request.content_hash in shown and "+08:00" in shown
+    evidence = json.loads(ycp("egress", "show", str(request.id), "--json"))
+    assert evidence["content_hash"] == request.content_hash
+    assert evidence["authorization"]["authorization"] == request.authorization_id
+    assert set(evidence["evidence"]) >= {"fields", "privacy", "contributions", "price"}
+    assert "no approval request 999" in ycp("egress", "show", "999", ok=False)
+    lists = {
+        ("egress", "list"): {"id", "status", "scenario", "consumer", "rows", "content_hash"},
+        ("users", "list"): {"name", "roles", "os_account", "demo", "roles_verified"},
+        ("auth", "list"): {
+            "id",
+            "status",
+            "consumer",
+            "scenario",
+            "valid_from",
+            "valid_to",
+            "plan",
+        },
+    }
+    for command, keys in lists.items():
+        rows = json.loads(ycp(*command, "--json"))
+        assert rows and all(keys <= set(row) for row in rows), command
+    assert "demo-reviewer" in ycp("users", "list")

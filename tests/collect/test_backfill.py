@@ -4,10 +4,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from click.testing import CliRunner
 from dagster._core.execution.backfill import BulkActionStatus
 
@@ -30,16 +30,15 @@ def test_a_bureau_backfill_runs_through_the_daemon(
         start_new_session=True,
     )
     try:
-        submitted = CliRunner().invoke(
-            main, ["backfill", "--bureau", "population", "--from", DAYS[0], "--to", DAYS[1]]
+        days = ("--from", DAYS[0], "--to", DAYS[1])
+        waited = CliRunner().invoke(
+            main, ["backfill", "--bureau", "population", *days, "--wait", "--timeout", "400"]
         )
-        assert submitted.exit_code == 0, submitted.output
-        backfill_id = submitted.output.split()[1]
-        deadline = time.monotonic() + 400
-        while instance.get_backfill(backfill_id).status == BulkActionStatus.REQUESTED:
-            assert daemon.poll() is None, (yc_home / "daemon.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the daemon did not finish the backfill"
-            time.sleep(2)
+        assert daemon.poll() is None, (yc_home / "daemon.log").read_text()[-3000:]
+        assert waited.exit_code == 0, waited.output
+        backfill_id = waited.output.split()[1]
+        assert f"backfill {backfill_id}: 2 runs succeeded" in waited.output
+        assert "2/2 runs" in waited.output  # the progress shown on stderr
         assert instance.get_backfill(backfill_id).status in (
             BulkActionStatus.COMPLETED,
             BulkActionStatus.COMPLETED_SUCCESS,
@@ -75,3 +74,32 @@ def test_a_backfill_of_a_bureau_without_that_dataset_is_refused(yc_home: Path) -
     )
     assert refused.exit_code == 1
     assert "bureau 'health' delivers none of ['residents']" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "refusal"),
+    [
+        ("2024-12-31", "2025-01-02", "outside the partitions 2025-01-01.."),
+        ("2025-06-29", "2999-01-01", "outside the partitions 2025-01-01.."),
+        ("2025-06-30", "2025-06-29", "--to 2025-06-29 is before --from 2025-06-30"),
+        ("2025-13-01", "2025-06-29", "'2025-13-01' is not a day (YYYY-MM-DD)"),
+    ],
+)
+def test_days_outside_the_partitions_are_refused_before_submitting(
+    yc_home: Path, instance: dg.DagsterInstance, first: str, last: str, refusal: str
+) -> None:
+    before = len(instance.get_backfills())
+    refused = CliRunner().invoke(
+        main, ["backfill", "--bureau", "health", "--from", first, "--to", last]
+    )
+    assert refused.exit_code != 0 and refusal in refused.output, refused.output
+    assert refused.exception is None or isinstance(refused.exception, SystemExit)
+    assert len(instance.get_backfills()) == before
+
+
+def test_an_unknown_bureau_is_refused_naming_the_bureaus(yc_home: Path) -> None:
+    refused = CliRunner().invoke(
+        main, ["backfill", "--bureau", "nope", "--from", DAYS[0], "--to", DAYS[1]]
+    )
+    assert refused.exit_code == 2
+    assert "'nope' is not one of health, market_regulation" in refused.output

@@ -105,14 +105,14 @@ def test_a_column_graded_below_its_pii_fails_the_check_and_classify_names_it(
     os.environ["YC_CATALOG"] = str(catalog_copy / "assets")
     try:
         lax = build_definitions(load_catalog())
-        result = CliRunner().invoke(main, ["catalog", "classify", "outpatient_visits"])
+        result = CliRunner().invoke(main, ["catalog", "classify", "outpatient_visits", "--json"])
     finally:
         del os.environ["YC_CATALOG"]
 
     assert result.exit_code == 0, result.output
-    below = [line for line in result.output.splitlines() if "BELOW MINIMUM" in line]
-    assert [line.split(":")[0] for line in below] == ["phone", "note"]
-    assert "PHONE_NUMBER" in below[0] and "≥ L4" in below[0]
+    below = [d for d in json.loads(result.output) if d["below_minimum"]]
+    assert [d["column"] for d in below] == ["phone", "note"]
+    assert "PHONE_NUMBER" in below[0]["proposed"] and "≥ L4" in below[0]["proposed"]
 
     run = lax.resolve_job_def("ingest_outpatient_visits").execute_in_process(
         partition_key=partition_key("health", DAY),

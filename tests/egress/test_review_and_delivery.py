@@ -120,7 +120,7 @@ def settled(world: dict, decided: dict) -> dict:
     return {
         "deliveries": deliveries,
         "period": period,
-        "output": ycp("ledger", "settle", "--period", period),
+        "output": ycp("ledger", "settle", "--period", period, "--json"),
     }
 
 
@@ -182,9 +182,8 @@ def test_a_leaked_sample_names_its_consumer(decided: dict, yc_home: Path, tmp_pa
             f"COPY (SELECT age_band, person_pid FROM '{b}' ORDER BY random() LIMIT 200) "
             f"TO '{leak}' (HEADER)"
         )
-    found = ycp("trace", str(leak))
-    assert found.startswith("consumer insurer_b\t") and "column person_pid" in found
-    assert "insurer_a" not in found
+    found = json.loads(ycp("trace", str(leak), "--json"))
+    assert [(m["consumer"], m["column"]) for m in found] == [("insurer_b", "person_pid")]
     unrelated = tmp_path / "unrelated.csv"
     unrelated.write_text("person_pid\n" + "\n".join(f"{i:032x}" for i in range(200)))
     assert "no delivery carries" in ycp("trace", str(unrelated), ok=False)
@@ -240,8 +239,8 @@ def test_revoking_stops_deliveries_voids_requests_and_prints_the_plan(
     assert delivery.status == "revoked"
     again = publish_run(world["defs"], instance, SCENARIO, request.id)
     assert not again.success and "not approved" in failures(again)
-    listed = ycp("auth", "list", "--consumer", REVOKED)
-    assert f"\trevoked\t{REVOKED}\t" in listed
+    listed = json.loads(ycp("auth", "list", "--consumer", REVOKED, "--json"))
+    assert [(a["status"], a["consumer"]) for a in listed] == [("revoked", REVOKED)]
 
 
 def test_revenue_is_settled_in_cents_that_sum_exactly(world: dict, settled: dict) -> None:
@@ -251,11 +250,7 @@ def test_revenue_is_settled_in_cents_that_sum_exactly(world: dict, settled: dict
     delivered = {d.consumer for d in deliveries}
     assert set(APPROVED) <= delivered and REJECTED not in delivered
     assert {d.price_cents for d in deliveries} == {300_000}
-    shares = {
-        line.split("\t")[1]: round(float(line.split("\t")[2]) * 100)
-        for line in settled["output"].splitlines()
-        if not line.endswith("total") and "\ttotal\t" not in line
-    }
+    shares = {s["bureau"]: s["cents"] for s in json.loads(settled["output"])}
     assert set(shares) == {"population", "health", "medical_insurance"}
     assert sum(shares.values()) == sum(d.price_cents for d in deliveries)
     expected: dict[str, int] = {}

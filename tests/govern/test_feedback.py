@@ -1,5 +1,6 @@
 """Feedback to bureaus: tickets from quarantine, their lifecycle and the quality report."""
 
+import json
 import re
 from pathlib import Path
 
@@ -68,8 +69,12 @@ def test_bureaus_acknowledge_or_dispute_and_a_clean_redelivery_closes_tickets(
     ycp("tickets", "dispute", str(disputed.id), "--reason", "已核实无误", as_user="health:li")
     refused = ycp("tickets", "ack", str(disputed.id), as_user="health:li", ok=False)
     assert "disputed" in refused
-    listing = ycp("tickets", "list", "--bureau", "health", "--status", "disputed")
-    assert listing.startswith(f"{disputed.id}\tdisputed\thealth\toutpatient_visits\t{DAY}")
+    listing = json.loads(
+        ycp("tickets", "list", "--bureau", "health", "--status", "disputed", "--json")
+    )
+    assert [(t["id"], t["status"], t["bureau"], t["dataset"], t["day"]) for t in listing] == [
+        (disputed.id, "disputed", "health", "outpatient_visits", DAY)
+    ]
 
     # The bureau corrects its system: the broken rows are gone, the day is delivered again.
     broken = sources["datasets"]["outpatient_visits"]["quarantined_keys"]

@@ -347,8 +347,13 @@ def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> 
     assert recorded.id == posted["alert"]
     assert recorded.notified == "HTTP 200"
     assert any(e.action == "alert.run_failure" for e in registry.audit_log())
-    listed = CliRunner().invoke(main, ["alerts"])
-    assert f"run_failure\tjob/publish_{SCENARIO}\t{run_id}\tHTTP 200" in listed.output
+    listed = CliRunner().invoke(main, ["alerts", "--json"])
+    assert {
+        "kind": "run_failure",
+        "subject": f"job/publish_{SCENARIO}",
+        "run_id": run_id,
+        "notified": "HTTP 200",
+    }.items() <= next(a for a in json.loads(listed.output) if a["run_id"] == run_id).items()
 
 
 def test_an_auditor_browses_read_only_and_exports_lineage_and_the_resource_map(

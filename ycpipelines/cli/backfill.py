@@ -26,9 +26,21 @@ POLL_SECONDS = 2.0
 @click.option(
     "--wait", is_flag=True, help="show the runs' progress until they finish; fail if any failed"
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="with --wait: give up waiting after this many seconds (the backfill goes on)",
+)
 @pass_cli
 def command(
-    cli: Cli, first: date, last: date, bureau: str, datasets: tuple[str, ...], wait: bool
+    cli: Cli,
+    first: date,
+    last: date,
+    bureau: str,
+    datasets: tuple[str, ...],
+    wait: bool,
+    timeout: float | None,
 ) -> None:
     """补采: submit a backfill of a bureau's days; the Dagster daemon runs it."""
     import dagster as dg
@@ -53,21 +65,29 @@ def command(
             "the daemon runs it (dagster-daemon, or make dev)"
         )
         if wait:
-            await_backfill(instance, backfill_id, (last - first).days + 1)
+            await_backfill(instance, backfill_id, (last - first).days + 1, timeout)
 
 
-def await_backfill(instance: "dg.DagsterInstance", backfill_id: str, total: int) -> None:
+def await_backfill(
+    instance: "dg.DagsterInstance", backfill_id: str, total: int, timeout: float | None
+) -> None:
     """Poll the instance until the backfill's runs (one per day) finish, showing progress;
-    a clean error if any failed."""
+    a clean error if any failed, or if `timeout` seconds passed first."""
     from ycpipelines.collect.backfill import backfill_state
 
     rows: dict[str, int] = {}
+    started = time.monotonic()
     with RunsProgress(f"backfill {backfill_id}") as progress:
         while True:
             state = backfill_state(instance, backfill_id, rows)
             progress.update(state.done, max(total, state.done), state.failed, state.rows)
             if state.finished:
                 break
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise click.ClickException(
+                    f"backfill {backfill_id}: {state.done} of {total} runs finished after "
+                    f"{timeout:g}s; is the daemon running (dagster-daemon, or make dev)?"
+                )
             time.sleep(POLL_SECONDS)
     if not state.ok:
         raise click.ClickException(
