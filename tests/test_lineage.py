@@ -436,8 +436,8 @@ def test_a_reviewer_reads_a_requests_evidence_and_lists_parse_as_json(demo) -> N
         assert section in shown, section
     assert request.content_hash in shown and "+08:00" in shown
     evidence = json.loads(ycp("egress", "show", str(request.id), "--json"))
-    assert evidence["content_hash"] == request.content_hash
-    assert evidence["authorization"]["authorization"] == request.authorization_id
+    assert evidence["request"]["content_hash"] == request.content_hash
+    assert evidence["authorization"]["id"] == request.authorization_id
     assert set(evidence["evidence"]) >= {"fields", "privacy", "contributions", "price"}
     assert "no approval request 999" in ycp("egress", "show", "999", ok=False)
     lists = {

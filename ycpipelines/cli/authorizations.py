@@ -1,12 +1,16 @@
 """`ycp auth`: authorizations of consumers for scenarios (授权), each with its contingency plan."""
 
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ycpipelines.cli.context import Cli, pass_cli, registry_refusals
 from ycpipelines.cli.output import json_option, show
 from ycpipelines.cli.params import AUTHORIZATION_STATUSES, Day
+
+if TYPE_CHECKING:
+    from ycpipelines.registry.models import Authorization
 
 
 @click.group("auth")
@@ -72,6 +76,23 @@ def auth_grant(
     click.echo(f"authorization {grant.id}: {consumer} may receive {scenario} until {last}")
 
 
+def authorization_row(a: "Authorization") -> dict[str, Any]:
+    """An authorization as a row of `auth list` and a part of `egress show`."""
+    return {
+        "id": a.id,
+        "status": a.status,
+        "consumer": a.consumer,
+        "scenario": a.scenario,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+        "fields": list(a.fields),
+        "epsilon": a.epsilon,
+        "plan": a.plan,
+        "granted_by": a.granted_by,
+        "granted_at": a.granted_at,
+    }
+
+
 @command.command("list")
 @click.option("--consumer", default=None, help="only this consumer's authorizations")
 @click.option("--status", type=click.Choice(AUTHORIZATION_STATUSES), help="only in this state")
@@ -80,19 +101,7 @@ def auth_grant(
 def auth_list(cli: Cli, consumer: str | None, status: str | None, as_json: bool) -> None:
     """Authorizations, oldest first: consumer, scenario, validity, fields and plan."""
     rows = [
-        {
-            "id": a.id,
-            "status": a.status,
-            "consumer": a.consumer,
-            "scenario": a.scenario,
-            "valid_from": a.valid_from,
-            "valid_to": a.valid_to,
-            "fields": list(a.fields),
-            "epsilon": a.epsilon,
-            "plan": a.plan,
-            "granted_by": a.granted_by,
-            "granted_at": a.granted_at,
-        }
+        authorization_row(a)
         for a in cli.registry().authorizations(consumer=consumer)
         if status is None or a.status == status
     ]

@@ -22,6 +22,7 @@ class Cli:
     settings: Settings
     login: Callable[[], str]
     _registry: "Registry | None" = field(default=None, repr=False)
+    _catalog: "Catalog | None" = field(default=None, repr=False)
 
     def registry(self) -> "Registry":
         """The registry this invocation works on, opened once."""
@@ -32,9 +33,12 @@ class Cli:
         return self._registry
 
     def catalog(self) -> "Catalog":
-        from ycpipelines.catalog import load_catalog
+        """The catalog under `YC_CATALOG`, loaded once."""
+        if self._catalog is None:
+            from ycpipelines.catalog import load_catalog
 
-        return load_catalog(self.settings.catalog)
+            self._catalog = load_catalog(self.settings.catalog)
+        return self._catalog
 
     def acting_user(self) -> str:
         """The registry account this login acts as (谁使用谁负责), never a name typed."""

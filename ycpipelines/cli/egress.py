@@ -4,12 +4,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ycpipelines.cli.authorizations import authorization_row
 from ycpipelines.cli.context import Cli, pass_cli, registry_refusals
 from ycpipelines.cli.output import echo_json, fields, json_option, show
 from ycpipelines.cli.params import REQUEST_STATUSES
 
 if TYPE_CHECKING:
-    from ycpipelines.registry.models import ApprovalRequest, Authorization
+    from ycpipelines.registry.models import ApprovalRequest
 
 
 @click.group("egress")
@@ -41,21 +42,6 @@ def egress_list(cli: Cli, status: str | None, as_json: bool) -> None:
     """Approval requests, oldest first: state, product content, consumer, reviewer."""
     rows = [request_row(r) for r in cli.registry().requests(status)]
     show(rows, as_json, title="approval requests")
-
-
-def grant_fields(grant: "Authorization") -> dict[str, Any]:
-    return {
-        "authorization": grant.id,
-        "status": grant.status,
-        "consumer": grant.consumer,
-        "scenario": grant.scenario,
-        "valid": f"{grant.valid_from}..{grant.valid_to}",
-        "fields": grant.fields,
-        "contingency plan (预案)": grant.plan,
-        "privacy budget ε": grant.epsilon,
-        "granted by": grant.granted_by,
-        "granted at": grant.granted_at,
-    }
 
 
 def evidence_tables(evidence: dict[str, Any]) -> None:
@@ -100,11 +86,13 @@ def show_evidence(evidence: dict[str, Any]) -> None:
 @pass_cli
 def egress_show(cli: Cli, request_id: int, as_json: bool) -> None:
     """The evidence a reviewer reads for a request: the request and its content hash, the
-    authorization, fields and levels, privacy checks, quality, contributions, price."""
+    authorization, fields and levels, privacy checks, quality, contributions, price; with
+    --json one object {request, authorization, evidence}."""
     registry = cli.registry()
     with registry_refusals():
         request = registry.request(request_id)
-    grant = registry.authorization(request.authorization_id) if request.authorization_id else None
+    found = registry.authorization(request.authorization_id) if request.authorization_id else None
+    grant = authorization_row(found) if found else None
     head = request_row(request) | {
         "product": request.product_path,
         "product_run": request.product_run_id,
@@ -113,15 +101,11 @@ def egress_show(cli: Cli, request_id: int, as_json: bool) -> None:
         "published_at": request.published_at,
     }
     if as_json:
-        echo_json(
-            head
-            | {"authorization": grant_fields(grant) if grant else None}
-            | {"evidence": request.evidence}
-        )
+        echo_json({"request": head, "authorization": grant, "evidence": request.evidence})
         return
     fields(head, title=f"approval request {request.id} (出域审核申请)")
     if grant is not None:
-        fields(grant_fields(grant), title="authorization (授权)")
+        fields(grant, title="authorization (授权) and its contingency plan (预案)")
     show_evidence(request.evidence or {})
 
 
