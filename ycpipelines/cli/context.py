@@ -3,7 +3,6 @@
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -50,10 +49,6 @@ class Cli:
                 f"(ycp users add NAME --role … --os-account {account})"
             )
         return user.name
-
-    @property
-    def lake(self) -> Path:
-        return Path(self.settings.lake_root)
 
 
 pass_cli = click.make_pass_decorator(Cli)

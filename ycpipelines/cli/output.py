@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ycpipelines.foundation.clock import PILOT_ZONE
 
@@ -62,6 +63,14 @@ def console(err: bool = False) -> Console:
     return Console(file=stream, width=wide, highlight=False, soft_wrap=False)
 
 
+def titled(table: Table, title: str | None) -> None:
+    """Print a table under its title (a line of its own: never wrapped to the table's width)."""
+    out = console()
+    if title:
+        out.print(Text(title, style="bold"))
+    out.print(table)
+
+
 def json_option(command: F) -> F:
     """The `--json` flag of a list command."""
     return click.option(
@@ -89,24 +98,19 @@ def show(
         click.echo(f"no {title or 'rows'}", err=True)
         return
     columns = [c for c in rows[0] if c not in hide]
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(*(cell(row[c]) for c in columns))
-    console().print(table)
+    titled(table, title)
 
 
 def fields(pairs: Mapping[str, Any], title: str | None = None) -> None:
     """A record as a two-column table: name, value."""
-    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for name, value in pairs.items():
         table.add_row(name, cell(value))
-    console().print(table)
-
-
-def short(digest: str, keep: int = 19) -> str:
-    """A content hash shortened for a table (`show` and `--json` print it whole)."""
-    return digest if len(digest) <= keep else digest[:keep] + "…"
+    titled(table, title)
