@@ -12,7 +12,7 @@ from ycpipelines.jobs import jobs
 from ycpipelines.ops.defs import ops_defs
 from ycpipelines.ops.environments import require_production
 from ycpipelines.ops.freshness import with_freshness
-from ycpipelines.products.assets import product_defs
+from ycpipelines.products.defs import product_defs
 from ycpipelines.resources import resources
 
 
