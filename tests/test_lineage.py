@@ -322,6 +322,7 @@ def test_the_lineage_page_reads_layer_by_layer_down_to_what_consumers_receive(
         assert sorted(names) == sorted(f.name for f in catalog.products[0].fields)
         assert catalog.products[0].consumer in section.locator(".consumers").text_content()
         screenshot(page, tmp_path, "lineage")
+        screenshot(page, tmp_path, "lineage-top", full_page=False)
         section.scroll_into_view_if_needed()
         screenshot(page, tmp_path, "lineage-published", full_page=False)
 
