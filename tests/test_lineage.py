@@ -30,7 +30,7 @@ from ycpipelines.demo.run import (
     run_demo,
 )
 from ycpipelines.egress.publish import APPROVAL_TAG
-from ycpipelines.lake import duck, file_digest
+from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.ops.lineage import LAYERS, ColumnSource, as_html, collect
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest

@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import Page
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import days_between, partition_key
 from ycpipelines.govern.report import PartitionQuality, dataset_page, tickets_page, write_report
 from ycpipelines.registry import Registry
 

@@ -17,7 +17,8 @@ from statistics import fmean
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.govern.assets import QUALITY_GATE, QUARANTINE_SHARE, std_key
+from ycpipelines.foundation.keys import std_key
+from ycpipelines.govern.assets import QUALITY_GATE, QUARANTINE_SHARE
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import Ticket
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from statistics import fmean
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.catalog.levels import Level
+from ycpipelines.foundation.levels import Level
 
 COLUMNS = ("bureau", "dataset", "field", "product", "consumer")
 HEADERS = (

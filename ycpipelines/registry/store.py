@@ -3,7 +3,6 @@ hash-chained audit log (users, authorizations, deliveries, the sandbox and alert
 own modules)."""
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ycpipelines.lake import home
+from ycpipelines.foundation.feedback import ROW_KEYS_KEPT, Finding
+from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry.alerts import AlertsMixin
 from ycpipelines.registry.anchor import Anchor, Checkpoint
 from ycpipelines.registry.authorizations import AuthorizationsMixin
@@ -60,7 +60,6 @@ TICKET_ACTIONS = {
     "dispute": ({"open", "acknowledged"}, "disputed"),  # 异议: the bureau says its data is right
     "close": ({"open", "acknowledged", "disputed", "fixed"}, "closed"),
 }
-ROW_KEYS_KEPT = 200
 # Audit actions that change a request's state; the newest one must be its approval to deliver.
 STATE_CHANGES = frozenset(REQUEST_STATES)
 # What a decision entry binds: publish delivers only a request that still names all of it.
@@ -80,17 +79,8 @@ class Decision:
     entry_id: int
 
 
-@dataclass(frozen=True)
-class Finding:
-    """Problem rows of one rule in one partition, named by masked key and line only."""
-
-    reason: str
-    count: int
-    row_keys: list[str]
-
-
 def default_registry_url() -> str:
-    return os.environ.get("YC_REGISTRY_URL", f"sqlite:///{home() / 'registry.db'}")
+    return Settings().registry
 
 
 def migrate(url: str) -> None:
@@ -150,15 +140,16 @@ class Registry(
     """Operations on the registry; every change is audited in the same transaction, and the
     range of entries each transaction wrote is signed outside the database."""
 
-    def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_registry_url()
+    def __init__(self, url: str | None = None, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
+        self.url = url or settings.registry
         migrate(self.url)
         self.engine: Engine = create_engine(self.url)
         with Session(self.engine) as session:
             meta = session.get(RegistryMeta, "registry_id")
         if meta is None:
             raise RegistryError("the registry has no id (registry_meta): it was tampered with")
-        self.anchor = Anchor.load(meta.value)
+        self.anchor = Anchor.load(meta.value, settings)
 
     def _transact(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run `work` in one transaction, then sign the range of audit entries it appended; when
