@@ -58,7 +58,7 @@ def ensure_demo_key() -> None:
     with open(".env", "a", encoding="utf-8", opener=private_opener) as env:
         os.fchmod(env.fileno(), FILE_MODE)  # an existing `.env` too
         env.write(f"YC_PSEUDONYM_KEY={key}\n")
-    os.environ["YC_PSEUDONYM_KEY"] = key
+    Settings.export_default("YC_PSEUDONYM_KEY", key)
     click.echo("wrote a new demo pseudonymization key to .env (never commit it)")
 
 

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     def dagster_home(self) -> Path:
         return self.dagster_home_dir or self.home / "dagster"
 
+    @staticmethod
+    def export_default(name: str, value: str) -> None:
+        """Set a variable for this process and those it starts, unless it is set already
+        (Dagster reads `DAGSTER_HOME`, Great Expectations `GX_ANALYTICS_ENABLED`)."""
+        os.environ.setdefault(name, value)
+
     def child_environment(self, **overrides: str) -> dict[str, str]:
         """The whole process environment, for a process the platform starts, with overrides."""
         return {**os.environ, **overrides}

@@ -2,7 +2,6 @@
 and keys. Development runs on the embedded defaults under `./.yc` and reads `.env`; production
 reads only the process environment and refuses anything made for the demo."""
 
-import os
 from pathlib import Path
 
 from dotenv import dotenv_values, load_dotenv
@@ -19,7 +18,7 @@ MIN_KEY_LENGTH = 32
 def dagster_home(instance: str | Path) -> None:
     """Point Dagster at `$YC_HOME/dagster` unless DAGSTER_HOME is set, writing `instance` (the
     text, or a file of it) as its dagster.yaml when it has none."""
-    os.environ.setdefault("DAGSTER_HOME", str(Settings().dagster_home))
+    Settings.export_default("DAGSTER_HOME", str(Settings().dagster_home))
     config = Settings().dagster_home / "dagster.yaml"
     if not config.exists():
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -31,7 +30,7 @@ def settle(cwd: Path, embedded_instance: str) -> None:
     embedded SQLite instance under YC_HOME; in prod YC_HOME defaults to a system path, `.env`
     is ignored and DAGSTER_HOME gets the PostgreSQL instance of `deploy/dagster.yaml`."""
     if is_prod():
-        os.environ.setdefault("YC_HOME", str(PROD_HOME))
+        Settings.export_default("YC_HOME", str(PROD_HOME))
         dagster_home(PROJECT_ROOT / "deploy" / "dagster.yaml")
     else:
         load_dotenv(cwd / ".env")
