@@ -45,8 +45,8 @@ def open_source(
     source = dataset.source
     day = date.fromisoformat(partition.date)
     if isinstance(source, SqlSource):
-        baseline = {} if accept_source_types else store.source_columns(dataset.id, partition.bureau)
         url = sources.url(source, dataset.bureau)
+        baseline = {} if accept_source_types else store.source_columns(dataset.id, partition.bureau)
         return read_sql(url, source, dataset, day, reading, baseline, after)
     return read_file(sources.inbox(source) / day.strftime(source.pattern), source, reading)
 
