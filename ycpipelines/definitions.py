@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, load_catalog
-from ycpipelines.collect.assets import collect_defs
+from ycpipelines.collect.defs import collect_defs
 from ycpipelines.deid.defs import deid_defs
 from ycpipelines.egress.defs import egress_defs
 from ycpipelines.foundation.files import private_umask
