@@ -8,7 +8,7 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Product
 from ycpipelines.egress.records import Review
 from ycpipelines.foundation.keys import Layer, product_key, std_key
-from ycpipelines.govern.assets import QUALITY_GATE
+from ycpipelines.govern.checks import QUALITY_GATE
 from ycpipelines.products.records import ProductBuild, read_build
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest, Authorization

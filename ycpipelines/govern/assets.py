@@ -10,7 +10,6 @@ from ycpipelines.foundation.metadata import lineage, schema
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.govern.checks import (
-    QUALITY_GATE,
     check_specs,
     quality_gate,
     quarantine_share,
@@ -20,8 +19,6 @@ from ycpipelines.govern.partition import govern_partition
 from ycpipelines.govern.records import Governed
 from ycpipelines.govern.suites import Suite, load_suite
 from ycpipelines.registry.resource import RegistryResource
-
-__all__ = ["QUALITY_GATE", "std_asset"]  # the gate's check name, as the approval sensor reads it
 
 
 def code_version(catalog: Catalog, dataset: Dataset, suite: Suite) -> str:
