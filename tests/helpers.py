@@ -1,7 +1,9 @@
-"""Reading what runs recorded: materialization metadata, check results, failure messages."""
+"""Reading what runs recorded: materialization metadata, check results, failure messages;
+opening the static pages for auditors in Chromium."""
 
 import json
 import os
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
     from ycpipelines.registry import Registry
 
 
@@ -107,11 +111,56 @@ def publish_run(
     defs: dg.Definitions, instance: dg.DagsterInstance, scenario: str, request: object = None
 ) -> dg.ExecuteInProcessResult:
     """A publish run of `scenario` as the sensor launches it, tagged with `request` (none when
-    None: the tag an attacker leaves out)."""
+    None: the tag an attacker leaves out) in the partition of the request's consumer (none when
+    the registry knows no such request)."""
     from ycpipelines.demo.run import QUIET
+    from ycpipelines.egress.consumers import open_deliveries
     from ycpipelines.egress.publish import APPROVAL_TAG
+    from ycpipelines.registry import Registry, RegistryError
 
     tags = {} if request is None else {APPROVAL_TAG: str(request)}
+    consumer = None
+    if str(request).isdigit():
+        try:
+            consumer = Registry().request(int(str(request))).consumer
+        except RegistryError:
+            consumer = None
+    if consumer is not None:
+        open_deliveries(instance, scenario, [consumer])
     return defs.resolve_job_def(f"publish_{scenario}").execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False, tags=tags
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=False,
+        tags=tags,
+        partition_key=consumer,
     )
+
+
+SHOTS = Path(os.environ.get("SHOTS_DIR") or Path(__file__).parent / "artifacts")
+
+
+@contextmanager
+def opened(path: Path, width: int = 1400, height: int = 900) -> Iterator["Page"]:
+    """A static page for auditors, from its file:// URL, in Debian's headless Chromium; its
+    scripts run and nothing is fetched from the network."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+        fetched: list[str] = []
+        page.on("request", lambda r: fetched.append(r.url))
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        yield page
+        browser.close()
+    assert all(url.startswith("file://") for url in fetched), fetched
+
+
+def screenshot(page: "Page", folder: Path, name: str, full_page: bool = True) -> Path:
+    """A PNG of the page under `folder` (a test's tmp dir), copied where people look at it:
+    the folder `SHOTS_DIR` names, or tests/artifacts."""
+    shot = folder / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=full_page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SHOTS / shot.name)
+    return shot

@@ -1,6 +1,7 @@
 """A bureau's backfill, submitted with `ycp backfill`, is run by the real Dagster daemon."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +37,7 @@ def test_a_bureau_backfill_runs_through_the_daemon(
         )
         assert daemon.poll() is None, (yc_home / "daemon.log").read_text()[-3000:]
         assert waited.exit_code == 0, waited.output
-        backfill_id = waited.output.split()[1]
+        backfill_id = re.search(r"backfill (\S+) submitted", waited.output)[1]
         assert f"backfill {backfill_id}: 2 runs succeeded" in waited.output
         assert "2/2 runs" in waited.output  # the progress shown on stderr
         assert instance.get_backfill(backfill_id).status in (
