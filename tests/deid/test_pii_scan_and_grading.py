@@ -110,7 +110,7 @@ def test_a_column_graded_below_its_pii_fails_the_check_and_classify_names_it(
         del os.environ["YC_CATALOG"]
 
     assert result.exit_code == 0, result.output
-    below = [d for d in json.loads(result.output) if d["below_minimum"]]
+    below = [d for d in json.loads(result.stdout) if d["below_minimum"]]
     assert [d["column"] for d in below] == ["phone", "note"]
     assert "PHONE_NUMBER" in below[0]["proposed"] and "≥ L4" in below[0]["proposed"]
 

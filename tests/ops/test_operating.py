@@ -353,7 +353,7 @@ def test_a_failed_run_reaches_the_webhook_and_the_registry(served: Services) -> 
         "subject": f"job/publish_{SCENARIO}",
         "run_id": run_id,
         "notified": "HTTP 200",
-    }.items() <= next(a for a in json.loads(listed.output) if a["run_id"] == run_id).items()
+    }.items() <= next(a for a in json.loads(listed.stdout) if a["run_id"] == run_id).items()
 
 
 def test_an_auditor_browses_read_only_and_exports_lineage_and_the_resource_map(
