@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 ROWS ?= 20000
 DAYS ?= 7
 SEED ?= 7
+PORT ?= 3000
 # Every file the platform writes is 0600, every folder 0700 (ycpipelines/foundation/files.py).
 PRIVATE := umask 077 &&
 
@@ -27,8 +28,8 @@ test: install  ## lint, then the test suite
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
-dev: install  ## the Dagster UI and daemon on the embedded instance
-	$(PRIVATE) DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.yc/dagster} $(BIN)/dagster dev -w workspace.yaml
+dev: install  ## the Dagster UI and daemon on the demo's instance ($$YC_HOME/dagster); PORT=3000
+	$(PRIVATE) $(BIN)/ycp dev --port $(PORT)
 
 serve: install  ## code server, webserver and daemon on PostgreSQL (deploy/dagster.yaml), registry beside it
 	$(PRIVATE) $(BIN)/ycp serve

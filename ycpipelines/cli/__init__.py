@@ -89,6 +89,7 @@ def register() -> None:
         backfill,
         catalog,
         demo,
+        dev,
         egress,
         ledger,
         lineage,
@@ -104,7 +105,8 @@ def register() -> None:
     )
 
     domains = (demo, backfill, egress, pii, catalog, audit, tickets, quality, users)
-    domains += (authorizations, trace, ledger, sandbox, psi, serve, lineage, resource_map, alerts)
+    domains += (authorizations, trace, ledger, sandbox, psi, serve, dev, lineage, resource_map)
+    domains += (alerts,)
     for module in domains:
         main.add_command(module.command)
 

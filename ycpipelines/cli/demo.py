@@ -103,6 +103,6 @@ def demo_run(cli: Cli, rows: int, seed: int, days: int, workers: int) -> None:
     for path in result.published:
         click.echo(f"published: {path}")
     click.echo(
-        "browse the lineage: .venv/bin/dagster dev -w workspace.yaml "
-        "(then open http://127.0.0.1:3000)"
+        "browse the lineage and these runs: make dev (or make dev PORT=3001), "
+        "then open http://127.0.0.1:3000 (or your PORT)"
     )
