@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 
 from common import measure
 
+from ycpipelines.demo.people import DISTRICTS, GIVEN, MOBILE_PREFIXES, SURNAMES
+from ycpipelines.demo.sources import DIAGNOSES, HOSPITALS
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -75,32 +78,25 @@ def key() -> "PseudonymKey":
     return PseudonymKey("bench", "bench-pseudonym-key")
 
 
-def write_visits(path: Path, sample: Path, rows: int) -> int:
-    """`rows` visits of `rows // 5` people, generated in SQL (IDs and cards carry valid checks),
-    and a sample of them."""
-    import duckdb
+def pick(values: list[str], salt: int, i: str = "i") -> str:
+    return f"{values}[1 + CAST(hash({i}, {salt}) % {len(values)} AS INTEGER)]"
 
-    from ycpipelines.demo.people import DISTRICTS, GIVEN, MOBILE_PREFIXES, SURNAMES
-    from ycpipelines.demo.sources import DIAGNOSES, HOSPITALS
-    from ycpipelines.govern.standards import install_macros
 
-    def pick(values: list[str], salt: int, i: str = "i") -> str:
-        return f"{values}[1 + CAST(hash({i}, {salt}) % {len(values)} AS INTEGER)]"
+def char(chars: str, salt: int) -> str:
+    return f"substr('{chars}', 1 + CAST(hash(i, {salt}) % {len(chars)} AS INTEGER), 1)"
 
-    def char(chars: str, salt: int) -> str:
-        return f"substr('{chars}', 1 + CAST(hash(i, {salt}) % {len(chars)} AS INTEGER), 1)"
 
-    def mobile(salt: int) -> str:
-        digits = f"lpad(CAST(hash(i, {salt}) % 100000000 AS VARCHAR), 8, '0')"
-        return f"{pick(MOBILE_PREFIXES, salt + 1)} || {digits}"
+def mobile(salt: int) -> str:
+    digits = f"lpad(CAST(hash(i, {salt}) % 100000000 AS VARCHAR), 8, '0')"
+    return f"{pick(MOBILE_PREFIXES, salt + 1)} || {digits}"
 
+
+def people_sql(people: int) -> str:
+    """`people` residents with valid ID and card check digits, generated in SQL."""
     codes = list(DISTRICTS)
     districts = [name for name, _ in DISTRICTS.values()]
     streets = [street for _, names in DISTRICTS.values() for street in names]
-    con = quiet(duckdb.connect())
-    install_macros(con)
-    con.execute(
-        f"""CREATE TABLE people AS SELECT i AS person, name, phone, emergency_phone, address,
+    return f"""CREATE TABLE people AS SELECT i AS person, name, phone, emergency_phone, address,
             email, gender, birth_date, body || yc_id_check(body) AS id_number,
             card || CAST((10 - list_sum(list_transform(range(15), lambda j: CASE WHEN j % 2 = 0
                 THEN CAST(substr('0246813579', CAST(substr(card, 15 - j, 1) AS INTEGER) + 1, 1)
@@ -119,33 +115,54 @@ def write_visits(path: Path, sample: Path, rows: int) -> int:
             'p' || i || '@example.com' AS email,
             CASE WHEN CAST(right(seq, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END AS gender
         FROM (SELECT i, CAST(hash(i, 1) % {len(codes)} AS INTEGER) AS d
-              FROM range({max(rows // 5, 1000)}) t(i)))"""
-    )
-    diagnosis = f"{[d[1] for d in DIAGNOSES]}[1 + k]"
-    note = f"""CASE WHEN hash(i, 20) % {NOTE_SHARE} = 0 THEN
+              FROM range({people}) t(i)))"""
+
+
+DIAGNOSIS = f"{[d[1] for d in DIAGNOSES]}[1 + k]"
+
+
+def note_sql() -> str:
+    """A clinical note for one visit in `NOTE_SHARE`, some carrying the row's identifiers."""
+    return f"""CASE WHEN hash(i, 20) % {NOTE_SHARE} = 0 THEN
         CASE WHEN hash(i, 21) % 10 < 7 THEN '患者' || name || ',' || CASE gender WHEN '1' THEN '男'
             ELSE '女' END || ',' || (2025 - year(birth_date)) || '岁。' ELSE '患者自述' END
-        || '因' || {diagnosis} || '就诊,症状' || (1 + hash(i, 22) % 14) || '天。'
+        || '因' || {DIAGNOSIS} || '就诊,症状' || (1 + hash(i, 22) % 14) || '天。'
         || CASE WHEN hash(i, 23) % 10 < 3 THEN '身份证号' || id_number || '。' ELSE '' END
         || CASE WHEN hash(i, 24) % 10 < 4 THEN '联系电话' || phone || '。' ELSE '' END
         || CASE WHEN hash(i, 25) % 10 < 2 THEN '现住' || address || '。' ELSE '' END
         || {pick(["查体未见明显异常。", "建议复诊。", "予对症处理。"], 26)} END"""
-    con.execute(
-        f"""COPY (SELECT 'MZ' || lpad(CAST(i AS VARCHAR), 16, '0') AS visit_id,
+
+
+def visits_sql(path: Path, rows: int, people: int) -> str:
+    """`rows` visits of the generated people, written to `path`."""
+    return f"""COPY (SELECT 'MZ' || lpad(CAST(i AS VARCHAR), 16, '0') AS visit_id,
             name AS patient_name, id_number, phone, gender, birth_date, address,
             {pick(HOSPITALS, 27)} AS hospital, {[d[2] for d in DIAGNOSES]}[1 + k] AS department,
-            {[d[0] for d in DIAGNOSES]}[1 + k] AS icd10_code, {diagnosis} AS diagnosis,
-            {note} AS note,
+            {[d[0] for d in DIAGNOSES]}[1 + k] AS icd10_code, {DIAGNOSIS} AS diagnosis,
+            {note_sql()} AS note,
             TIMESTAMP '2025-06-30' + to_seconds(CAST(hash(i, 28) % 86400 AS BIGINT))
                 AS visit_time,
             CAST((hash(i, 29) % 100000) / 100 AS DECIMAL(14, 2)) AS fee,
             TIMESTAMP '2025-06-30 23:00:00' AS updated_at,
             bank_card, email, emergency_phone, 'health' AS _bureau
-        FROM (SELECT i, CAST(hash(i, 9) % {max(rows // 5, 1000)} AS BIGINT) AS person,
+        FROM (SELECT i, CAST(hash(i, 9) % {people} AS BIGINT) AS person,
                      CAST(hash(i, 30) % {len(DIAGNOSES)} AS INTEGER) AS k
               FROM range({rows}) t(i)) JOIN people USING (person)
         ) TO '{path}' (FORMAT parquet)"""
-    )
+
+
+def write_visits(path: Path, sample: Path, rows: int) -> int:
+    """`rows` visits of `rows // 5` people, generated in SQL (IDs and cards carry valid checks),
+    and a sample of them."""
+    import duckdb
+
+    from ycpipelines.govern.standards import install_macros
+
+    people = max(rows // 5, 1000)
+    con = quiet(duckdb.connect())
+    install_macros(con)
+    con.execute(people_sql(people))
+    con.execute(visits_sql(path, rows, people))
     con.execute(
         f"COPY (SELECT * FROM read_parquet('{path}') USING SAMPLE {SAMPLE} ROWS (reservoir, 7)) "
         f"TO '{sample}' (FORMAT parquet)"
@@ -260,7 +277,8 @@ def peer_recall(sample: Path, out: Path) -> float:
     return changed / (len(PII) * len(before))
 
 
-def main(rows: int) -> None:
+def measured(rows: int) -> dict:
+    """Every figure of one run: ours (structured, free text) and the peer's, with recall."""
     with tempfile.TemporaryDirectory() as tmp:
         std, sample = Path(tmp) / "std.parquet", Path(tmp) / "sample.parquet"
         # Preparation runs in child processes too: a child's peak RSS would otherwise include
@@ -277,10 +295,23 @@ def main(rows: int) -> None:
             "ycp": ycp_recall(sample),
             "peer": peer_recall(sample, Path(tmp) / "peer.parquet"),
         }
-    noted = rows // NOTE_SHARE
-    peer_anonymize = peer["rows"] / split["anonymize_s"]
-    combined = rows / (ours["seconds"] + notes["seconds"])
-    print(f"visits: {rows:,} rows, ~{noted:,} notes ({distinct:,} distinct after SQL pass)")
+    return {
+        "ours": ours,
+        "distinct": distinct,
+        "notes": notes,
+        "peer": peer,
+        "split": split,
+        "recall": recall,
+        "noted": rows // NOTE_SHARE,
+        "peer_anonymize": peer["rows"] / split["anonymize_s"],
+        "combined": rows / (ours["seconds"] + notes["seconds"]),
+    }
+
+
+def report(rows: int, m: dict) -> None:
+    """The figures for people."""
+    ours, notes, peer, noted = m["ours"], m["notes"], m["peer"], m["noted"]
+    print(f"visits: {rows:,} rows, ~{noted:,} notes ({m['distinct']:,} distinct after SQL pass)")
     print(
         f"ycpipelines structured: {ours['rows_per_s']:,.0f} rows/s, peak {ours['peak_mib']:.0f} MiB"
     )
@@ -289,42 +320,49 @@ def main(rows: int) -> None:
         f"{noted / notes['seconds']:,.0f} notes/s counting repeats ({notes['seconds']:.1f} s), "
         f"peak {notes['peak_mib']:.0f} MiB"
     )
-    print(f"ycpipelines with free text: {combined:,.0f} rows/s")
+    print(f"ycpipelines with free text: {m['combined']:,.0f} rows/s")
     print(
         f"presidio-structured ({SAMPLE:,}-row sample): {peer['rows_per_s']:,.0f} rows/s "
-        f"analysis+anonymize, {peer_anonymize:,.0f} rows/s anonymize alone, "
-        f"peak {peer['peak_mib']:.0f} MiB; columns it found: {split['columns']}"
-    )
-    ratio = ours["rows_per_s"] / peer_anonymize
-    print(
-        f"ratio (structured, vs the peer's anonymize step alone): {ratio:,.1f}x; "
-        f"recall of PII cells: ycpipelines {recall['ycp']:.4f}, peer {recall['peer']:.4f}"
+        f"analysis+anonymize, {m['peer_anonymize']:,.0f} rows/s anonymize alone, "
+        f"peak {peer['peak_mib']:.0f} MiB; columns it found: {m['split']['columns']}"
     )
     print(
-        json.dumps(
-            {
-                "bench": "deid",
-                "peer": "presidio-structured 0.0.10",
-                "rows": rows,
-                "peer_rows": peer["rows"],
-                "ycp_rows_per_s": round(ours["rows_per_s"]),
-                "ycp_with_text_rows_per_s": round(combined),
-                "peer_rows_per_s": round(peer["rows_per_s"]),
-                "peer_anonymize_rows_per_s": round(peer_anonymize),
-                "speed_ratio": round(ratio, 1),
-                "speed_ratio_vs_peer_total": round(ours["rows_per_s"] / peer["rows_per_s"], 1),
-                "notes": noted,
-                "distinct_notes": distinct,
-                "notes_per_s": round(notes["rows_per_s"]),
-                "notes_per_s_all": round(noted / notes["seconds"]),
-                "ycp_recall": round(recall["ycp"], 4),
-                "peer_recall": round(recall["peer"], 4),
-                "ycp_peak_mib": round(ours["peak_mib"]),
-                "notes_peak_mib": round(notes["peak_mib"]),
-                "peer_peak_mib": round(peer["peak_mib"]),
-            }
-        )
+        f"ratio (structured, vs the peer's anonymize step alone): "
+        f"{ours['rows_per_s'] / m['peer_anonymize']:,.1f}x; recall of PII cells: "
+        f"ycpipelines {m['recall']['ycp']:.4f}, peer {m['recall']['peer']:.4f}"
     )
+
+
+def summary(rows: int, m: dict) -> dict:
+    """The JSON line."""
+    ours, notes, peer = m["ours"], m["notes"], m["peer"]
+    return {
+        "bench": "deid",
+        "peer": "presidio-structured 0.0.10",
+        "rows": rows,
+        "peer_rows": peer["rows"],
+        "ycp_rows_per_s": round(ours["rows_per_s"]),
+        "ycp_with_text_rows_per_s": round(m["combined"]),
+        "peer_rows_per_s": round(peer["rows_per_s"]),
+        "peer_anonymize_rows_per_s": round(m["peer_anonymize"]),
+        "speed_ratio": round(ours["rows_per_s"] / m["peer_anonymize"], 1),
+        "speed_ratio_vs_peer_total": round(ours["rows_per_s"] / peer["rows_per_s"], 1),
+        "notes": m["noted"],
+        "distinct_notes": m["distinct"],
+        "notes_per_s": round(notes["rows_per_s"]),
+        "notes_per_s_all": round(m["noted"] / notes["seconds"]),
+        "ycp_recall": round(m["recall"]["ycp"], 4),
+        "peer_recall": round(m["recall"]["peer"], 4),
+        "ycp_peak_mib": round(ours["peak_mib"]),
+        "notes_peak_mib": round(notes["peak_mib"]),
+        "peer_peak_mib": round(peer["peak_mib"]),
+    }
+
+
+def main(rows: int) -> None:
+    figures = measured(rows)
+    report(rows, figures)
+    print(json.dumps(summary(rows, figures)))
 
 
 if __name__ == "__main__":
