@@ -88,13 +88,69 @@ def acting_user(registry: "Registry") -> str:
     return user.name
 
 
+def upgrade_embedded_registry() -> None:
+    """Migrate the embedded development registry (SQLite, YC_ENV not prod) at start, so a fresh
+    checkout runs; any other registry is migrated by `ycp registry upgrade` or service start."""
+    from ycpipelines.registry import default_registry_url
+    from ycpipelines.registry.schema import upgrade, upgrades_implicitly
+
+    url = default_registry_url()
+    if upgrades_implicitly(url):
+        upgrade(url)
+
+
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """ycpipelines: collect, govern, de-identify, productize and publish public data."""
     private_umask()
     prepare_environment()
     if changed := private_platform(Path.cwd()):
         click.echo(f"made {changed} files and folders private (0600/0700)", err=True)
+    if context.invoked_subcommand != "registry":  # which reports and migrates it itself
+        upgrade_embedded_registry()
+
+
+@main.group("registry")
+def registry_group() -> None:
+    """The registry database's schema (运营登记库): its revision and its migrations."""
+
+
+def registry_location() -> str:
+    """The registry's URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    from ycpipelines.registry import default_registry_url
+
+    return make_url(default_registry_url()).render_as_string(hide_password=True)
+
+
+@registry_group.command("upgrade")
+def registry_upgrade() -> None:
+    """Migrate the registry (YC_REGISTRY_URL) to the code's newest schema revision. Idempotent;
+    processes upgrading together on PostgreSQL migrate one after the other."""
+    from ycpipelines.registry import Registry, default_registry_url
+    from ycpipelines.registry.schema import revisions
+
+    url = default_registry_url()
+    before, _ = revisions(url)
+    after = Registry.upgrade(url)
+    if before == after:
+        click.echo(f"registry schema is at {after}, the newest ({registry_location()})")
+    else:
+        click.echo(f"registry schema upgraded from {before or 'empty'} to {after}")
+
+
+@registry_group.command("status")
+def registry_status() -> None:
+    """Print the registry's schema revision and the code's newest; fail when they differ."""
+    from ycpipelines.registry import default_registry_url
+    from ycpipelines.registry.schema import revisions
+
+    current, head = revisions(default_registry_url())
+    click.echo(f"registry: {registry_location()}\ncurrent: {current or 'empty'}\nhead: {head}")
+    if current != head:
+        raise click.ClickException("the registry is behind the code: run `ycp registry upgrade`")
 
 
 @main.group()
@@ -149,9 +205,10 @@ def demo_run(rows: int, seed: int, days: int, workers: int) -> None:
     from ycpipelines.definitions import build_definitions
     from ycpipelines.demo.run import run_demo
     from ycpipelines.demo.sources import write_sources
-    from ycpipelines.registry import Registry
+    from ycpipelines.registry import Registry, default_registry_url
     from ycpipelines.resources import default_sources_root
 
+    Registry.upgrade(default_registry_url())
     started = time.perf_counter()
     manifest = write_sources(rows, seed, Path(default_sources_root()), days)
     click.echo(f"demo sources: {rows} visits over {days} days in {default_sources_root()}")

@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from ycpipelines.lake import Partition
-from ycpipelines.registry.store import Finding, Registry
+from ycpipelines.registry import Registry
+from ycpipelines.registry.tickets import Finding
 
 # A new version keeping fewer than this share of the committed rows is a shrink.
 SHRINK_FLOOR = 0.5

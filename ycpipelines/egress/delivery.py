@@ -28,7 +28,7 @@ from ycpipelines.lake import duck, file_digest
 from ycpipelines.ops.zones import DIR_MODE, FILE_MODE, ZoneRefused, consumer_zone, seal
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest, Authorization
-from ycpipelines.registry.store import Decision
+from ycpipelines.registry.requests import Decision
 
 REFUSED = "egress.refused"
 

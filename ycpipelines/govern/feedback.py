@@ -11,7 +11,7 @@ from upath import UPath
 from ycpipelines.catalog import Dataset
 from ycpipelines.govern.masking import mask
 from ycpipelines.lake import sql_literal
-from ycpipelines.registry.store import ROW_KEYS_KEPT, Finding
+from ycpipelines.registry.tickets import ROW_KEYS_KEPT, Finding
 
 
 def quarantine_findings(

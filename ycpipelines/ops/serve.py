@@ -22,6 +22,7 @@ from ycpipelines.catalog.load import PROJECT_ROOT
 from ycpipelines.lake import home
 from ycpipelines.ops.environments import is_prod
 from ycpipelines.ops.files import PRIVATE_UMASK
+from ycpipelines.registry.schema import upgrade
 
 WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
 INSTANCE = PROJECT_ROOT / "deploy" / "dagster.yaml"
@@ -57,7 +58,8 @@ def ensure_database(url: str) -> None:
 def prepare_instance() -> dict[str, str]:
     """The environment of the served processes: a DAGSTER_HOME holding deploy/dagster.yaml (in
     prod the one settled; in dev `$YC_HOME/serve/dagster`, beside the embedded instance), the
-    instance and registry databases present, the registry on the same PostgreSQL server."""
+    instance and registry databases present and the registry migrated, on the same PostgreSQL
+    server."""
     dagster_home = Path(os.environ["DAGSTER_HOME"]) if is_prod() else home() / "serve" / "dagster"
     config = dagster_home / "dagster.yaml"
     if not config.exists():
@@ -76,6 +78,7 @@ def prepare_instance() -> dict[str, str]:
         raise RuntimeError("ycp serve keeps the registry in PostgreSQL; YC_REGISTRY_URL is not")
     ensure_database(f"{server}/{env['DAGSTER_PG_DB']}")
     ensure_database(env["YC_REGISTRY_URL"])
+    upgrade(env["YC_REGISTRY_URL"])
     return env
 
 
