@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ROWS ?= 20000
 DAYS ?= 7
 SEED ?= 7
-# Every file the platform writes is 0600, every folder 0700 (ycpipelines/ops/files.py).
+# Every file the platform writes is 0600, every folder 0700 (ycpipelines/foundation/files.py).
 PRIVATE := umask 077 &&
 
 .PHONY: install demo test lint dev serve bench clean
@@ -24,6 +24,7 @@ demo: install  ## generate demo sources, run the whole lineage, approve as the d
 test: install  ## lint, then the test suite
 	$(BIN)/ruff check ycpipelines tests bench
 	$(BIN)/ruff format --check ycpipelines tests bench
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 dev: install  ## the Dagster UI and daemon on the embedded instance

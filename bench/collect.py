@@ -40,7 +40,7 @@ def ycpipelines_collect(url: str, day: date, out: Path) -> int:
     from ycpipelines.collect.collector import write_partition
     from ycpipelines.collect.reading import Reading
     from ycpipelines.collect.sql import read_sql
-    from ycpipelines.lake import duck
+    from ycpipelines.foundation.lake import duck
 
     dataset = load_catalog().dataset("outpatient_visits")
     reading = Reading(dataset, "outpatient_visits")

@@ -156,7 +156,7 @@ def write_visits(path: Path, sample: Path, rows: int) -> int:
 def ycp_structured(std: Path, safe: Path) -> int:
     """The stage's de-identification of every row (free text aside: timed on its own)."""
     from ycpipelines.deid.policies import deidentify
-    from ycpipelines.lake import duck
+    from ycpipelines.foundation.lake import duck
 
     with duck() as con:
         return deidentify(con, bench_dataset(notes=False), std, safe, key())
@@ -166,7 +166,7 @@ def distinct_notes(std: Path, out: Path) -> int:
     """What `deidentify` hands to Presidio: each distinct note, the row's own identifiers
     already replaced in SQL."""
     from ycpipelines.deid.policies import pre_redacted
-    from ycpipelines.lake import copy_to_parquet, duck
+    from ycpipelines.foundation.lake import copy_to_parquet, duck
 
     dataset = bench_dataset(notes=True)
     with duck() as con:

@@ -73,8 +73,8 @@ def suite_and_dataset() -> tuple:
 
 
 def ycpipelines_gate(path: Path, out: Path) -> int:
+    from ycpipelines.foundation.lake import Partition
     from ycpipelines.govern.gate import validate
-    from ycpipelines.lake import Partition
 
     suite, dataset = suite_and_dataset()
     gate = validate(path, suite, dataset, Partition("health", DAY))

@@ -25,7 +25,7 @@ def ids(path: Path, rows: int) -> None:
 
 def duckdb_hmac(source: Path, target: Path) -> int:
     from ycpipelines.deid.pseudonym import install_pseudonym
-    from ycpipelines.lake import copy_to_parquet, duck
+    from ycpipelines.foundation.lake import copy_to_parquet, duck
 
     with duck() as con:
         install_pseudonym(con, KEY)

@@ -93,14 +93,14 @@ def visits(root: Path, rows: int) -> None:
 
 
 def private(root: str) -> int:
-    from ycpipelines.lake import Lake
+    from ycpipelines.foundation.lake import Lake
     from ycpipelines.sandbox.query import QuerySpec, release
 
     return release(Lake(Path(root)), QuerySpec.model_validate(SPEC)).cells
 
 
 def plain(root: str) -> int:
-    from ycpipelines.lake import duck
+    from ycpipelines.foundation.lake import duck
 
     with duck() as con:
         return len(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import partition_key
 
 BUREAU = "market_regulation"
 DATASET = "enterprises"

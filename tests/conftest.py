@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import create_engine, text
 
-from ycpipelines.catalog.load import PROJECT_ROOT
+from ycpipelines.foundation.settings import PROJECT_ROOT
 
 TEST_KEY = "test-pseudonym-key-not-for-production"
 SERVERS = {

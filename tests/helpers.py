@@ -1,7 +1,9 @@
-"""Reading what runs recorded: materialization metadata, check results, failure messages."""
+"""Reading what runs recorded: materialization metadata, check results, failure messages;
+opening the static pages for auditors in Chromium."""
 
 import json
 import os
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
     from ycpipelines.registry import Registry
 
 
@@ -124,3 +128,33 @@ def publish_run(
     return defs.resolve_job_def(f"publish_{scenario}").execute_in_process(
         instance=instance, run_config=QUIET, raise_on_error=False, tags=tags
     )
+
+
+SHOTS = Path(os.environ.get("SHOTS_DIR") or Path(__file__).parent / "artifacts")
+
+
+@contextmanager
+def opened(path: Path, width: int = 1400, height: int = 900) -> Iterator["Page"]:
+    """A static page for auditors, from its file:// URL, in Debian's headless Chromium; its
+    scripts run and nothing is fetched from the network."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+        fetched: list[str] = []
+        page.on("request", lambda r: fetched.append(r.url))
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        yield page
+        browser.close()
+    assert all(url.startswith("file://") for url in fetched), fetched
+
+
+def screenshot(page: "Page", folder: Path, name: str, full_page: bool = True) -> Path:
+    """A PNG of the page under `folder` (a test's tmp dir), copied where people look at it:
+    the folder `SHOTS_DIR` names, or tests/artifacts."""
+    shot = folder / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=full_page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SHOTS / shot.name)
+    return shot

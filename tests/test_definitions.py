@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 
 from ycpipelines.catalog import CatalogError, load_catalog
-from ycpipelines.catalog.load import PROJECT_ROOT
 from ycpipelines.definitions import build_definitions
+from ycpipelines.foundation.settings import PROJECT_ROOT
 
 LAYERS = ["raw", "std", "safe", "product", "published"]
 

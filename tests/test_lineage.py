@@ -30,11 +30,12 @@ from ycpipelines.demo.run import (
     run_demo,
 )
 from ycpipelines.egress.publish import APPROVAL_TAG
-from ycpipelines.lake import duck, file_digest
+from ycpipelines.foundation.lake import duck, file_digest
+from ycpipelines.ops.lineage import LAYERS, ColumnSource, as_html, collect
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest
 
-from helpers import failures, materializations, totals, ycp
+from helpers import failures, materializations, opened, screenshot, totals, ycp
 
 # The direct identifiers of each source, named here independently of the catalog.
 PII_COLUMNS = {
@@ -285,6 +286,45 @@ def test_no_identifier_reaches_run_logs_check_metadata_tickets_or_reports(
     reports = sorted((yc_home / "q").glob("*.html"))
     assert len(reports) == 6
     assert leaks([events, *reports], identifiers(sources), min_name=3) == []
+
+
+def test_the_lineage_page_reads_layer_by_layer_down_to_what_consumers_receive(
+    demo, sources: dict, instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    """字段级血缘: raw → std → safe → product → published, each published asset with the columns
+    its consumers receive, each from its product's column; in Chromium, in that order."""
+    defs, catalog, _, _ = demo
+    assets = collect(defs, instance)
+    order = [a.asset for a in assets]
+    assert [a.group for a in assets] == sorted((a.group for a in assets), key=list(LAYERS).index)
+    assert order.index("std/person_master") > order.index("std/residents"), "upstream first"
+    by_name = {a.asset: a for a in assets}
+    for product in catalog.products:
+        published = by_name[f"published/{product.scenario}"]
+        received = [f.name for f in product.fields]
+        assert list(published.columns) == list(by_name[f"product/{product.scenario}"].columns)
+        assert sorted(published.columns) == sorted(received)
+        assert published.sources[received[0]] == [
+            ColumnSource(f"product/{product.scenario}", received[0])
+        ]
+        assert product.consumer in published.consumers
+    path = tmp_path / "lineage.html"
+    path.write_text(as_html(assets), encoding="utf-8")
+    assert leaks([path], identifiers(sources)) == []
+    with opened(path) as page:
+        shown = page.locator("section").evaluate_all("ss => ss.map(s => s.id)")
+        assert shown == order
+        layers = page.locator("h2").all_text_contents()
+        assert [t.split()[0] for t in layers] == ["归集", "治理", "脱敏", "产品", "出域"]
+        scenario = catalog.products[0].scenario
+        section = page.locator(f"section[id='published/{scenario}']")
+        names = section.locator("tr td:first-child").all_text_contents()
+        assert sorted(names) == sorted(f.name for f in catalog.products[0].fields)
+        assert catalog.products[0].consumer in section.locator(".consumers").text_content()
+        screenshot(page, tmp_path, "lineage")
+        screenshot(page, tmp_path, "lineage-top", full_page=False)
+        section.scroll_into_view_if_needed()
+        screenshot(page, tmp_path, "lineage-published", full_page=False)
 
 
 def test_quarantine_keeps_rule_reason_and_provenance(demo, yc_home: Path) -> None:

@@ -10,9 +10,9 @@ import dagster as dg
 from dagster._serdes import serialize_value
 from sqlalchemy import create_engine, select
 
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.registry import default_registry_url
 from ycpipelines.registry.models import Base
 

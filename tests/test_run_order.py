@@ -12,7 +12,7 @@ import pytest
 from ycpipelines.catalog import Catalog, Dataset, load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import ingest
-from ycpipelines.lake import Lake, default_lake_root
+from ycpipelines.foundation.lake import Lake, default_lake_root
 from ycpipelines.registry import Registry
 
 from helpers import materializations, upgraded

@@ -11,14 +11,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ycpipelines.lake import home
-from ycpipelines.ops.environments import (
-    EnvironmentRefused,
-    dagster_home,
-    refuse_in_prod,
-    settle,
-)
-from ycpipelines.ops.files import FILE_MODE, private_opener, private_platform, private_umask
+from ycpipelines.foundation.environment import EnvironmentRefused, refuse_in_prod
+from ycpipelines.foundation.files import FILE_MODE, private_opener, private_platform, private_umask
+from ycpipelines.foundation.settings import Settings
+from ycpipelines.ops.environments import dagster_home, settle
 
 if TYPE_CHECKING:
     from ycpipelines.registry import Registry
@@ -56,13 +52,13 @@ def prepare_environment() -> None:
 
 def ensure_demo_key() -> None:
     """The demo needs a pseudonymization key; make one in `.env` if none is set."""
-    if os.environ.get("YC_PSEUDONYM_KEY"):
+    if Settings().pseudonym_key:
         return
     key = secrets.token_hex(32)
     with open(".env", "a", encoding="utf-8", opener=private_opener) as env:
         os.fchmod(env.fileno(), FILE_MODE)  # an existing `.env` too
         env.write(f"YC_PSEUDONYM_KEY={key}\n")
-    os.environ["YC_PSEUDONYM_KEY"] = key
+    Settings.export_default("YC_PSEUDONYM_KEY", key)
     click.echo("wrote a new demo pseudonymization key to .env (never commit it)")
 
 
@@ -70,9 +66,9 @@ def os_account() -> str:
     """The operating-system login running this command: under `sudo -u <platform account>`,
     the person sudo names (who holds neither the registry's credentials nor the audit keys);
     otherwise the effective user."""
-    sudo_uid = os.environ.get("SUDO_UID")
-    if sudo_uid and sudo_uid.isdigit() and int(sudo_uid) != os.geteuid():
-        return pwd.getpwuid(int(sudo_uid)).pw_name
+    sudo_uid = Settings().sudo_uid
+    if sudo_uid is not None and sudo_uid != os.geteuid():
+        return pwd.getpwuid(sudo_uid).pw_name
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
@@ -91,10 +87,9 @@ def acting_user(registry: "Registry") -> str:
 def upgrade_embedded_registry() -> None:
     """Migrate the embedded development registry (SQLite, YC_ENV not prod) at start, so a fresh
     checkout runs; any other registry is migrated by `ycp registry upgrade` or service start."""
-    from ycpipelines.registry import default_registry_url
     from ycpipelines.registry.schema import upgrade, upgrades_implicitly
 
-    url = default_registry_url()
+    url = Settings().registry
     if upgrades_implicitly(url):
         upgrade(url)
 
@@ -105,7 +100,7 @@ def main(context: click.Context) -> None:
     """ycpipelines: collect, govern, de-identify, productize and publish public data."""
     private_umask()
     prepare_environment()
-    if changed := private_platform(Path.cwd()):
+    if changed := private_platform(Path.cwd(), Settings()):
         click.echo(f"made {changed} files and folders private (0600/0700)", err=True)
     if context.invoked_subcommand != "registry":  # which reports and migrates it itself
         upgrade_embedded_registry()
@@ -120,19 +115,17 @@ def registry_location() -> str:
     """The registry's URL without its password, for messages."""
     from sqlalchemy.engine import make_url
 
-    from ycpipelines.registry import default_registry_url
-
-    return make_url(default_registry_url()).render_as_string(hide_password=True)
+    return make_url(Settings().registry).render_as_string(hide_password=True)
 
 
 @registry_group.command("upgrade")
 def registry_upgrade() -> None:
     """Migrate the registry (YC_REGISTRY_URL) to the code's newest schema revision. Idempotent;
     processes upgrading together on PostgreSQL migrate one after the other."""
-    from ycpipelines.registry import Registry, default_registry_url
+    from ycpipelines.registry import Registry
     from ycpipelines.registry.schema import revisions
 
-    url = default_registry_url()
+    url = Settings().registry
     before, _ = revisions(url)
     after = Registry.upgrade(url)
     if before == after:
@@ -144,10 +137,9 @@ def registry_upgrade() -> None:
 @registry_group.command("status")
 def registry_status() -> None:
     """Print the registry's schema revision and the code's newest; fail when they differ."""
-    from ycpipelines.registry import default_registry_url
     from ycpipelines.registry.schema import revisions
 
-    current, head = revisions(default_registry_url())
+    current, head = revisions(Settings().registry)
     click.echo(f"registry: {registry_location()}\ncurrent: {current or 'empty'}\nhead: {head}")
     if current != head:
         raise click.ClickException("the registry is behind the code: run `ycp registry upgrade`")
@@ -179,9 +171,8 @@ def demo_sources(
 ) -> None:
     """Generate the bureaus' source systems (SQLite databases and a GBK CSV inbox)."""
     from ycpipelines.demo.sources import write_sources
-    from ycpipelines.resources import default_sources_root
 
-    out = out or Path(default_sources_root())
+    out = out or Path(Settings().sources_root)
     manifest = write_sources(rows, seed, out, days, date.fromisoformat(end))
     if into:
         from ycpipelines.catalog import load_catalog
@@ -205,13 +196,12 @@ def demo_run(rows: int, seed: int, days: int, workers: int) -> None:
     from ycpipelines.definitions import build_definitions
     from ycpipelines.demo.run import run_demo
     from ycpipelines.demo.sources import write_sources
-    from ycpipelines.registry import Registry, default_registry_url
-    from ycpipelines.resources import default_sources_root
+    from ycpipelines.registry import Registry
 
-    Registry.upgrade(default_registry_url())
+    Registry.upgrade(Settings().registry)
     started = time.perf_counter()
-    manifest = write_sources(rows, seed, Path(default_sources_root()), days)
-    click.echo(f"demo sources: {rows} visits over {days} days in {default_sources_root()}")
+    manifest = write_sources(rows, seed, Path(Settings().sources_root), days)
+    click.echo(f"demo sources: {rows} visits over {days} days in {Settings().sources_root}")
     catalog = load_catalog()
     result = run_demo(
         build_definitions(catalog),
@@ -334,7 +324,7 @@ def pii_scan(table: Path | None, sample: int) -> None:
     order; with --table, write one line per column: the entity types and the share of values
     carrying each."""
     from ycpipelines.deid.scan import findings, scan_columns, table_relation
-    from ycpipelines.lake import duck
+    from ycpipelines.foundation.lake import duck
 
     if table is not None:
         try:
@@ -369,12 +359,12 @@ def catalog_classify(dataset: str, sample: int) -> None:
     std/ partitions (raw/ before any is governed) and print where the catalog differs."""
     from ycpipelines.catalog import load_catalog
     from ycpipelines.deid.classify import classify, dataset_files, differences
-    from ycpipelines.lake import Lake, default_lake_root, duck
+    from ycpipelines.foundation.lake import Lake, duck
 
     entry = next((d for d in load_catalog().datasets if d.id == dataset), None)
     if entry is None:
         raise click.ClickException(f"unknown dataset {dataset!r}")
-    files = dataset_files(Lake(default_lake_root()), entry)
+    files = dataset_files(Lake(Settings().lake_root), entry)
     if not files:
         raise click.ClickException(f"no std/ or raw/ data of {dataset!r} in the lake yet")
     with duck() as con:
@@ -527,7 +517,7 @@ def quality_report(out: str | None) -> None:
     from ycpipelines.govern.report import write_report
     from ycpipelines.registry import Registry
 
-    folder = Path(out) if out else home() / "reports" / "quality"
+    folder = Path(out) if out else Settings().home / "reports" / "quality"
     with dg.DagsterInstance.get() as instance:
         pages = write_report(instance, load_catalog(), Registry(), folder)
     click.echo(f"wrote {len(pages)} pages; open {pages[0]}")
@@ -776,8 +766,8 @@ def sandbox() -> None:
 def sandbox_submit(spec: Path, consumer: str) -> None:
     """Run a query spec (JSON: dataset, dimensions, measures, filters, epsilon) in the domain."""
     from ycpipelines.catalog import load_catalog
-    from ycpipelines.clock import pilot_today
-    from ycpipelines.lake import Lake, default_lake_root
+    from ycpipelines.foundation.clock import pilot_today
+    from ycpipelines.foundation.lake import Lake
     from ycpipelines.registry import Registry
     from ycpipelines.sandbox.query import QueryRefused
     from ycpipelines.sandbox.service import submit
@@ -788,7 +778,7 @@ def sandbox_submit(spec: Path, consumer: str) -> None:
             consumer,
             load_catalog(),
             Registry(),
-            Lake(default_lake_root()),
+            Lake(Settings().lake_root),
             pilot_today(),
         )
     except QueryRefused as refusal:
@@ -827,12 +817,11 @@ def sandbox_result(query_id: int, consumer: str) -> None:
     import pyarrow.parquet as pq
 
     from ycpipelines.registry import Registry
-    from ycpipelines.resources import default_zone_root
     from ycpipelines.sandbox.query import QueryRefused
     from ycpipelines.sandbox.service import deliver_result
 
     try:
-        path = deliver_result(query_id, consumer, Registry(), Path(default_zone_root()))
+        path = deliver_result(query_id, consumer, Registry(), Path(Settings().zone_root))
     except QueryRefused as refusal:
         raise click.ClickException(str(refusal)) from refusal
     click.echo(f"delivered: {path}")
@@ -851,14 +840,15 @@ def psi_group() -> None:
 def psi_serve(path: Path, sessions: int | None) -> None:
     """The platform side, on a Unix socket."""
     from ycpipelines.catalog import load_catalog
-    from ycpipelines.lake import Lake, default_lake_root
+    from ycpipelines.foundation.lake import Lake
     from ycpipelines.registry import Registry
     from ycpipelines.sandbox.psi import PlatformSide, serve
 
-    key = os.environ.get("YC_PSEUDONYM_KEY")
+    secret = Settings().pseudonym_key
+    key = secret.get_secret_value() if secret else None
     if not key:
         raise click.ClickException("YC_PSEUDONYM_KEY is not set")
-    side = PlatformSide(load_catalog(), Registry(), Lake(default_lake_root()), key).load()
+    side = PlatformSide(load_catalog(), Registry(), Lake(Settings().lake_root), key).load()
     click.echo(f"serving PSI for {len(side.ids)} residents on {path}")
     serve(side, path, sessions)
 
@@ -904,7 +894,7 @@ def serve_command(host: str, port: int, read_only: bool) -> None:
         require_production(load_catalog())
     except EnvironmentRefused as refusal:
         raise click.ClickException(str(refusal)) from refusal
-    logs = home() / "serve" / ("logs-read-only" if read_only else "logs")
+    logs = Settings().home / "serve" / ("logs-read-only" if read_only else "logs")
     with serve(logs, host, port, read_only) as services:
         click.echo(f"serving {services.url} (logs in {logs}); Ctrl-C stops")
         try:

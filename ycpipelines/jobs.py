@@ -5,15 +5,12 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.collect.assets import raw_key
-from ycpipelines.collect.conflicts import authorities
-from ycpipelines.collect.partitions import dataset_partitions
-from ycpipelines.deid.assets import safe_key
 from ycpipelines.deid.population import JOURNALIST_RISK, register_columns
-from ycpipelines.govern.assets import std_key
+from ycpipelines.foundation.keys import product_key, raw_key, safe_key, std_key
+from ycpipelines.foundation.partitions import dataset_partitions
+from ycpipelines.govern.conflicts import authorities
 from ycpipelines.govern.master import master_key
 from ycpipelines.govern.one_source import ONE_SOURCE
-from ycpipelines.products.assets import product_key
 
 
 def dataset_job_name(dataset: Dataset) -> str:

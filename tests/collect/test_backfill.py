@@ -11,8 +11,8 @@ import dagster as dg
 from click.testing import CliRunner
 from dagster._core.execution.backfill import BulkActionStatus
 
-from ycpipelines.catalog.load import PROJECT_ROOT
 from ycpipelines.cli import main
+from ycpipelines.foundation.settings import PROJECT_ROOT
 
 DAYS = ("2025-06-29", "2025-06-30")
 

@@ -13,9 +13,9 @@ from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.deid.classify import classify
 from ycpipelines.deid.grading import CHECK_SAMPLE
+from ycpipelines.foundation.lake import Partition
 from ycpipelines.govern.gate import validate
 from ycpipelines.govern.suites import load_suite
-from ycpipelines.lake import Partition
 from ycpipelines.registry import Registry
 
 from bad_inputs import (

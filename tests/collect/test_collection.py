@@ -9,9 +9,9 @@ import duckdb
 import pytest
 from sqlalchemy import create_engine, text
 
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.resources import resources
 
 from helpers import failures, materializations

@@ -9,12 +9,12 @@ import dagster as dg
 import pytest
 
 from ycpipelines.collect import assets as collect_assets
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.deid import assets as deid_assets
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.lake import Lake, Partition
+from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.govern import assets as govern_assets
-from ycpipelines.lake import Lake, Partition
 
 from helpers import checks, materializations
 

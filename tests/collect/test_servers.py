@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.catalog.load import PROJECT_ROOT
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET, partition_tags
 from ycpipelines.demo.servers import load_into
+from ycpipelines.foundation.partitions import partition_key
+from ycpipelines.foundation.settings import PROJECT_ROOT
 from ycpipelines.registry import Registry
 
 from helpers import failures, materializations

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from ycpipelines.catalog import load_catalog
 from ycpipelines.cli import main
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import partition_key
 
 CORPUS = Path(__file__).with_name("corpus")
 DAY = "2025-06-29"

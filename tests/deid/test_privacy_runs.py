@@ -12,15 +12,17 @@ import duckdb
 import pytest
 
 from ycpipelines.catalog import Catalog, Dataset, load_catalog
-from ycpipelines.collect.partitions import partition_key
-from ycpipelines.deid.assets import safe_asset, safe_key
+from ycpipelines.deid.assets import safe_asset
 from ycpipelines.deid.population import journalist_check, register_columns
 from ycpipelines.deid.pseudonym import KEY_ENV, key_versions, pseudonym
+from ycpipelines.deid.resources import DeidResource
 from ycpipelines.demo.run import QUIET, partition_tags
-from ycpipelines.lake import Lake, Partition
-from ycpipelines.metadata import SQL_TYPES
+from ycpipelines.foundation.keys import safe_key
+from ycpipelines.foundation.lake import Lake, Partition
+from ycpipelines.foundation.metadata import SQL_TYPES
+from ycpipelines.foundation.partitions import partition_key
+from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.products.assets import product_asset
-from ycpipelines.resources import DeidResource, LakeResource
 
 from helpers import checks, failures, materializations
 

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import text
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.clock import pilot_today
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET, review_tick
 from ycpipelines.egress import publish
 from ycpipelines.egress.sensors import LAUNCHED_BY
-from ycpipelines.lake import duck, file_digest
-from ycpipelines.products.assets import product_key
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.keys import product_key
+from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest
 

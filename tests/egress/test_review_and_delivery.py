@@ -17,11 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.clock import pilot_today
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import launch, launched, review_tick
 from ycpipelines.egress.publish import APPROVAL_TAG
-from ycpipelines.lake import duck, file_digest
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.registry import Registry
 
 from helpers import accounts, materializations, ycp

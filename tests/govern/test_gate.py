@@ -10,12 +10,12 @@ import duckdb
 import pytest
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.lake import Lake, Partition
+from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.govern.gate import ROW_COUNT_GATE, previous_rows, validate
 from ycpipelines.govern.suites import load_suite
-from ycpipelines.lake import Lake, Partition
 
 from helpers import checks, edited_suite
 

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.govern.standards import MACROS
 
 from helpers import checks, failures, materializations

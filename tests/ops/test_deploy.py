@@ -22,8 +22,7 @@ from dagster_k8s import K8sRunLauncher
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from ycpipelines.catalog.load import PROJECT_ROOT
-from ycpipelines.ops.environments import PROD_HOME
+from ycpipelines.foundation.settings import PROD_HOME, PROJECT_ROOT
 
 DEPLOY = PROJECT_ROOT / "deploy"
 SHIPPED_YAML = [

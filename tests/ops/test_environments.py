@@ -12,7 +12,7 @@ from ycpipelines.catalog import load_catalog
 from ycpipelines.catalog.models import SqlSource
 from ycpipelines.cli import main, prepare_environment
 from ycpipelines.definitions import build_definitions
-from ycpipelines.ops.environments import EnvironmentRefused
+from ycpipelines.foundation.environment import EnvironmentRefused
 
 
 @pytest.fixture

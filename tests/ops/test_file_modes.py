@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ycpipelines.catalog.load import PROJECT_ROOT
+from ycpipelines.foundation.settings import PROJECT_ROOT
 from ycpipelines.ops.serve import Services
 
 NOBODY = 65534

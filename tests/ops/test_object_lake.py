@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import run_demo
-from ycpipelines.lake import Lake, Partition, duck, file_digest
+from ycpipelines.foundation.lake import Lake, Partition, duck, file_digest
 from ycpipelines.registry import Registry
 
 from helpers import materializations, totals

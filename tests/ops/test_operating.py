@@ -27,9 +27,9 @@ from sqlalchemy import make_url
 
 from ycpipelines.catalog import load_catalog
 from ycpipelines.cli import main
-from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.demo.sources import write_sources
-from ycpipelines.lake import duck
+from ycpipelines.foundation.lake import duck
+from ycpipelines.foundation.partitions import days_between, partition_key
 from ycpipelines.ops.serve import Services, daemon, free_port, graphql, serve
 from ycpipelines.registry import Registry
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ycpipelines.clock import pilot_today
+from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.anchor import create_private
 from ycpipelines.registry.audit import canonical
@@ -108,7 +108,7 @@ def test_only_the_owning_bureau_acts_on_its_tickets_and_never_closes_them(
     registry: Registry,
 ) -> None:
     accounts(registry, {"公安甲": ["bureau:population"]})
-    from ycpipelines.registry.tickets import Finding
+    from ycpipelines.foundation.feedback import Finding
 
     for bureau in ("health", "population"):
         registry.sync_tickets(
@@ -476,7 +476,7 @@ def test_deliveries_cannot_wear_a_partition_down_without_a_decision(registry: Re
 def test_masks_show_ends_only_of_full_identifiers() -> None:
     from ycpipelines.catalog import load_catalog
     from ycpipelines.collect.reading import shown_name
-    from ycpipelines.govern.masking import mask
+    from ycpipelines.foundation.masking import mask
 
     fields = {f.standard: f for d in load_catalog().datasets for f in d.fields}
     assert mask("640122197203045511", fields["resident_id"]) == "6401************11"

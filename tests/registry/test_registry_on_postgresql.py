@@ -9,10 +9,10 @@ import yaml
 from dagster._core.test_utils import instance_for_test
 from sqlalchemy import make_url, text
 
-from ycpipelines.catalog.load import PROJECT_ROOT
-from ycpipelines.collect.partitions import partition_key
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import partition_key
+from ycpipelines.foundation.settings import PROJECT_ROOT
 from ycpipelines.registry import Registry, RegistryError
 
 from helpers import accounts, upgraded

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.clock import pilot_today
-from ycpipelines.lake import Lake, duck
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.lake import Lake, duck
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import SandboxQuery
 from ycpipelines.sandbox.query import QueryRefused

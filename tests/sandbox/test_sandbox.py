@@ -18,12 +18,12 @@ import dagster as dg
 import pytest
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.clock import pilot_today
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.people import resident_id
 from ycpipelines.demo.run import QUIET, launch, review_tick
 from ycpipelines.egress.sensors import LAUNCHED_BY
-from ycpipelines.lake import Lake, duck
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.lake import Lake, duck
 from ycpipelines.registry import Registry
 from ycpipelines.sandbox.psi import Channel, PlatformSide, PsiRefused, ask, connected, serve
 from ycpipelines.sandbox.query import QuerySpec, release, true_cells

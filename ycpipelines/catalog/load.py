@@ -1,20 +1,19 @@
 """Load and validate the declarative catalog (资源目录) under `assets/`."""
 
 import hashlib
-import os
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
 from pydantic import ValidationError
 
-from ycpipelines.catalog.levels import Level, highest
 from ycpipelines.catalog.models import Catalog, Dataset, Product
 from ycpipelines.catalog.standards import Standard
+from ycpipelines.foundation.levels import Level, highest
+from ycpipelines.foundation.settings import Settings
 
 T = TypeVar("T", Dataset, Product, Standard)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Categories of health data (健康医疗数据): products reading them take a release form.
 HEALTH_CATEGORIES = ("医疗健康", "医疗保障")
 
@@ -24,7 +23,7 @@ class CatalogError(ValueError):
 
 
 def catalog_dir() -> Path:
-    return Path(os.environ.get("YC_CATALOG", PROJECT_ROOT / "assets"))
+    return Settings().catalog
 
 
 def _read(path: Path) -> tuple[dict, str]:

@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ycpipelines.catalog.levels import Level
 from ycpipelines.catalog.release import ReleaseForm, Thresholds
 from ycpipelines.catalog.standards import Standard
+from ycpipelines.foundation.levels import Level
+from ycpipelines.foundation.metadata import SQL_TYPES
 
 
 class Strict(BaseModel):
@@ -245,6 +246,17 @@ class Dataset(Strict):
 
     def field(self, name: str) -> SourceField:
         return next(f for f in self.fields if f.name == name)
+
+    def source_columns(self, typed: bool) -> list[tuple[str, str, str]]:
+        """(name, type, description) of each source field: SQL types, or text as delivered."""
+        return [
+            (
+                f.name,
+                SQL_TYPES[f.type] if typed else "VARCHAR",
+                f"{f.label} · {f.category} · {f.level} {f.level.label}",
+            )
+            for f in self.fields
+        ]
 
     def safe_columns_with(self, role: Role) -> list[str]:
         """safe/ columns of the fields declared with `role` (dropped fields have none)."""

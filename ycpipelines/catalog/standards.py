@@ -8,7 +8,7 @@ editing its YAML; the govern stage applies it.
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ycpipelines.lake import sql_literal
+from ycpipelines.foundation.lake import sql_literal
 
 
 class Code(BaseModel):

@@ -9,13 +9,16 @@ from ycpipelines.catalog.models import SqlSource
 from ycpipelines.collect.collector import write_partition
 from ycpipelines.collect.files import read_file
 from ycpipelines.collect.guard import MISSING_DELIVERY, guard_raw, missing_delivery
-from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.collect.reading import Reading
+from ycpipelines.collect.resources import SourcesResource
 from ycpipelines.collect.sql import read_sql
-from ycpipelines.govern.feedback import quarantine_findings
-from ycpipelines.lake import commit_or_reject, duck
-from ycpipelines.metadata import RECONCILED, reconciliation, schema, source_columns
-from ycpipelines.resources import LakeResource, RegistryResource, SourcesResource
+from ycpipelines.foundation.feedback import quarantine_findings
+from ycpipelines.foundation.keys import raw_key
+from ycpipelines.foundation.lake import commit_or_reject, duck
+from ycpipelines.foundation.metadata import RECONCILED, reconciliation, schema
+from ycpipelines.foundation.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.foundation.resources import LakeResource
+from ycpipelines.registry.resource import RegistryResource
 
 
 class CollectConfig(dg.Config):
@@ -26,10 +29,6 @@ class CollectConfig(dg.Config):
     # baseline instead of schema drift
     accept_shrink: bool = False  # after checking the delivery: this run may replace a committed
     # partition with fewer than half its rows (audited with the run and the counts)
-
-
-def raw_key(dataset: Dataset) -> dg.AssetKey:
-    return dg.AssetKey(["raw", dataset.bureau, dataset.id])
 
 
 def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
@@ -57,7 +56,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         description=f"归集 Collect: {dataset.label} from {bureau.label} ({bureau.name_en}; "
         f"{source.system}, {source.where}), as delivered, with provenance. {dataset.description}",
         metadata={
-            "dagster/column_schema": schema(source_columns(dataset, typed=False)),
+            "dagster/column_schema": schema(dataset.source_columns(typed=False)),
             "source": label,
             "freshness_hours": source.freshness_hours,
         },

@@ -9,10 +9,8 @@ from dagster._core.execution.backfill import PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.collect.assets import raw_key
-from ycpipelines.collect.partitions import days_between, partition_key
-from ycpipelines.deid.assets import safe_key
-from ycpipelines.govern.assets import std_key
+from ycpipelines.foundation.keys import raw_key, safe_key, std_key
+from ycpipelines.foundation.partitions import days_between, partition_key
 
 
 def submit_backfill(

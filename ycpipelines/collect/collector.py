@@ -11,8 +11,8 @@ import pyarrow as pa
 from upath import UPath
 
 from ycpipelines.collect.reading import Reading, limit_fields
-from ycpipelines.govern.quarantine import quarantine_select
-from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
+from ycpipelines.foundation.lake import copy_to_parquet, quoted, sql_literal
+from ycpipelines.foundation.quarantine import quarantine_select
 
 BAD_LINES = pa.schema(
     [("line", pa.int64()), ("text", pa.string()), ("reason", pa.string()), ("rule", pa.string())]

@@ -6,9 +6,9 @@ import dagster as dg
 import pyarrow.parquet as pq
 from upath import UPath
 
-from ycpipelines.lake import Partition
-from ycpipelines.registry import Registry
-from ycpipelines.registry.tickets import Finding
+from ycpipelines.foundation.feedback import Finding
+from ycpipelines.foundation.lake import Partition
+from ycpipelines.registry.store import Registry
 
 # A new version keeping fewer than this share of the committed rows is a shrink.
 SHRINK_FLOOR = 0.5

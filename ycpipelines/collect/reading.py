@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ycpipelines.catalog import Dataset
-from ycpipelines.govern.masking import mask
+from ycpipelines.foundation.masking import mask
 
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 

@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 
 from ycpipelines.catalog import Thresholds
-from ycpipelines.lake import quoted
+from ycpipelines.foundation.lake import quoted
 
 K_ANONYMITY = "k_anonymity"
 L_DIVERSITY = "l_diversity"

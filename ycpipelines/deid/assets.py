@@ -3,22 +3,19 @@
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset, Policy, Role, Thresholds
-from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
 from ycpipelines.deid.anonymity import K_ANONYMITY, anonymity, k_anonymity_check
 from ycpipelines.deid.policies import deidentify, safe_outputs
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
-from ycpipelines.govern.assets import std_key
-from ycpipelines.lake import commit_or_reject, duck
-from ycpipelines.metadata import RECONCILED, lineage, reconciliation, schema
-from ycpipelines.resources import DeidResource, LakeResource
+from ycpipelines.deid.resources import DeidResource
+from ycpipelines.foundation.keys import safe_key, std_key
+from ycpipelines.foundation.lake import commit_or_reject, duck
+from ycpipelines.foundation.metadata import RECONCILED, lineage, reconciliation, schema
+from ycpipelines.foundation.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.foundation.resources import LakeResource
 
 # Where an identifier could hide; values validated against a code standard (USCC, ICD-10,
 # money, dates) are that code, not a person's identifier.
 FREE_FORM = {None, "text", "person_name"}
-
-
-def safe_key(dataset: Dataset) -> dg.AssetKey:
-    return dg.AssetKey(["safe", dataset.id])
 
 
 def safe_columns(dataset: Dataset, key_version: str | None) -> list[tuple[str, str, str]]:

@@ -9,9 +9,10 @@ from pathlib import Path
 import duckdb
 
 from ycpipelines.catalog import Dataset, Level
-from ycpipelines.catalog.levels import MINIMUM_LEVEL, highest
+from ycpipelines.catalog.levels import MINIMUM_LEVEL
 from ycpipelines.deid.scan import SAMPLE_ROWS, ColumnScan, scan_columns
-from ycpipelines.lake import Lake, sql_literal
+from ycpipelines.foundation.lake import Lake, sql_literal
+from ycpipelines.foundation.levels import highest
 
 # A column carries an entity type when at least this share of its sampled values hold one.
 CARRIES_SHARE = 0.05

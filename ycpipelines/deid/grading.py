@@ -6,11 +6,11 @@ import warnings
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.collect.partitions import dataset_partitions, partition_of
 from ycpipelines.deid.classify import classify, differences
-from ycpipelines.govern.assets import std_key
-from ycpipelines.lake import duck
-from ycpipelines.resources import LakeResource
+from ycpipelines.foundation.keys import std_key
+from ycpipelines.foundation.lake import duck
+from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.resources import LakeResource
 
 PII_GRADED = "pii_graded_at_minimum"
 # Rows sampled per partition: enough to see a column's entity types, cheap next to the run.

@@ -13,8 +13,8 @@ from upath import UPath
 from ycpipelines.catalog import Dataset, Policy, SourceField
 from ycpipelines.deid.pseudonym import VERSION_COLUMN, PseudonymKey, install_pseudonym
 from ycpipelines.deid.regions import NINGXIA_COUNTIES
-from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
-from ycpipelines.metadata import SQL_TYPES
+from ycpipelines.foundation.lake import copy_to_parquet, quoted, sql_literal
+from ycpipelines.foundation.metadata import SQL_TYPES
 
 # The entity tag a row's own identifier gets when it appears in that row's free text.
 TAG_BY_STANDARD = {

@@ -12,12 +12,12 @@ import warnings
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset, Role, Thresholds
-from ycpipelines.collect.partitions import dataset_partitions, partition_of
 from ycpipelines.deid.anonymity import anonymity
-from ycpipelines.deid.assets import safe_key
 from ycpipelines.deid.policies import safe_outputs
-from ycpipelines.lake import Lake, duck, quoted
-from ycpipelines.resources import LakeResource
+from ycpipelines.foundation.keys import safe_key
+from ycpipelines.foundation.lake import Lake, duck, quoted
+from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.resources import LakeResource
 
 JOURNALIST_RISK = "journalist_risk"
 

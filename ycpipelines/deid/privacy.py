@@ -10,8 +10,8 @@ import dagster as dg
 import duckdb
 from upath import UPath
 
+from ycpipelines.foundation.lake import quoted
 from ycpipelines.govern.standards import install_macros
-from ycpipelines.lake import quoted
 
 RESIDUAL_IDENTIFIERS = "no_residual_identifiers"
 # Mobiles, also written with spaces or dashes (138 1234 5678, +86-138-1234-5678).

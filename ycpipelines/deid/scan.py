@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from ycpipelines.deid.analyzer import find
-from ycpipelines.lake import quoted, sql_literal
+from ycpipelines.foundation.lake import quoted, sql_literal
 
 SAMPLE_ROWS = 10_000
 # Characters of one value a column scan reads: a value's entity types show in its start, and

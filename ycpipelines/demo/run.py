@@ -15,9 +15,9 @@ import dagster as dg
 from dagster._core.storage.tags import MULTIDIMENSIONAL_PARTITION_PREFIX, PARTITION_NAME_TAG
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.clock import pilot_today
-from ycpipelines.collect.partitions import days_between, partition_key
 from ycpipelines.egress.sensors import LAUNCHED_BY
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.partitions import days_between, partition_key
 from ycpipelines.jobs import check_job_name, cross_checks, dataset_job_name
 from ycpipelines.registry import Registry
 

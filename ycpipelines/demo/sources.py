@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import create_engine, text
 
 from ycpipelines.demo.people import DISTRICTS, Person, credit_code, legacy_id, mobile, person
-from ycpipelines.ops.files import private_umask
+from ycpipelines.foundation.files import private_umask
 
 HOSPITALS = [
     "宁夏医科大学总医院",

@@ -22,10 +22,10 @@ from typing import NoReturn
 import dagster as dg
 from upath import UPath
 
-from ycpipelines.clock import pilot_today
 from ycpipelines.egress.trace import relation
-from ycpipelines.lake import duck, file_digest
-from ycpipelines.ops.zones import DIR_MODE, FILE_MODE, ZoneRefused, consumer_zone, seal
+from ycpipelines.egress.zones import DIR_MODE, FILE_MODE, ZoneRefused, consumer_zone, seal
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest, Authorization
 from ycpipelines.registry.requests import Decision

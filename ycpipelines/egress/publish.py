@@ -17,17 +17,17 @@ from upath import UPath
 
 from ycpipelines.catalog import Catalog, Product
 from ycpipelines.deid.pseudonym import install_pseudonym, recipient_key
+from ycpipelines.deid.resources import DeidResource
 from ycpipelines.egress.delivery import EgressRefused, Order, Scope, deliver, requested
-from ycpipelines.lake import duck, quoted
-from ycpipelines.products.assets import product_key, pseudonym_columns
-from ycpipelines.resources import DeidResource, LakeResource, RegistryResource, ZoneResource
+from ycpipelines.egress.resources import ZoneResource
+from ycpipelines.foundation.keys import product_key, published_key
+from ycpipelines.foundation.lake import duck, quoted
+from ycpipelines.foundation.resources import LakeResource
+from ycpipelines.products.assets import pseudonym_columns
+from ycpipelines.registry.resource import RegistryResource
 
 APPROVAL_TAG = "ycp/approval_request"
 PUBLISHER = "egress-publisher"
-
-
-def published_key(scenario: str) -> dg.AssetKey:
-    return dg.AssetKey(["published", scenario])
 
 
 def fingerprint_id(key: str) -> str:

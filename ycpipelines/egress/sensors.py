@@ -5,11 +5,11 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ycpipelines.catalog import Catalog, Product
-from ycpipelines.clock import pilot_today
 from ycpipelines.egress.publish import APPROVAL_TAG, publish_job_name
-from ycpipelines.govern.assets import QUALITY_GATE, std_key
-from ycpipelines.products.assets import product_key
-from ycpipelines.resources import RegistryResource
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.keys import product_key, std_key
+from ycpipelines.govern.assets import QUALITY_GATE
+from ycpipelines.registry.resource import RegistryResource
 
 SENSOR_ACTOR = "egress-sensor"
 LAUNCHED_BY = "ycp/launched_by"  # shown in the UI; never trusted: the registry records launchers

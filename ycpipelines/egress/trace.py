@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.lake import duck, quoted
+from ycpipelines.foundation.lake import duck, quoted
 from ycpipelines.products.assets import pseudonym_columns
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import Delivery

@@ -7,25 +7,27 @@ import dagster as dg
 from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.collect.assets import raw_key
 from ycpipelines.collect.guard import committed_rows, refusal, shrinks
-from ycpipelines.collect.partitions import dataset_partitions, partition_check, partition_of
-from ycpipelines.govern.feedback import quarantine_findings
+from ycpipelines.foundation.feedback import quarantine_findings
+from ycpipelines.foundation.keys import raw_key, std_key
+from ycpipelines.foundation.lake import Partition, commit_or_reject, duck
+from ycpipelines.foundation.metadata import (
+    RECONCILED,
+    lineage,
+    reconciliation,
+    schema,
+)
+from ycpipelines.foundation.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.govern.gate import GateResult, previous_rows, validate
 from ycpipelines.govern.standardize import route
 from ycpipelines.govern.suites import load_suite
-from ycpipelines.lake import Partition, commit_or_reject, duck
-from ycpipelines.metadata import RECONCILED, lineage, reconciliation, schema, source_columns
 from ycpipelines.registry import Registry
-from ycpipelines.resources import LakeResource, RegistryResource
+from ycpipelines.registry.resource import RegistryResource
 
 QUALITY_GATE = "quality_gate"
 QUARANTINE_SHARE = "quarantine_share"
 NO_SHRINK = "no_shrink_vs_committed"
-
-
-def std_key(dataset: Dataset) -> dg.AssetKey:
-    return dg.AssetKey(["std", dataset.id])
 
 
 def shrink_gate(
@@ -77,7 +79,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         "row-level rules are quarantined with rule and reason; a Great Expectations suite "
         "gates it.",
         metadata={
-            "dagster/column_schema": schema(source_columns(dataset, typed=True)),
+            "dagster/column_schema": schema(dataset.source_columns(typed=True)),
             "expectation_suite": f"expectations/{dataset.id}.json",
         },
         check_specs=[

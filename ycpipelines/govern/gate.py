@@ -10,7 +10,6 @@ masked before they are kept anywhere.
 """
 
 import math
-import os
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -21,10 +20,11 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from ycpipelines.catalog import Dataset, SourceField
-from ycpipelines.govern.masking import mask
+from ycpipelines.foundation.lake import TIMEZONE, Lake, Partition, duck, sql_literal
+from ycpipelines.foundation.masking import mask
+from ycpipelines.foundation.settings import Settings
 from ycpipelines.govern.score import QualityScore, quality_score
 from ycpipelines.govern.suites import Suite
-from ycpipelines.lake import TIMEZONE, Lake, Partition, duck, sql_literal
 
 ROW_COUNT_GATE = "row_count_vs_previous"
 ROWS_PRESENT = "rows_present"
@@ -35,7 +35,7 @@ DUCKDB_CONFIG = {"preserve_insertion_order": False}
 
 def gx_context() -> Any:
     """An ephemeral GE context: nothing written to disk, no analytics, no progress bars."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    Settings.export_default("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -15,7 +15,7 @@ from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from sqlalchemy.dialects import postgresql
 
-from ycpipelines.lake import prepare
+from ycpipelines.foundation.lake import prepare
 
 
 def on_connect(connection: Any, _record: Any) -> None:

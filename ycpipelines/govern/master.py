@@ -8,10 +8,17 @@ value from another source fill in. Every value records the dataset it came from.
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.govern.assets import std_key
-from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck, quoted, sql_literal
-from ycpipelines.metadata import lineage, schema
-from ycpipelines.resources import LakeResource
+from ycpipelines.foundation.keys import std_key
+from ycpipelines.foundation.lake import (
+    Lake,
+    commit_or_reject,
+    copy_to_parquet,
+    duck,
+    quoted,
+    sql_literal,
+)
+from ycpipelines.foundation.metadata import lineage, schema
+from ycpipelines.foundation.resources import LakeResource
 
 MASTER = "person_master"
 PERSON = "person."

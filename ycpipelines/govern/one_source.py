@@ -15,13 +15,13 @@ import warnings
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.collect.assets import raw_key
-from ycpipelines.collect.conflicts import EXAMPLES, authorities, find_conflicts
-from ycpipelines.collect.partitions import dataset_partitions, partition_of
-from ycpipelines.govern.assets import std_key
-from ycpipelines.govern.feedback import conflict_findings
-from ycpipelines.lake import duck
-from ycpipelines.resources import LakeResource, RegistryResource
+from ycpipelines.foundation.feedback import conflict_findings
+from ycpipelines.foundation.keys import raw_key, std_key
+from ycpipelines.foundation.lake import duck
+from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.resources import LakeResource
+from ycpipelines.govern.conflicts import EXAMPLES, authorities, find_conflicts
+from ycpipelines.registry.resource import RegistryResource
 
 ONE_SOURCE = "one_source"
 

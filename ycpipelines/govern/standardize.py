@@ -6,10 +6,10 @@ import duckdb
 from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
-from ycpipelines.govern.quarantine import PROVENANCE, quarantine_select
+from ycpipelines.foundation.lake import copy_to_parquet, quoted, sql_literal
+from ycpipelines.foundation.quarantine import PROVENANCE, quarantine_select
 from ycpipelines.govern.rules import ROW_RULES
 from ycpipelines.govern.standards import install_macros
-from ycpipelines.lake import copy_to_parquet, quoted, sql_literal
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,14 @@ Besides GE's expectations, the suite's `meta` holds two settings of the gate:
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from ycpipelines.catalog import CatalogError, Dataset
-from ycpipelines.catalog.load import PROJECT_ROOT
-from ycpipelines.govern.quarantine import PROVENANCE
+from ycpipelines.foundation.quarantine import PROVENANCE
+from ycpipelines.foundation.settings import Settings
 
 COLUMN_KWARGS = ("column", "column_A", "column_B")
 COLUMN_LIST_KWARGS = ("column_list", "column_set")
@@ -32,7 +31,7 @@ MAX_SAMPLES = 20
 
 
 def expectations_dir() -> Path:
-    return Path(os.environ.get("YC_EXPECTATIONS", PROJECT_ROOT / "expectations"))
+    return Settings().expectations
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,15 @@
 operators' webhook, whose URL comes from `YC_ALERT_WEBHOOK` (a secret: never logged)."""
 
 import json
-import os
 import urllib.error
 import urllib.request
 
 import dagster as dg
 
+from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import Alert
-from ycpipelines.resources import RegistryResource
+from ycpipelines.registry.resource import RegistryResource
 
 WEBHOOK_ENV = "YC_ALERT_WEBHOOK"
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -72,5 +72,5 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, registry: RegistryRe
         detail,
     )
     if created or alert.notified is None:
-        outcome = notify(store, alert, os.environ.get(WEBHOOK_ENV))
+        outcome = notify(store, alert, Settings().alert_webhook)
         context.log.info(f"alert {alert.id} for run {run.run_id}: webhook {outcome}")

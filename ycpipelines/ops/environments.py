@@ -2,19 +2,15 @@
 and keys. Development runs on the embedded defaults under `./.yc` and reads `.env`; production
 reads only the process environment and refuses anything made for the demo."""
 
-import os
 from pathlib import Path
 
 from dotenv import dotenv_values, load_dotenv
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.catalog.load import PROJECT_ROOT
 from ycpipelines.catalog.models import FileSource, SqlSource
-from ycpipelines.environment import ENVIRONMENTS, EnvironmentRefused, current, is_prod
-from ycpipelines.lake import home
+from ycpipelines.foundation.environment import EnvironmentRefused, is_prod
+from ycpipelines.foundation.settings import PROD_HOME, PROJECT_ROOT, Settings
 
-__all__ = ["ENVIRONMENTS", "EnvironmentRefused", "current", "is_prod"]
-PROD_HOME = "/var/lib/ycpipelines"
 KNOWN_DEMO_KEYS = {"test-pseudonym-key-not-for-production"}
 MIN_KEY_LENGTH = 32
 
@@ -22,8 +18,8 @@ MIN_KEY_LENGTH = 32
 def dagster_home(instance: str | Path) -> None:
     """Point Dagster at `$YC_HOME/dagster` unless DAGSTER_HOME is set, writing `instance` (the
     text, or a file of it) as its dagster.yaml when it has none."""
-    os.environ.setdefault("DAGSTER_HOME", str(home() / "dagster"))
-    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    Settings.export_default("DAGSTER_HOME", str(Settings().dagster_home))
+    config = Settings().dagster_home / "dagster.yaml"
     if not config.exists():
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(instance.read_text() if isinstance(instance, Path) else instance)
@@ -34,7 +30,7 @@ def settle(cwd: Path, embedded_instance: str) -> None:
     embedded SQLite instance under YC_HOME; in prod YC_HOME defaults to a system path, `.env`
     is ignored and DAGSTER_HOME gets the PostgreSQL instance of `deploy/dagster.yaml`."""
     if is_prod():
-        os.environ.setdefault("YC_HOME", PROD_HOME)
+        Settings.export_default("YC_HOME", str(PROD_HOME))
         dagster_home(PROJECT_ROOT / "deploy" / "dagster.yaml")
     else:
         load_dotenv(cwd / ".env")
@@ -50,26 +46,29 @@ def demo_keys(cwd: Path) -> set[str]:
 
 def production_problems(catalog: Catalog, cwd: Path) -> list[str]:
     """What keeps this process from running as production; empty when nothing does."""
+    settings = Settings()
     problems = [
         f"{name} unset: the audit chain's {what} must be kept outside the registry"
-        for name, what in (("YC_AUDIT_KEY", "key"), ("YC_AUDIT_SIGNING_KEY", "signing key"))
-        if not os.environ.get(name)
+        for name, what, value in (
+            ("YC_AUDIT_KEY", "key", settings.audit_key),
+            ("YC_AUDIT_SIGNING_KEY", "signing key", settings.audit_signing_key),
+        )
+        if not value
     ]
-    registry = os.environ.get("YC_REGISTRY_URL", "")
-    if not registry.startswith("postgresql"):
+    if not (settings.registry_url or "").startswith("postgresql"):
         problems.append("YC_REGISTRY_URL must name the PostgreSQL registry")
-    key = os.environ.get("YC_PSEUDONYM_KEY", "")
+    key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else ""
     if key in demo_keys(cwd):
         problems.append("YC_PSEUDONYM_KEY is a demo or test key")
     elif len(key) < MIN_KEY_LENGTH:
         problems.append(f"YC_PSEUDONYM_KEY must be a secret of at least {MIN_KEY_LENGTH} chars")
     for dataset in catalog.datasets:
         source = dataset.source
-        if isinstance(source, SqlSource) and not os.environ.get(source.connection_env):
+        if isinstance(source, SqlSource) and not settings.secret(source.connection_env):
             problems.append(f"{source.connection_env} unset: {dataset.id} would read demo data")
-        if isinstance(source, FileSource) and not os.environ.get("YC_INBOX"):
+        if isinstance(source, FileSource) and not settings.inbox:
             problems.append(f"YC_INBOX unset: {dataset.id} would read the demo inbox")
-    config = Path(os.environ.get("DAGSTER_HOME", "")) / "dagster.yaml"
+    config = settings.dagster_home / "dagster.yaml"
     if not config.exists() or "postgres" not in config.read_text():
         problems.append(f"{config} must store the Dagster instance in PostgreSQL")
     return sorted(set(problems))
@@ -82,9 +81,3 @@ def require_production(catalog: Catalog, cwd: Path | None = None) -> None:
     problems = production_problems(catalog, cwd or Path.cwd())
     if problems:
         raise EnvironmentRefused("YC_ENV=prod refuses to start: " + "; ".join(problems))
-
-
-def refuse_in_prod(what: str) -> None:
-    """Demo commands and the demo reviewer exist only in development."""
-    if is_prod():
-        raise EnvironmentRefused(f"YC_ENV=prod: {what} is for development only")

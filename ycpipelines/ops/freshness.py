@@ -8,7 +8,7 @@ from datetime import timedelta
 import dagster as dg
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.collect.assets import raw_key
+from ycpipelines.foundation.keys import raw_key
 
 
 def freshness_policies(catalog: Catalog) -> dict[dg.AssetKey, dg.FreshnessPolicy]:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
 
-from ycpipelines.catalog.load import PROJECT_ROOT
-from ycpipelines.lake import home
-from ycpipelines.ops.environments import is_prod
-from ycpipelines.ops.files import PRIVATE_UMASK
+from ycpipelines.foundation.environment import is_prod
+from ycpipelines.foundation.files import PRIVATE_UMASK
+from ycpipelines.foundation.settings import PROJECT_ROOT, Settings
 from ycpipelines.registry.schema import upgrade
 
 WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
@@ -60,14 +59,15 @@ def prepare_instance() -> dict[str, str]:
     prod the one settled; in dev `$YC_HOME/serve/dagster`, beside the embedded instance), the
     instance and registry databases present and the registry migrated, on the same PostgreSQL
     server."""
-    dagster_home = Path(os.environ["DAGSTER_HOME"]) if is_prod() else home() / "serve" / "dagster"
+    settings = Settings()
+    dagster_home = settings.dagster_home if is_prod() else settings.home / "serve" / "dagster"
     config = dagster_home / "dagster.yaml"
     if not config.exists():
         dagster_home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(INSTANCE, config)
     if "postgres" not in config.read_text():
         raise RuntimeError(f"{config} is not a PostgreSQL instance; ycp serve runs on one")
-    env = dict(os.environ, DAGSTER_HOME=str(dagster_home))
+    env = settings.child_environment(DAGSTER_HOME=str(dagster_home))
     env.setdefault("DAGSTER_PG_DB", "ycp_dagster")
     for name, default in {"HOST": "127.0.0.1", "PORT": "5432", "USER": "postgres"}.items():
         env.setdefault(f"DAGSTER_PG_{name}", default)

@@ -17,16 +17,20 @@ from ycpipelines.deid.anonymity import (
 )
 from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS, residual_check, residual_identifiers
 from ycpipelines.deid.pseudonym import key_versions
-from ycpipelines.lake import Lake, commit_or_reject, copy_to_parquet, duck, file_digest, quoted
-from ycpipelines.metadata import lineage, schema
-from ycpipelines.resources import LakeResource
+from ycpipelines.foundation.keys import product_key
+from ycpipelines.foundation.lake import (
+    Lake,
+    commit_or_reject,
+    copy_to_parquet,
+    duck,
+    file_digest,
+    quoted,
+)
+from ycpipelines.foundation.metadata import lineage, schema
+from ycpipelines.foundation.resources import LakeResource
 
 SMALL_CELLS = "small_cells"
 Builder = Callable[[Mapping[str, str], Product], str]
-
-
-def product_key(scenario: str) -> dg.AssetKey:
-    return dg.AssetKey(["product", scenario])
 
 
 def function_of(reference: str) -> Callable:

@@ -27,8 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ycpipelines.environment import is_prod
-from ycpipelines.lake import home
+from ycpipelines.foundation.environment import is_prod
+from ycpipelines.foundation.settings import Settings
 
 CHECKPOINTS = "checkpoints.jsonl"
 PUBLIC_KEY = "checkpoint-signing.pub"
@@ -76,14 +76,15 @@ def new_signing_key() -> bytes:
     )
 
 
-def configured_keys() -> tuple[bytes, bytes]:
-    """The chain key and the signing key's PEM: from the environment, or (development only)
+def configured_keys(settings: Settings) -> tuple[bytes, bytes]:
+    """The chain key and the signing key's PEM: from the settings, or (development only)
     made once under `$YC_HOME/keys`."""
-    secret, pem_path = os.environ.get("YC_AUDIT_KEY"), os.environ.get("YC_AUDIT_SIGNING_KEY")
-    if is_prod() and not (secret and pem_path):
+    secret = settings.audit_key.get_secret_value() if settings.audit_key else ""
+    pem_path = settings.audit_signing_key
+    if is_prod(settings) and not (secret and pem_path):
         raise ValueError("YC_ENV=prod: YC_AUDIT_KEY and YC_AUDIT_SIGNING_KEY must be set")
-    keys = home() / "keys"
-    chain = (secret or "").encode() or create_private(
+    keys = settings.home / "keys"
+    chain = secret.encode() or create_private(
         keys / "audit-chain.key", secrets.token_hex(32).encode()
     )
     pem = (
@@ -108,13 +109,14 @@ class Anchor:
     _index: tuple[int, list[int], list[Checkpoint]] = field(default=(-1, [], []), repr=False)
 
     @classmethod
-    def load(cls, registry: str) -> "Anchor":
+    def load(cls, registry: str, settings: Settings | None = None) -> "Anchor":
         """The anchor of the registry whose id (stored in its database) is `registry`."""
-        chain, pem = configured_keys()
+        settings = settings or Settings()
+        chain, pem = configured_keys(settings)
         signing = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(signing, Ed25519PrivateKey):
             raise ValueError("YC_AUDIT_SIGNING_KEY must be an Ed25519 private key")
-        folder = Path(os.environ.get("YC_AUDIT_DIR") or home() / "audit") / registry
+        folder = settings.audit_folder / registry
         anchor = cls(registry, chain, signing, folder)
         create_private(folder / PUBLIC_KEY, anchor.public_pem())
         return anchor

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ycpipelines.clock import pilot_today
+from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery, Settlement
 

@@ -14,7 +14,7 @@ from typing import NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ycpipelines.environment import is_prod
+from ycpipelines.foundation.environment import is_prod
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import AuditEntry, Launch, User
 from ycpipelines.registry.verify import as_recorded

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from ycpipelines.environment import is_prod
+from ycpipelines.foundation.environment import is_prod
 from ycpipelines.registry.errors import RegistryError
 
 MIGRATION_LOCK = 7_265_512  # PostgreSQL advisory lock key of registry migrations

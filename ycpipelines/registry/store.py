@@ -2,7 +2,6 @@
 `Registry` composed of one module per record type (requests and decisions, authorizations,
 deliveries, tickets, collection state, the sandbox, alerts, identity, the audit chain)."""
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ycpipelines.lake import home
+from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry.alerts import AlertsMixin
 from ycpipelines.registry.anchor import Anchor
 from ycpipelines.registry.audit import FIRST, HEAD, AuditMixin
@@ -32,7 +31,7 @@ T = TypeVar("T")
 
 
 def default_registry_url() -> str:
-    return os.environ.get("YC_REGISTRY_URL", f"sqlite:///{home() / 'registry.db'}")
+    return Settings().registry
 
 
 @cache
@@ -60,8 +59,9 @@ class Registry(
 
     upgrade = staticmethod(upgrade)
 
-    def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_registry_url()
+    def __init__(self, url: str | None = None, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
+        self.url = url or settings.registry
         self.engine: Engine = create_engine(self.url)
         try:
             require_current(self.url, self.engine)
@@ -72,7 +72,7 @@ class Registry(
             meta = session.get(RegistryMeta, "registry_id")
         if meta is None:
             raise RegistryError("the registry has no id (registry_meta): it was tampered with")
-        self.anchor = Anchor.load(meta.value)
+        self.anchor = Anchor.load(meta.value, settings)
 
     def _transact(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run `work` in one transaction, then sign the range of audit entries it appended; when

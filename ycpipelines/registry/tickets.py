@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ycpipelines.foundation.feedback import ROW_KEYS_KEPT, Finding
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import ADMIN, OPERATOR
 from ycpipelines.registry.models import Ticket
@@ -21,16 +22,6 @@ TICKET_ACTIONS = {
     "dispute": ({"open", "acknowledged"}, "disputed"),  # 异议: the bureau says its data is right
     "close": ({"open", "acknowledged", "disputed", "fixed"}, "closed"),
 }
-ROW_KEYS_KEPT = 200
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Problem rows of one rule in one partition, named by masked key and line only."""
-
-    reason: str
-    count: int
-    row_keys: list[str]
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import private_set_intersection.python as psi
 from google.protobuf.message import DecodeError
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.clock import pilot_today
 from ycpipelines.deid.pseudonym import pseudonym, recipient_key
-from ycpipelines.lake import Lake, duck, file_digest, sql_literal
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.lake import Lake, duck, file_digest, sql_literal
 from ycpipelines.registry import Registry
 
 SCENARIO = "underwriting_features"

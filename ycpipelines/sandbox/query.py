@@ -15,7 +15,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ycpipelines.catalog import Catalog, Policy
-from ycpipelines.lake import Lake, duck, quoted
+from ycpipelines.foundation.lake import Lake, duck, quoted
 
 PERSON = "person_pid"
 MIN_GROUP = 10

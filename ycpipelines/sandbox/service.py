@@ -15,7 +15,7 @@ from upath import UPath
 
 from ycpipelines.catalog import Catalog
 from ycpipelines.egress.delivery import EgressRefused, Order, Scope, deliver, refuse
-from ycpipelines.lake import Lake, file_digest, lake_path
+from ycpipelines.foundation.lake import Lake, file_digest, lake_path
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest, SandboxQuery
 from ycpipelines.registry.sandbox import SANDBOX_ACTOR

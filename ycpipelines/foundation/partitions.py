@@ -2,14 +2,22 @@
 
 import warnings
 from datetime import date, timedelta
+from typing import Protocol
 
 import dagster as dg
 
-from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.lake import TIMEZONE, Partition
+from ycpipelines.foundation.keys import DatasetLike
+from ycpipelines.foundation.lake import TIMEZONE, Partition
 
 
-def dataset_partitions(catalog: Catalog, dataset: Dataset) -> dg.MultiPartitionsDefinition:
+class Calendar(Protocol):
+    """What partitions need of the catalog: the pilot's first day."""
+
+    @property
+    def start_date(self) -> date: ...
+
+
+def dataset_partitions(catalog: Calendar, dataset: DatasetLike) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {
             "bureau": dg.StaticPartitionsDefinition([dataset.bureau]),

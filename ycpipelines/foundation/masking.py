@@ -2,10 +2,22 @@
 to identify a person or a company. Tickets, conflicts, gate results and error messages all show
 values through `mask`."""
 
-from ycpipelines.catalog import Level, SourceField
+from typing import Protocol
+
+from ycpipelines.foundation.levels import Level
 
 
-def mask(value: object, field: SourceField | None) -> str:
+class MaskedField(Protocol):
+    """What masking needs of a catalog field: its standard and its level."""
+
+    @property
+    def standard(self) -> str | None: ...
+
+    @property
+    def level(self) -> Level: ...
+
+
+def mask(value: object, field: MaskedField | None) -> str:
     """A value as quality output may show it, by the field's standard and level; a value of no
     known field (e.g. a data row read where a header was expected) keeps its first character."""
     if value is None:

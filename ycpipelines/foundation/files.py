@@ -10,7 +10,7 @@ executes Python: the umask survives both). A umask, not a chmod after the
 fact: a file chmodded after it was written is readable by anyone between the two calls, and
 every writer (DuckDB, SQLite, Dagster, pyarrow) would need its own chmod.
 
-Exceptions are the consumer zones, sealed by `ops/zones.py` (root 0711, a tree 0700/0600 per
+Exceptions are the consumer zones, sealed by `egress/zones.py` (root 0711, a tree 0700/0600 per
 consumer), and YC_HOME itself when the zone lies inside it: 0711, so a consumer's own account can
 pass through it to its zone without listing anything.
 
@@ -23,7 +23,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from ycpipelines.lake import default_lake_root, home
+from ycpipelines.foundation.settings import Settings
 
 PRIVATE_UMASK = 0o077
 DIR_MODE = 0o700
@@ -65,7 +65,7 @@ def private(path: Path, wanted: int = FILE_MODE) -> bool:
 
 
 def tighten_tree(root: Path, zone: Path) -> int:
-    """Make every folder and file under `root` private, the zone tree left to `ops/zones.py`;
+    """Make every folder and file under `root` private, the zone tree left to `egress/zones.py`;
     the number of entries changed."""
     changed = 0
     for folder, dirs, files in os.walk(root):
@@ -98,19 +98,19 @@ def private_env(path: Path) -> bool:
     return path.is_file() and private(path)
 
 
-def platform_roots() -> tuple[list[Path], Path]:
+def platform_roots(settings: Settings) -> tuple[list[Path], Path]:
     """The folders the platform writes (YC_HOME, the Dagster home, a local lake, YC_SOURCES) and
-    the zone root (`resources.default_zone_root`, not imported here: it loads Dagster)."""
-    roots = [home(), Path(os.environ.get("DAGSTER_HOME", home() / "dagster"))]
-    if "://" not in default_lake_root():
-        roots.append(Path(default_lake_root()))
-    if os.environ.get("YC_SOURCES"):
-        roots.append(Path(os.environ["YC_SOURCES"]))
-    return roots, Path(os.environ.get("YC_ZONE", home() / "zone"))
+    the zone root."""
+    roots = [settings.home, settings.dagster_home]
+    if "://" not in settings.lake_root:
+        roots.append(Path(settings.lake_root))
+    if settings.sources:
+        roots.append(Path(settings.sources))
+    return roots, Path(settings.zone_root)
 
 
-def private_platform(cwd: Path) -> int:
+def private_platform(cwd: Path, settings: Settings) -> int:
     """At start: `.env` 0600, and the platform's folders tightened if a home made before this
     rule left them readable; the number of entries changed."""
-    roots, zone = platform_roots()
+    roots, zone = platform_roots(settings)
     return private_env(cwd / ".env") + tighten(roots, zone)

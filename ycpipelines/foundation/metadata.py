@@ -4,8 +4,6 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from ycpipelines.catalog import Dataset
-
 SQL_TYPES = {
     "string": "VARCHAR",
     "integer": "BIGINT",
@@ -20,17 +18,6 @@ def schema(columns: Sequence[tuple[str, str, str]]) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[dg.TableColumn(name, type, description=label) for name, type, label in columns]
     )
-
-
-def source_columns(dataset: Dataset, typed: bool) -> list[tuple[str, str, str]]:
-    return [
-        (
-            f.name,
-            SQL_TYPES[f.type] if typed else "VARCHAR",
-            f"{f.label} · {f.category} · {f.level} {f.level.label}",
-        )
-        for f in dataset.fields
-    ]
 
 
 def lineage(deps: Mapping[str, Sequence[tuple[dg.AssetKey, str]]]) -> dg.TableColumnLineage:

@@ -5,17 +5,38 @@ by masked primary key and source line, so a bureau can find and fix them and no 
 carries the values themselves.
 """
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import duckdb
 from upath import UPath
 
-from ycpipelines.catalog import Dataset
-from ycpipelines.govern.masking import mask
-from ycpipelines.lake import sql_literal
-from ycpipelines.registry.tickets import ROW_KEYS_KEPT, Finding
+from ycpipelines.foundation.lake import sql_literal
+from ycpipelines.foundation.masking import MaskedField, mask
+
+ROW_KEYS_KEPT = 200  # masked row keys a finding names; the count says how many there were
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Problem rows of one rule in one partition, named by masked key and line only."""
+
+    reason: str
+    count: int
+    row_keys: list[str]
+
+
+class KeyedDataset(Protocol):
+    """What a finding needs of a catalog dataset: its key fields, to mask them."""
+
+    @property
+    def primary_key(self) -> list[str]: ...
+
+    def field(self, name: str) -> MaskedField: ...
 
 
 def quarantine_findings(
-    con: duckdb.DuckDBPyConnection, path: UPath, dataset: Dataset
+    con: duckdb.DuckDBPyConnection, path: UPath, dataset: KeyedDataset
 ) -> dict[str, Finding]:
     """One finding per rule from a quarantine file (collect or govern stage)."""
     if not path.exists():

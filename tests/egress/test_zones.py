@@ -13,8 +13,8 @@ import pytest
 from ycpipelines.catalog import load_catalog
 from ycpipelines.egress.delivery import EgressRefused, deliver
 from ycpipelines.egress.publish import product_order
-from ycpipelines.lake import duck, file_digest, quoted
-from ycpipelines.ops.zones import ZoneRefused, consumer_zone
+from ycpipelines.egress.zones import ZoneRefused, consumer_zone
+from ycpipelines.foundation.lake import duck, file_digest, quoted
 from ycpipelines.registry import Registry, RegistryError
 
 from helpers import ADMIN, accounts, upgraded

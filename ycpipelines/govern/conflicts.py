@@ -12,9 +12,9 @@ import duckdb
 from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
-from ycpipelines.govern.masking import mask
+from ycpipelines.foundation.lake import Lake, quoted
+from ycpipelines.foundation.masking import mask
 from ycpipelines.govern.standards import install_macros
-from ycpipelines.lake import Lake, quoted
 
 EXAMPLES = 3
 

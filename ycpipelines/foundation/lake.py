@@ -24,15 +24,6 @@ LAYERS = ("raw", "std", "quarantine", "safe", "product")
 _REMOTE: dict[str, AbstractFileSystem] = {}
 
 
-def home() -> Path:
-    """Root of the embedded defaults (`YC_HOME`, default `./.yc`)."""
-    return Path(os.environ.get("YC_HOME", ".yc")).absolute()
-
-
-def default_lake_root() -> str:
-    return os.environ.get("YC_LAKE", str(home() / "lake"))
-
-
 @dataclass(frozen=True)
 class Partition:
     """A bureau × day partition (归集批次)."""

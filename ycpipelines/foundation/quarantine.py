@@ -4,7 +4,7 @@ Collect (unreadable lines) and govern (rule violations) write the same columns, 
 bureau's feedback can be drawn from one place.
 """
 
-from ycpipelines.lake import sql_literal
+from ycpipelines.foundation.lake import sql_literal
 
 PROVENANCE = ["_bureau", "_day", "_source", "_run_id", "_loaded_at", "_line", "_row_hash"]
 
