@@ -12,7 +12,7 @@ import pytest
 from conftest import server_database
 from sqlalchemy import Engine, event
 
-from ycpipelines.catalog.load import PROJECT_ROOT
+from ycpipelines.foundation.settings import PROJECT_ROOT
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.schema import head_revision, revisions
 
