@@ -120,13 +120,28 @@ def publish_run(
     defs: dg.Definitions, instance: dg.DagsterInstance, scenario: str, request: object = None
 ) -> dg.ExecuteInProcessResult:
     """A publish run of `scenario` as the sensor launches it, tagged with `request` (none when
-    None: the tag an attacker leaves out)."""
+    None: the tag an attacker leaves out) in the partition of the request's consumer (none when
+    the registry knows no such request)."""
     from ycpipelines.demo.run import QUIET
+    from ycpipelines.egress.consumers import open_deliveries
     from ycpipelines.egress.publish import APPROVAL_TAG
+    from ycpipelines.registry import Registry, RegistryError
 
     tags = {} if request is None else {APPROVAL_TAG: str(request)}
+    consumer = None
+    if str(request).isdigit():
+        try:
+            consumer = Registry().request(int(str(request))).consumer
+        except RegistryError:
+            consumer = None
+    if consumer is not None:
+        open_deliveries(instance, scenario, [consumer])
     return defs.resolve_job_def(f"publish_{scenario}").execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False, tags=tags
+        instance=instance,
+        run_config=QUIET,
+        raise_on_error=False,
+        tags=tags,
+        partition_key=consumer,
     )
 
 

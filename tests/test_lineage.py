@@ -29,13 +29,12 @@ from ycpipelines.demo.run import (
     review_tick,
     run_demo,
 )
-from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.ops.lineage import LAYERS, ColumnSource, as_html, collect
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import ApprovalRequest
 
-from helpers import failures, materializations, opened, screenshot, totals, ycp
+from helpers import failures, materializations, opened, publish_run, screenshot, totals, ycp
 
 # The direct identifiers of each source, named here independently of the catalog.
 PII_COLUMNS = {
@@ -348,17 +347,12 @@ def test_publish_refuses_a_product_changed_since_approval(
     before = sorted((yc_home / "zone").rglob("*"))
     refused_before = sum(e.action == "egress.refused" for e in registry.audit_log())
     with changed_product(product):
-        job = defs.resolve_job_def("publish_underwriting_features")
-        tagged = job.execute_in_process(
-            instance=instance,
-            run_config=QUIET,
-            raise_on_error=False,
-            tags={APPROVAL_TAG: str(request_of(registry, "underwriting_features").id)},
-        )
+        request = request_of(registry, "underwriting_features")
+        tagged = publish_run(defs, instance, "underwriting_features", request.id)
         assert not tagged.success
         assert "changed since request" in failures(tagged)
 
-        untagged = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
+        untagged = publish_run(defs, instance, "underwriting_features")
         assert not untagged.success
         assert "publish runs only for an approved request" in failures(untagged)
 

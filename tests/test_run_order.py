@@ -12,7 +12,8 @@ import pytest
 from ycpipelines.catalog import Catalog, Dataset, load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import ingest
-from ycpipelines.foundation.lake import Lake, default_lake_root
+from ycpipelines.foundation.lake import Lake
+from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
 
 from helpers import materializations, upgraded
@@ -74,7 +75,7 @@ def journalist_figures(instance: dg.DagsterInstance) -> dict[str, dict]:
 
 def outcome(catalog: Catalog, instance: dg.DagsterInstance) -> dict[str, object]:
     """What the runs left: conflicts, tickets, safe/ rows and risk figures, run ids aside."""
-    lake, registry = Lake(default_lake_root()), Registry()
+    lake, registry = Lake(Settings().lake_root), Registry()
     conflicts = sorted(
         (c.dataset, c.bureau, c.day, c.element, c.authority, c.row_key, c.found, c.expected)
         for d in catalog.datasets

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, load_catalog
-from ycpipelines.collect.assets import collect_defs
+from ycpipelines.collect.defs import collect_defs
 from ycpipelines.deid.defs import deid_defs
 from ycpipelines.egress.defs import egress_defs
 from ycpipelines.foundation.files import private_umask
@@ -12,7 +12,7 @@ from ycpipelines.jobs import jobs
 from ycpipelines.ops.defs import ops_defs
 from ycpipelines.ops.environments import require_production
 from ycpipelines.ops.freshness import with_freshness
-from ycpipelines.products.assets import product_defs
+from ycpipelines.products.defs import product_defs
 from ycpipelines.registry import default_registry_url
 from ycpipelines.registry.schema import upgrade
 from ycpipelines.resources import resources

@@ -1,6 +1,7 @@
 """A bureau's backfill, submitted with `ycp backfill`, is run by the real Dagster daemon."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def test_a_bureau_backfill_runs_through_the_daemon(
             main, ["backfill", "--bureau", "population", "--from", DAYS[0], "--to", DAYS[1]]
         )
         assert submitted.exit_code == 0, submitted.output
-        backfill_id = submitted.output.split()[1]
+        backfill_id = re.search(r"backfill (\S+) submitted", submitted.output)[1]
         deadline = time.monotonic() + 400
         while instance.get_backfill(backfill_id).status == BulkActionStatus.REQUESTED:
             assert daemon.poll() is None, (yc_home / "daemon.log").read_text()[-3000:]

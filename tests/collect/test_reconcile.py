@@ -8,13 +8,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ycpipelines.collect import assets as collect_assets
+from ycpipelines.collect import partition as collect_partition
 from ycpipelines.definitions import build_definitions
-from ycpipelines.deid import assets as deid_assets
+from ycpipelines.deid import partition as deid_partition
 from ycpipelines.demo.run import QUIET
 from ycpipelines.foundation.lake import Lake, Partition
 from ycpipelines.foundation.partitions import partition_key
-from ycpipelines.govern import assets as govern_assets
+from ycpipelines.govern import partition as govern_partition
 
 from helpers import checks, materializations
 
@@ -55,8 +55,8 @@ def versions(lake: Lake, day: str) -> dict[str, tuple[int, int]]:
 @pytest.mark.parametrize(
     ("module", "function", "count", "layer"),
     [
-        (collect_assets, "write_partition", "collected", "raw"),
-        (govern_assets, "route", "standardized", "std"),
+        (collect_partition, "write_partition", "collected", "raw"),
+        (govern_partition, "route", "standardized", "std"),
     ],
 )
 def test_a_partition_whose_counts_do_not_reconcile_is_not_committed(
@@ -104,7 +104,7 @@ def test_a_de_identified_partition_whose_counts_do_not_reconcile_is_not_committe
     lake = Lake(yc_home / "lake")
     assert ingest(instance, day).success
     before = versions(lake, day)["safe"]
-    monkeypatch.setattr(deid_assets, "deidentify", off_by_one_int(deid_assets.deidentify))
+    monkeypatch.setattr(deid_partition, "deidentify", off_by_one_int(deid_partition.deidentify))
     broken = ingest(instance, day)
     assert not broken.success or checks(broken)["reconciled"] is False
     evaluations = {

@@ -18,7 +18,7 @@ from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET, review_tick
 from ycpipelines.egress import publish
-from ycpipelines.egress.sensors import LAUNCHED_BY
+from ycpipelines.egress.review import LAUNCHED_BY
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.keys import product_key
 from ycpipelines.foundation.lake import duck, file_digest
@@ -185,6 +185,29 @@ def test_a_build_without_its_privacy_checks_is_not_delivered(world: dict, author
         assert dg.materialize([forged], instance=elsewhere).success
         result = publish_run(world["defs"], elsewhere, SCENARIO, request.id)
     assert_refused(world, result, "insurer_privacy", f"request/{request.id}", "privacy check")
+
+
+def test_a_run_in_another_consumers_partition_is_refused(
+    world: dict, authorize, instance: dg.DagsterInstance
+) -> None:
+    """An approved request launched in the partition of another authorized consumer: the
+    delivery would be recorded in that consumer's history, so nothing leaves."""
+    request = authorize("insurer_boxed")
+    authorize("insurer_beside", approve=False)
+    result = (
+        world["defs"]
+        .resolve_job_def(f"publish_{SCENARIO}")
+        .execute_in_process(
+            instance=instance,
+            run_config=QUIET,
+            raise_on_error=False,
+            tags={publish.APPROVAL_TAG: str(request.id)},
+            partition_key="insurer_beside",
+        )
+    )
+    assert_refused(world, result, "insurer_boxed", f"product/{SCENARIO}", "partition")
+    assert not (world["zone"] / "insurer_beside").exists()
+    assert world["registry"].request(request.id).status == "approved"
 
 
 def test_fields_not_covered_by_the_authorization_are_refused(

@@ -21,6 +21,7 @@ from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import launch, launched, review_tick
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.keys import published_key
 from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
@@ -167,6 +168,29 @@ def test_approved_requests_are_delivered_into_versioned_zones_and_rejected_ones_
         assert manifest["reviewer"] == REVIEWER
     assert not (yc_home / "zone" / REJECTED).exists()
     assert world["registry"].request(requests[REJECTED].id).status == "rejected"
+
+
+def test_each_consumers_deliveries_are_a_partition_with_a_history_of_its_own(
+    world: dict, decided: dict, instance: dg.DagsterInstance
+) -> None:
+    """Every authorized consumer is a partition of `published/<scenario>`; the sensor launches
+    each approved request in its consumer's partition, so deliveries are listed per consumer."""
+    registry, key = world["registry"], published_key(SCENARIO)
+    assert set(CONSUMERS) <= set(instance.get_dynamic_partitions(f"consumers_{SCENARIO}"))
+    for run in decided["runs"]:
+        assert run.partition_key == registry.request(int(run.tags[APPROVAL_TAG])).consumer
+    history = {}
+    for consumer in APPROVED:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[consumer]), limit=100
+        ).records
+        assert decided["results"][consumer].run_id in {r.run_id for r in records}
+        assert {r.asset_materialization.metadata["consumer"].value for r in records} == {consumer}
+        history[consumer] = {r.run_id for r in records}
+    first, second = APPROVED
+    assert history[first].isdisjoint(history[second])
+    delivered = instance.get_materialized_partitions(key)
+    assert set(APPROVED) <= delivered and REJECTED not in delivered
 
 
 def test_a_leaked_sample_names_its_consumer(decided: dict, yc_home: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.people import resident_id
 from ycpipelines.demo.run import QUIET, launch, review_tick
-from ycpipelines.egress.sensors import LAUNCHED_BY
+from ycpipelines.egress.review import LAUNCHED_BY
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.lake import Lake, duck
 from ycpipelines.registry import Registry

@@ -1,6 +1,7 @@
 """Load and validate the declarative catalog (资源目录) under `assets/`."""
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 
 from ycpipelines.catalog.models import Catalog, Dataset, Product
 from ycpipelines.catalog.standards import Standard
+from ycpipelines.foundation.keys import AssetRef, ColumnRef, Layer
 from ycpipelines.foundation.levels import Level, highest
 from ycpipelines.foundation.settings import Settings
 
@@ -101,37 +103,45 @@ def check_references(catalog: Catalog) -> None:
                 f"found {sources or 'none'}"
             )
     safe_levels = {
-        f"safe/{d.id}.{column}": f.safe_level if column == f.safe_column else Level.L2
+        AssetRef(Layer.SAFE, d.id).column(column): (
+            f.safe_level if column == f.safe_column else Level.L2
+        )
         for d in catalog.datasets
         for f in d.fields
         if f.policy != "drop"
         for column in [f.safe_column, *f.derived_columns]
     }
     health = {
-        f"safe/{d.id}"
+        AssetRef(Layer.SAFE, d.id)
         for d in catalog.datasets
         if any(f.category.startswith(HEALTH_CATEGORIES) for f in d.fields)
     }
     for product in catalog.products:
         _check_product(product, safe_levels)
         _check_privacy(product, health)
-        safe_levels |= {f"product/{product.scenario}.{f.name}": f.level for f in product.fields}
+        built = AssetRef(Layer.PRODUCT, product.scenario)
+        safe_levels |= {built.column(f.name): f.level for f in product.fields}
 
 
-def _check_product(product: Product, safe_levels: dict[str, Level]) -> None:
+def _names(refs: Iterable[AssetRef | ColumnRef]) -> list[str]:
+    """References as the catalog writes them, for messages."""
+    return [str(r) for r in refs]
+
+
+def _check_product(product: Product, safe_levels: dict[ColumnRef, Level]) -> None:
     where = f"product {product.scenario!r}"
     for key in product.inputs:
-        if not key.startswith(("safe/", "product/")):
+        if key.layer not in (Layer.SAFE, Layer.PRODUCT):
             raise CatalogError(
-                f"{where} depends on {key!r}: products may read only safe/ or product/ assets"
+                f"{where} depends on '{key}': products may read only safe/ or product/ assets"
             )
     for field in product.fields:
-        unknown = [src for src in field.derived_from if src not in safe_levels]
+        unknown = _names(src for src in field.derived_from if src not in safe_levels)
         if unknown:
             raise CatalogError(
                 f"{where}, field {field.name!r}: unknown or dropped inputs {unknown}"
             )
-        outside = [s for s in field.derived_from if s.split(".")[0] not in product.inputs]
+        outside = _names(s for s in field.derived_from if s.asset not in product.inputs)
         if outside:
             raise CatalogError(f"{where}, field {field.name!r}: inputs {outside} not in `inputs`")
         if field.level == Level.PROHIBITED:
@@ -141,14 +151,15 @@ def _check_product(product: Product, safe_levels: dict[str, Level]) -> None:
         if field.transform == "copy" and field.level.rank < inherited.rank:
             raise CatalogError(
                 f"{where}, field {field.name!r} is declared {field.level} but inherits "
-                f"{inherited} from {field.derived_from}; only aggregate/generalize may lower it"
+                f"{inherited} from {_names(field.derived_from)}; "
+                "only aggregate/generalize may lower it"
             )
     for qi in product.quasi_identifiers:
         if qi not in {f.name for f in product.fields}:
             raise CatalogError(f"{where}: quasi-identifier {qi!r} is not in its field list")
 
 
-def _check_privacy(product: Product, health: set[str]) -> None:
+def _check_privacy(product: Product, health: set[AssetRef]) -> None:
     """Sensitive attribute and subject exist; health products name their release form
     (GB/T 39725-2020) and may only tighten its thresholds."""
     where = f"product {product.scenario!r}"
@@ -163,7 +174,7 @@ def _check_privacy(product: Product, health: set[str]) -> None:
     if product.release_form is None:
         if health & set(product.inputs):
             raise CatalogError(
-                f"{where} reads health data {sorted(health & set(product.inputs))}: "
+                f"{where} reads health data {_names(sorted(health & set(product.inputs)))}: "
                 "declare its release_form (完全公开 / 受控公开 / 领地公开, GB/T 39725-2020)"
             )
         return

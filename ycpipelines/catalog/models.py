@@ -3,14 +3,26 @@
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
 
 from ycpipelines.catalog.release import ReleaseForm, Thresholds
 from ycpipelines.catalog.standards import Standard
+from ycpipelines.foundation.keys import AssetRef, ColumnRef
 from ycpipelines.foundation.levels import Level
 from ycpipelines.foundation.metadata import SQL_TYPES
+
+
+def _parsed(kind: type[AssetRef] | type[ColumnRef]) -> PlainValidator:
+    """Validate a catalog reference string into `kind`, once, when the catalog loads."""
+    return PlainValidator(lambda value: value if isinstance(value, kind) else kind.parse(value))
+
+
+# "safe/<dataset>" or "product/<scenario>"; written back as that string.
+AssetInput = Annotated[AssetRef, _parsed(AssetRef), PlainSerializer(str, return_type=str)]
+# "safe/<dataset>.<column>" or "product/<scenario>.<column>"
+ColumnInput = Annotated[ColumnRef, _parsed(ColumnRef), PlainSerializer(str, return_type=str)]
 
 
 class Strict(BaseModel):
@@ -281,7 +293,7 @@ class ProductField(Strict):
     name: str
     label: str
     level: Level
-    derived_from: list[str]  # "safe/<dataset>.<column>" or "product/<scenario>.<column>"
+    derived_from: list[ColumnInput]
     transform: Literal["copy", "aggregate", "generalize"] = "copy"
 
 
@@ -295,7 +307,7 @@ class Product(Strict):
     consumer_label: str
     purpose: str
     legal_basis: str
-    inputs: list[str]
+    inputs: list[AssetInput]
     fields: list[ProductField]
     quasi_identifiers: list[str]  # empty for aggregate products, which suppress small cells
     k: int = Field(default=5, ge=2)

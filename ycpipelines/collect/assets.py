@@ -1,23 +1,18 @@
 """归集 Collect: a `raw/<bureau>/<dataset>` asset per catalog dataset, bureau × day partitions."""
 
-from datetime import date
-
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.catalog.models import SqlSource
-from ycpipelines.collect.collector import write_partition
-from ycpipelines.collect.files import read_file
-from ycpipelines.collect.guard import MISSING_DELIVERY, guard_raw, missing_delivery
-from ycpipelines.collect.reading import Reading
+from ycpipelines.collect.checks import check_specs, delivered, reconciled
+from ycpipelines.collect.partition import collect_partition
+from ycpipelines.collect.records import Collected
 from ycpipelines.collect.resources import SourcesResource
-from ycpipelines.collect.sql import read_sql
-from ycpipelines.foundation.feedback import quarantine_findings
 from ycpipelines.foundation.keys import raw_key
-from ycpipelines.foundation.lake import commit_or_reject, duck
-from ycpipelines.foundation.metadata import RECONCILED, reconciliation, schema
-from ycpipelines.foundation.partitions import dataset_partitions, partition_check, partition_of
+from ycpipelines.foundation.metadata import schema
+from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
+from ycpipelines.registry import Registry
 from ycpipelines.registry.resource import RegistryResource
 
 
@@ -31,27 +26,57 @@ class CollectConfig(dg.Config):
     # partition with fewer than half its rows (audited with the run and the counts)
 
 
+def launcher(context: dg.AssetExecutionContext, store: Registry) -> str:
+    """Who launched this run, as the platform recorded it (a run tag proves nothing)."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    known = store.launcher_of(context.run_id, record.create_timestamp if record else None)
+    return known or f"unrecorded launcher of run {context.run_id}"
+
+
+def materialized(collected: Collected) -> dg.MaterializeResult:
+    """The run's metadata and check results; a partition kept aside reports its counts only."""
+    written = collected.written
+    balance, missing = reconciled(written), delivered(written)
+    if collected.tickets is None:  # nothing committed: no watermark, no tickets
+        return dg.MaterializeResult(
+            metadata={**balance.metadata, **collected.outcome}, check_results=[balance, missing]
+        )
+    after = collected.incremental_after
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written.rows,
+            "source_count": collected.source_count,
+            "read": written.read,
+            "collected": written.collected,
+            "quarantined": written.quarantined,
+            "rows": written.rows,
+            **balance.metadata,
+            **collected.outcome,
+            "bytes": written.bytes,
+            "incremental_after": after if after is not None else "full read",
+            "watermark_low": str(written.watermark[0]),
+            "watermark_high": str(written.watermark[1]),
+            "source_types": dg.MetadataValue.json(collected.source_types),
+            "new_columns": ", ".join(collected.new_columns) or "none",
+            "tickets": dg.MetadataValue.json(collected.tickets),
+        },
+        check_results=[balance, missing],
+    )
+
+
 def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     bureau = catalog.bureau(dataset.bureau)
     source = dataset.source
-    sql = isinstance(source, SqlSource)
     label = f"{bureau.id}/{source.system}/{source.where}"
     key = raw_key(dataset)
     partitions = dataset_partitions(catalog, dataset)
-    incremental = sql and source.watermark_column is not None
-    delivered = partition_check(
-        MISSING_DELIVERY,
-        key,
-        partitions,
-        "缺报: the day's partition has rows (none is a missing delivery)",
-    )
 
     @dg.asset(
         key=key,
         partitions_def=partitions,
         group_name="raw",
         owners=[bureau.owner],
-        kinds={"sqlalchemy" if sql else source.format, "parquet"},
+        kinds={"sqlalchemy" if isinstance(source, SqlSource) else source.format, "parquet"},
         code_version=catalog.versions[dataset.id],
         description=f"归集 Collect: {dataset.label} from {bureau.label} ({bureau.name_en}; "
         f"{source.system}, {source.where}), as delivered, with provenance. {dataset.description}",
@@ -60,15 +85,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             "source": label,
             "freshness_hours": source.freshness_hours,
         },
-        check_specs=[
-            delivered,
-            partition_check(
-                RECONCILED,
-                key,
-                partitions,
-                "rows read = rows collected + rows quarantined, before the partition is committed",
-            ),
-        ],
+        check_specs=check_specs(key, partitions),
     )
     def collect(
         context: dg.AssetExecutionContext,
@@ -77,126 +94,25 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         sources: SourcesResource,
         registry: RegistryResource,
     ) -> dg.MaterializeResult:
-        partition = partition_of(context)
-        day = date.fromisoformat(partition.date)
         store = registry.registry
-        committed = lake.lake.file("raw", dataset.id, partition)
-        quarantine = lake.lake.file("quarantine", dataset.id, partition, "collect")
-        reading = Reading(dataset, source.where)
-        mark = None
-        if incremental and not config.full_refresh and committed.exists():
-            mark = store.watermark(dataset.id, partition.bureau, partition.date)
-        if isinstance(source, SqlSource):
-            reader = read_sql(
-                sources.url(source, dataset.bureau),
-                source,
-                dataset,
-                day,
-                reading,
-                {}
-                if config.accept_source_types
-                else store.source_columns(dataset.id, partition.bureau),
-                mark.high if mark else None,
-            )
-        else:
-            reader = read_file(
-                sources.inbox(source) / day.strftime(source.pattern), source, reading
-            )
-        with duck() as con, lake.lake.staging(context.run_id) as stage:
-            done = write_partition(
-                con,
-                reader,
-                reading,
-                raw_path=stage.path(committed),
-                quarantine_path=stage.path(quarantine),
-                previous=committed if mark else None,
-                bureau=dataset.bureau,
-                day=partition.date,
-                source=label,
-                run_id=context.run_id,
-                watermark_column=source.watermark_column if incremental else None,
-            )
-            if reading.source_count != done.read:
-                raise dg.Failure(
-                    f"source reported {reading.source_count} rows, {done.read} were "
-                    "read; the partition was not replaced"
-                )
-            guard_raw(
-                context,
-                store,
-                dataset=dataset.id,
-                partition=partition,
-                committed=committed,
-                rows=done.rows,
-                accept=config.accept_shrink,
-            )
-            balance = reconciliation(
-                done.read, {"collected": done.collected, "quarantined": done.quarantined}
-            )
-            outcome = commit_or_reject(stage, balance.passed)
-        missing = dg.AssetCheckResult(
-            check_name=MISSING_DELIVERY,
-            passed=done.rows > 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rows": done.rows, "read": done.read},
-        )
-        if not balance.passed:  # nothing committed: no watermark, no tickets
-            return dg.MaterializeResult(
-                metadata={**balance.metadata, **outcome}, check_results=[balance, missing]
-            )
-        counts = {
-            "read": done.read,
-            "collected": done.collected,
-            "quarantined": done.quarantined,
-            "rows": done.rows,
-        }
-        store.commit_collection(
-            dataset=dataset.id,
-            bureau=partition.bureau,
-            day=partition.date,
+        collected = collect_partition(
+            dataset,
+            partition_of(context),
+            label=label,
+            lake=lake.lake,
+            store=store,
+            sources=sources,
             run_id=context.run_id,
-            columns=reading.families,
-            counts=counts,
-            watermark=(source.watermark_column, done.watermark[1])
-            if incremental and done.watermark[1]
-            else None,
+            launcher=lambda: launcher(context, store),
+            full_refresh=config.full_refresh,
+            accept_source_types=config.accept_source_types,
+            accept_shrink=config.accept_shrink,
         )
-        with duck() as con:
-            collect_tickets = store.sync_tickets(
-                dataset=dataset.id,
-                bureau=partition.bureau,
-                day=partition.date,
-                stage="collect",
-                run_id=context.run_id,
-                found=quarantine_findings(con, quarantine, dataset)
-                | missing_delivery(done.rows, reading.where),
-                clean=True,
-            )
-        if reading.new_columns:
+        if collected.tickets is not None and collected.new_columns:
             context.log.warning(
                 f"{dataset.id}: source has columns not in the catalog, "
-                f"ignored: {reading.new_columns}"
+                f"ignored: {collected.new_columns}"
             )
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": done.rows,
-                "source_count": reading.source_count,
-                **counts,
-                **balance.metadata,
-                **outcome,
-                "bytes": done.bytes,
-                "incremental_after": mark.high if mark else "full read",
-                "watermark_low": str(done.watermark[0]),
-                "watermark_high": str(done.watermark[1]),
-                "source_types": dg.MetadataValue.json(reading.families),
-                "new_columns": ", ".join(reading.new_columns) or "none",
-                "tickets": dg.MetadataValue.json(collect_tickets),
-            },
-            check_results=[balance, missing],
-        )
+        return materialized(collected)
 
     return collect
-
-
-def collect_defs(catalog: Catalog) -> dg.Definitions:
-    return dg.Definitions(assets=[raw_asset(catalog, d) for d in catalog.datasets])

@@ -143,13 +143,11 @@ def spans(batch: pa.RecordBatch) -> list[int]:
     return extra.to_pylist()
 
 
-def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReader:
-    """CSV re-encoded as UTF-8 and parsed by Arrow; line numbers are the file's, also after a
-    quoted value that spans lines (counted in the columns read)."""
-    stream = Transcoded(path, encoding, reading)
-    # Records pyarrow set aside, by record number (the header is 1); their file line is filled
-    # in once the records before them have been counted.
-    malformed: dict[int, dict] = {}
+def open_parsed(
+    stream: Transcoded, names: list[str], reading: Reading, malformed: dict[int, dict]
+) -> pacsv.CSVStreamingReader:
+    """Arrow's streaming CSV reader over the re-encoded stream; a record with the wrong number
+    of fields is set aside into `malformed` (by record number) and the reading's bad lines."""
 
     def set_aside(row: pacsv.InvalidRow) -> str:
         malformed[row.number] = {
@@ -160,9 +158,7 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
         reading.bad_lines.append(malformed[row.number])
         return "skip"
 
-    names = header(path, encoding, stream.limit)
-    reading.check_columns(names)
-    parsed = pacsv.open_csv(
+    return pacsv.open_csv(
         io.BufferedReader(stream, buffer_size=1 << 20),
         read_options=pacsv.ReadOptions(use_threads=False, block_size=8 << 20),
         # A blank line is set aside too, so every row keeps its file line number.
@@ -173,41 +169,63 @@ def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReade
             include_columns=reading.columns,
         ),
     )
+
+
+def numbered(
+    parsed: pacsv.CSVStreamingReader,
+    stream: Transcoded,
+    path: Path,
+    reading: Reading,
+    malformed: dict[int, dict],
+) -> Iterator[pa.RecordBatch]:
+    """The parsed batches with each row's file line; set-aside records get theirs on the way.
+    Closes the stream and sets the reading's `source_count` once read through."""
     schema = reading.text_schema()
+    line, record, rows = 2, 2, 0  # stream line and record number of the first data row
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        line, record, rows = 2, 2, 0  # stream line and record number of the first data row
+    def pass_set_aside() -> None:
+        nonlocal line, record
+        while record in malformed:
+            entry = malformed.pop(record)
+            entry["line"] = stream.kept[line]
+            line += 1 + entry["text"].count("\n")
+            record += 1
 
-        def pass_set_aside() -> None:
-            nonlocal line, record
-            while record in malformed:
-                entry = malformed.pop(record)
-                entry["line"] = stream.kept[line]
-                line += 1 + entry["text"].count("\n")
+    def near() -> int:
+        return stream.kept[min(line, len(stream.kept) - 1)]
+
+    try:
+        for batch in iterate(parsed, path, near):
+            numbers = []
+            for extra in spans(batch):
+                pass_set_aside()
+                numbers.append(stream.kept[line])
+                line += 1 + extra
                 record += 1
+            rows += batch.num_rows
+            arrays = [batch.column(c) for c in reading.columns]
+            yield pa.RecordBatch.from_arrays(
+                [*arrays, pa.array(numbers, pa.int64())], schema=schema
+            )
+        pass_set_aside()
+    finally:
+        stream.close()
+    reading.source_count = rows + len(reading.bad_lines)
 
-        def near() -> int:
-            return stream.kept[min(line, len(stream.kept) - 1)]
 
-        try:
-            for batch in iterate(parsed, path, near):
-                numbers = []
-                for extra in spans(batch):
-                    pass_set_aside()
-                    numbers.append(stream.kept[line])
-                    line += 1 + extra
-                    record += 1
-                rows += batch.num_rows
-                arrays = [batch.column(c) for c in reading.columns]
-                yield pa.RecordBatch.from_arrays(
-                    [*arrays, pa.array(numbers, pa.int64())], schema=schema
-                )
-            pass_set_aside()
-        finally:
-            stream.close()
-        reading.source_count = rows + len(reading.bad_lines)
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
+def read_csv(path: Path, encoding: str, reading: Reading) -> pa.RecordBatchReader:
+    """CSV re-encoded as UTF-8 and parsed by Arrow; line numbers are the file's, also after a
+    quoted value that spans lines (counted in the columns read)."""
+    stream = Transcoded(path, encoding, reading)
+    # Records pyarrow set aside, by record number (the header is 1); their file line is filled
+    # in once the records before them have been counted.
+    malformed: dict[int, dict] = {}
+    names = header(path, encoding, stream.limit)
+    reading.check_columns(names)
+    parsed = open_parsed(stream, names, reading, malformed)
+    return pa.RecordBatchReader.from_batches(
+        reading.text_schema(), numbered(parsed, stream, path, reading, malformed)
+    )
 
 
 def iterate(

@@ -2,17 +2,19 @@
 partition to a fraction of its committed rows needs an operator's audited decision, and a day
 with no rows is a missing delivery (缺报), not a perfect one."""
 
+from collections.abc import Callable
+
 import dagster as dg
 import pyarrow.parquet as pq
 from upath import UPath
 
+from ycpipelines.collect.checks import MISSING_DELIVERY
 from ycpipelines.foundation.feedback import Finding
 from ycpipelines.foundation.lake import Partition
 from ycpipelines.registry.store import Registry
 
 # A new version keeping fewer than this share of the committed rows is a shrink.
 SHRINK_FLOOR = 0.5
-MISSING_DELIVERY = "missing_delivery"
 
 
 def committed_rows(path: UPath) -> int | None:
@@ -37,15 +39,7 @@ def refusal(layer: str, before: int, after: int) -> str:
     )
 
 
-def launcher(context: dg.AssetExecutionContext, store: Registry) -> str:
-    """Who launched this run, as the platform recorded it (a run tag proves nothing)."""
-    record = context.instance.get_run_record_by_id(context.run_id)
-    known = store.launcher_of(context.run_id, record.create_timestamp if record else None)
-    return known or f"unrecorded launcher of run {context.run_id}"
-
-
 def guard_raw(
-    context: dg.AssetExecutionContext,
     store: Registry,
     *,
     dataset: str,
@@ -53,6 +47,8 @@ def guard_raw(
     committed: UPath,
     rows: int,
     accept: bool,
+    run_id: str,
+    launcher: Callable[[], str],
 ) -> None:
     """Before a raw/ commit: fail on a shrink, or record the operator's acceptance of it. The
     baseline is the most rows committed since the last accepted shrink, so deliveries that each
@@ -69,8 +65,8 @@ def guard_raw(
         dataset=dataset,
         bureau=partition.bureau,
         day=partition.date,
-        run_id=context.run_id,
-        actor=launcher(context, store),
+        run_id=run_id,
+        actor=launcher(),
         before=before,
         after=rows,
     )

@@ -15,7 +15,7 @@ import dagster as dg
 from dagster._core.storage.tags import MULTIDIMENSIONAL_PARTITION_PREFIX, PARTITION_NAME_TAG
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.egress.sensors import LAUNCHED_BY
+from ycpipelines.egress.review import LAUNCHED_BY
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.partitions import days_between, partition_key
 from ycpipelines.jobs import check_job_name, cross_checks, dataset_job_name
@@ -116,7 +116,11 @@ def launch(
 ) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def(request.job_name or "")
     return job.execute_in_process(
-        instance=instance, tags=request.tags, run_config=QUIET, raise_on_error=False
+        instance=instance,
+        tags=request.tags,
+        run_config=QUIET,
+        raise_on_error=False,
+        partition_key=request.partition_key,
     )
 
 

@@ -178,6 +178,162 @@ def fmt(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+@dataclass(frozen=True)
+class Period:
+    """The generated days, and random moments in them drawn from the one seeded generator."""
+
+    rng: random.Random
+    first: date
+    days: int
+
+    def moment(self) -> datetime:
+        return datetime.combine(self.first, datetime.min.time()) + timedelta(
+            seconds=self.rng.randrange(self.days * 86400)
+        )
+
+
+def population(rng: random.Random, rows: int, end: date) -> list[Person]:
+    """Distinct residents, a quarter as many as visits (at least 50)."""
+    unique: dict[str, Person] = {}
+    while len(unique) < max(50, rows // 4):
+        p = person(rng, end)
+        unique.setdefault(p.id_number, p)
+    return list(unique.values())
+
+
+def write_residents(people: list[Person], period: Period, defects: Defects, sink: Sink) -> Table:
+    """The population register (人口库), one row per resident."""
+    rng = period.rng
+    residents = Table("population", "residents", "id_number", sink)
+    for p in people:
+        row: Row = {
+            "id_number": p.id_number,
+            "name": p.name,
+            "gender": p.gender,
+            "ethnicity": p.ethnicity,
+            "birth_date": p.birth_date.isoformat(),
+            # Most systems send the code; some still send the district's name.
+            "household_division": p.division if rng.random() < 0.9 else DISTRICTS[p.division][0],
+            "household_address": p.address,
+            "phone": p.phone,
+            "updated_at": fmt(period.moment()),
+        }
+        defects.apply(residents, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
+    return residents
+
+
+def visit_row(n: int, p: Person, period: Period) -> tuple[Row, datetime, float]:
+    """The n-th outpatient visit (门诊就诊) of a resident, when it happened and its fee."""
+    rng = period.rng
+    code, diagnosis, department, _ = rng.choices(DIAGNOSES, [d[3] for d in DIAGNOSES])[0]
+    at = period.moment()
+    fee = round(rng.lognormvariate(5.0, 0.8), 2)
+    row: Row = {
+        "visit_id": f"MZ{at:%Y%m%d}{n:08d}",
+        "patient_name": p.name,
+        "id_number": p.id_number,
+        "phone": p.phone,
+        "gender": p.gender,
+        "birth_date": p.birth_date.isoformat(),
+        "address": p.address,
+        "hospital": rng.choice(HOSPITALS),
+        "department": department,
+        "icd10_code": code,
+        "diagnosis": diagnosis,
+        "note": note(rng, p, diagnosis, at.date()),
+        "visit_time": fmt(at),
+        "fee": fee,
+        "updated_at": fmt(at + timedelta(seconds=rng.randrange(3600))),
+    }
+    return row, at, fee
+
+
+def settlement_row(
+    rng: random.Random, n: int, p: Person, visit: Row, at: datetime, fee: float
+) -> Row:
+    """The medical-insurance settlement (医保结算) of a visit, settled the same day."""
+    fund = round(fee * rng.uniform(0.5, 0.8), 2)
+    return {
+        "settlement_id": f"JS{at:%Y%m%d}{n:08d}",
+        "id_number": p.id_number,
+        "name": p.name,
+        "insurance_type": rng.choice(INSURANCE_TYPES),
+        "visit_id": visit["visit_id"],
+        "total": fee,
+        "fund_paid": fund,
+        "self_paid": round(fee - fund, 2),
+        "settle_time": fmt(
+            min(
+                at + timedelta(minutes=rng.randrange(5, 90)),
+                datetime.combine(at.date(), datetime.max.time()),
+            )
+        ),
+    }
+
+
+def write_visits(
+    rows: int, people: list[Person], period: Period, defects: Defects, sink: Callable[[str], Sink]
+) -> tuple[Table, Table]:
+    """`rows` outpatient visits, most of them settled by medical insurance."""
+    rng = period.rng
+    visits = Table("health", "outpatient_visits", "visit_id", sink("health"))
+    settlements = Table(
+        "medical_insurance", "settlements", "settlement_id", sink("medical_insurance")
+    )
+    for n in range(rows):
+        p = rng.choice(people)
+        row, at, fee = visit_row(n, p, period)
+        defects.apply(visits, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
+        if rng.random() < 0.85:
+            defects.apply(
+                settlements,
+                settlement_row(rng, n, p, row, at, fee),
+                ["bad_checksum", "duplicate", "missing_required"],
+                _person_fixes(rng, p, None),
+            )
+    return visits, settlements
+
+
+def enterprise_row(rng: random.Random, people: list[Person], end: date, period: Period) -> Row:
+    """A registered enterprise (市场主体) with one of the residents as its legal representative."""
+    rep = rng.choice(people)
+    region = rng.choice(list(DISTRICTS))
+    district, streets = DISTRICTS[region]
+    registered = end - timedelta(days=rng.randrange(30, 25 * 365))
+    return {
+        "uscc": credit_code(rng, region),
+        "name": f"银川{rng.choice('宏鑫华泰瑞丰盛达')}"
+        f"{rng.choice('源通远祥和兴')}{rng.choice(['商贸', '科技', '餐饮', '农业'])}有限公司",
+        "legal_rep": rep.name,
+        "legal_rep_id": rep.id_number,
+        "address": f"宁夏回族自治区银川市{district}{rng.choice(streets)}{rng.randrange(1, 300)}号",
+        "phone": mobile(rng),
+        "industry": rng.choice(INDUSTRIES),
+        "registration_date": registered.isoformat(),
+        "updated_at": fmt(period.moment()),
+    }
+
+
+def write_enterprises(
+    rows: int, people: list[Person], end: date, period: Period, defects: Defects, sink: Sink
+) -> Table:
+    """The enterprise register, a twentieth as many as visits (at least 20)."""
+    rng = period.rng
+    enterprises = Table("market_regulation", "enterprises", "uscc", sink)
+    fixes: dict[str, Callable[[Row], object]] = {
+        "bad_checksum": lambda r: r.update(legal_rep_id=bad_checksum(str(r["legal_rep_id"]))),
+        "phone_format": lambda r: r.update(phone=phone_variant(rng, str(r["phone"]))),
+        "missing_required": lambda r: r.update(legal_rep_id=None),
+        "future_date": lambda r: r.update(
+            registration_date=(end + timedelta(days=400)).isoformat()
+        ),
+    }
+    for _ in range(max(20, rows // 20)):
+        row = enterprise_row(rng, people, end, period)
+        defects.apply(enterprises, row, [*fixes, "duplicate"], fixes)
+    return enterprises
+
+
 def generate(
     rows: int,
     seed: int,
@@ -190,115 +346,11 @@ def generate(
     to `end`; `sink(bureau)` says where each bureau's data goes."""
     rng = random.Random(seed)
     defects = Defects(rng, defect_scale)
-    first = end - timedelta(days=days - 1)
-
-    def moment() -> datetime:
-        return datetime.combine(first, datetime.min.time()) + timedelta(
-            seconds=rng.randrange(days * 86400)
-        )
-
-    unique: dict[str, Person] = {}
-    while len(unique) < max(50, rows // 4):
-        p = person(rng, end)
-        unique.setdefault(p.id_number, p)
-    people = list(unique.values())
-    residents = Table("population", "residents", "id_number", sink("population"))
-    for p in people:
-        row: Row = {
-            "id_number": p.id_number,
-            "name": p.name,
-            "gender": p.gender,
-            "ethnicity": p.ethnicity,
-            "birth_date": p.birth_date.isoformat(),
-            # Most systems send the code; some still send the district's name.
-            "household_division": p.division if rng.random() < 0.9 else DISTRICTS[p.division][0],
-            "household_address": p.address,
-            "phone": p.phone,
-            "updated_at": fmt(moment()),
-        }
-        defects.apply(residents, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
-
-    visits = Table("health", "outpatient_visits", "visit_id", sink("health"))
-    settlements = Table(
-        "medical_insurance", "settlements", "settlement_id", sink("medical_insurance")
-    )
-    weights = [d[3] for d in DIAGNOSES]
-    for n in range(rows):
-        p = rng.choice(people)
-        code, diagnosis, department, _ = rng.choices(DIAGNOSES, weights)[0]
-        at = moment()
-        fee = round(rng.lognormvariate(5.0, 0.8), 2)
-        row = {
-            "visit_id": f"MZ{at:%Y%m%d}{n:08d}",
-            "patient_name": p.name,
-            "id_number": p.id_number,
-            "phone": p.phone,
-            "gender": p.gender,
-            "birth_date": p.birth_date.isoformat(),
-            "address": p.address,
-            "hospital": rng.choice(HOSPITALS),
-            "department": department,
-            "icd10_code": code,
-            "diagnosis": diagnosis,
-            "note": note(rng, p, diagnosis, at.date()),
-            "visit_time": fmt(at),
-            "fee": fee,
-            "updated_at": fmt(at + timedelta(seconds=rng.randrange(3600))),
-        }
-        defects.apply(visits, row, list(DEFECT_RATES), _person_fixes(rng, p, "birth_date"))
-        if rng.random() < 0.85:
-            fund = round(fee * rng.uniform(0.5, 0.8), 2)
-            settled = {
-                "settlement_id": f"JS{at:%Y%m%d}{n:08d}",
-                "id_number": p.id_number,
-                "name": p.name,
-                "insurance_type": rng.choice(INSURANCE_TYPES),
-                "visit_id": row["visit_id"],
-                "total": fee,
-                "fund_paid": fund,
-                "self_paid": round(fee - fund, 2),
-                "settle_time": fmt(
-                    min(
-                        at + timedelta(minutes=rng.randrange(5, 90)),
-                        datetime.combine(at.date(), datetime.max.time()),
-                    )
-                ),
-            }
-            defects.apply(
-                settlements,
-                settled,
-                ["bad_checksum", "duplicate", "missing_required"],
-                _person_fixes(rng, p, None),
-            )
-
-    enterprises = Table("market_regulation", "enterprises", "uscc", sink("market_regulation"))
-    for _ in range(max(20, rows // 20)):
-        rep = rng.choice(people)
-        region = rng.choice(list(DISTRICTS))
-        district, streets = DISTRICTS[region]
-        registered = end - timedelta(days=rng.randrange(30, 25 * 365))
-        row = {
-            "uscc": credit_code(rng, region),
-            "name": f"银川{rng.choice('宏鑫华泰瑞丰盛达')}"
-            f"{rng.choice('源通远祥和兴')}{rng.choice(['商贸', '科技', '餐饮', '农业'])}有限公司",
-            "legal_rep": rep.name,
-            "legal_rep_id": rep.id_number,
-            "address": f"宁夏回族自治区银川市{district}{rng.choice(streets)}"
-            f"{rng.randrange(1, 300)}号",
-            "phone": mobile(rng),
-            "industry": rng.choice(INDUSTRIES),
-            "registration_date": registered.isoformat(),
-            "updated_at": fmt(moment()),
-        }
-        fixes = {
-            "bad_checksum": lambda r: r.update(legal_rep_id=bad_checksum(str(r["legal_rep_id"]))),
-            "phone_format": lambda r: r.update(phone=phone_variant(rng, str(r["phone"]))),
-            "missing_required": lambda r: r.update(legal_rep_id=None),
-            "future_date": lambda r: r.update(
-                registration_date=(end + timedelta(days=400)).isoformat()
-            ),
-        }
-        defects.apply(enterprises, row, [*fixes, "duplicate"], fixes)
+    period = Period(rng, end - timedelta(days=days - 1), days)
+    people = population(rng, rows, end)
+    residents = write_residents(people, period, defects, sink("population"))
+    visits, settlements = write_visits(rows, people, period, defects, sink)
+    enterprises = write_enterprises(rows, people, end, period, defects, sink("market_regulation"))
     tables = [residents, visits, settlements, enterprises]
     for table in tables:
         table.flush()

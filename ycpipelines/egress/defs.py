@@ -3,8 +3,7 @@
 import dagster as dg
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.egress.publish import publish_job, published_asset
-from ycpipelines.egress.sensors import egress_sensor
+from ycpipelines.egress.assets import egress_sensor, publish_job, published_asset
 
 
 def egress_defs(catalog: Catalog) -> dg.Definitions:

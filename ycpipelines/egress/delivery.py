@@ -13,85 +13,22 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-import dagster as dg
 from upath import UPath
 
+from ycpipelines.egress.checks import EgressRefused, verify
+from ycpipelines.egress.records import Approval, Delivered, Order
 from ycpipelines.egress.trace import relation
 from ycpipelines.egress.zones import DIR_MODE, FILE_MODE, ZoneRefused, consumer_zone, seal
-from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry, RegistryError
-from ycpipelines.registry.models import ApprovalRequest, Authorization
-from ycpipelines.registry.requests import Decision
+from ycpipelines.registry.models import ApprovalRequest
 
 REFUSED = "egress.refused"
-
-# Writes the consumer's file from the snapshot into a staging folder; returns the file written.
-Writer = Callable[[UPath, Path], Path]
-# Verifies that the committed build with this content passed its privacy checks; returns what
-# each bureau contributed to it (收益分配).
-BuildCheck = Callable[[str], dict[str, float]]
-
-
-class EgressRefused(dg.Failure):
-    """A delivery was refused; nothing was written outside the lake."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the authorization must cover: its scenario and every field delivered."""
-
-    scenario: str
-    fields: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Order:
-    """One delivery to make (交付单): which approval, which file, where, and how it is written."""
-
-    request_id: int
-    consumer: str
-    scenario: str  # what the approval request names
-    scope: Scope
-    source: UPath  # the approved file, in the lake
-    folder: str  # under the consumer's zone
-    write: Writer
-    fingerprint: str
-    actor: str
-    version: str | None = None  # None: the consumer's next version of `scenario`
-    price_cents: int = 0
-    build: BuildCheck | None = None  # products only
-    manifest: Mapping[str, object] = field(default_factory=dict)  # extra manifest entries
-    trail: Mapping[str, object] = field(default_factory=dict)  # extra audit detail (run id)
-
-
-@dataclass(frozen=True)
-class Approval:
-    """What re-verification established: the snapshot's hash, the decision in the audit chain,
-    the authorization, and what each bureau contributed to the build."""
-
-    digest: str
-    decision: Decision
-    authorization_id: int
-    contributions: dict[str, float]
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """A recorded delivery: its zone folder and file, computed from the bytes delivered."""
-
-    folder: Path
-    data: Path
-    sha256: str
-    product_sha256: str
-    rows: int
-    decision: Decision
 
 
 def refuse(
@@ -131,41 +68,6 @@ def take_snapshot(source: UPath) -> UPath:
             os.chmod(snapshot, FILE_MODE)
         shutil.copyfileobj(original, copy, 1 << 20)
     return snapshot
-
-
-def verify_authorization(grant: Authorization, consumer: str, scope: Scope, today: date) -> None:
-    """一授权一预案: the consumer's, active, within its validity, covering every field."""
-    where = f"authorization {grant.id} ({grant.consumer}, {grant.scenario})"
-    if grant.status != "active":
-        raise EgressRefused(f"{where} is {grant.status}")
-    if not grant.valid_from <= today <= grant.valid_to:
-        raise EgressRefused(f"{where} is valid {grant.valid_from}..{grant.valid_to}, not {today}")
-    if grant.consumer != consumer:
-        raise EgressRefused(f"{where} is not {consumer}'s")
-    missing = [f for f in scope.fields if f not in grant.fields]
-    if grant.scenario != scope.scenario or missing:
-        raise EgressRefused(f"{where} does not cover {missing or scope.scenario}")
-
-
-def verify(store: Registry, order: Order, request: ApprovalRequest, digest: str) -> Approval:
-    """Everything a delivery re-checks at write time, on the snapshot's hash."""
-    where = f"request {request.id}"
-    if (request.scenario, request.consumer) != (order.scenario, order.consumer):
-        raise EgressRefused(f"{where} is for {request.scenario} to {request.consumer}")
-    if request.content_hash != digest:
-        raise EgressRefused(
-            f"{order.scenario} changed since {where} ({request.status}) was filed: "
-            f"it named {request.content_hash}, the content is now {digest}"
-        )
-    decision = store.verified_decision(request.id)
-    if decision.content_hash != digest:
-        raise EgressRefused(f"the recorded approval of {where} names other content")
-    if request.authorization_id is None:
-        raise EgressRefused(f"{where} names no authorization")
-    grant = store.authorization(request.authorization_id)
-    verify_authorization(grant, order.consumer, order.scope, pilot_today())
-    contributions = order.build(digest) if order.build else {}
-    return Approval(digest, decision, grant.id, contributions)
 
 
 def delivered_rows(data: Path) -> int:

@@ -9,55 +9,47 @@ are re-keyed with a key of that consumer (溯源), so a leaked copy names who le
 """
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from upath import UPath
 
 from ycpipelines.catalog import Catalog, Product
 from ycpipelines.deid.pseudonym import install_pseudonym, recipient_key
-from ycpipelines.deid.resources import DeidResource
-from ycpipelines.egress.delivery import EgressRefused, Order, Scope, deliver, requested
-from ycpipelines.egress.resources import ZoneResource
-from ycpipelines.foundation.keys import product_key, published_key
-from ycpipelines.foundation.lake import duck, quoted
-from ycpipelines.foundation.resources import LakeResource
-from ycpipelines.products.assets import pseudonym_columns
-from ycpipelines.registry.resource import RegistryResource
+from ycpipelines.egress.checks import verify_privacy
+from ycpipelines.egress.delivery import deliver, refuse, requested
+from ycpipelines.egress.records import Delivered, Order, Scope
+from ycpipelines.foundation.lake import Lake, duck, quoted
+from ycpipelines.products.build import pseudonym_columns
+from ycpipelines.registry import Registry
+from ycpipelines.registry.models import ApprovalRequest
 
 APPROVAL_TAG = "ycp/approval_request"
 PUBLISHER = "egress-publisher"
 
 
+@dataclass(frozen=True)
+class Run:
+    """What a publish run names: its id, its approval request tag and its consumer partition."""
+
+    run_id: str
+    tag: str | None
+    consumer: str | None
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where a publish reads and writes: the lake, the zones, and the master pseudonym key."""
+
+    lake: Lake
+    zone: Path
+    master_key: str
+
+
 def fingerprint_id(key: str) -> str:
     """A name for a recipient key that reveals nothing about it."""
     return hashlib.sha256(f"fingerprint:{key}".encode()).hexdigest()[:16]
-
-
-def verify_privacy(instance: dg.DagsterInstance, product: Product, digest: str) -> dict[str, float]:
-    """The product content was committed by a run whose blocking privacy checks all passed;
-    returns what each bureau contributed to that build."""
-    key = product_key(product.scenario)
-    event = instance.get_latest_materialization_event(key)
-    meta = {k: v.value for k, v in event.asset_materialization.metadata.items()} if event else {}
-    if meta.get("content_hash") != digest or not meta.get("committed"):
-        raise EgressRefused(f"no committed build of product/{product.scenario} has {digest}")
-    for name in privacy_checks(product):
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(key, name), limit=1
-        )
-        evaluation = history[0].evaluation if history else None
-        if evaluation is None or history[0].run_id != event.run_id or not evaluation.passed:
-            raise EgressRefused(f"privacy check {name} of product/{product.scenario} did not pass")
-    return dict(meta.get("contributions") or {})
-
-
-def privacy_checks(product: Product) -> list[str]:
-    from ycpipelines.deid.privacy import RESIDUAL_IDENTIFIERS
-    from ycpipelines.products.assets import K_ANONYMITY, SMALL_CELLS
-
-    return [K_ANONYMITY if product.quasi_identifiers else SMALL_CELLS, RESIDUAL_IDENTIFIERS]
 
 
 def write_delivery(
@@ -117,59 +109,37 @@ def product_order(
     )
 
 
-def published_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=published_key(product.scenario),
-        deps=[product_key(product.scenario)],
-        group_name="published",
-        owners=["team:egress-review"],
-        kinds={product.format},
-        description=f"出域 Egress: {product.label} delivered into an authorized consumer's zone, "
-        "only when a recorded review approved exactly this content (出域审核).",
-        metadata={"consumer": product.consumer},
+def publish(
+    catalog: Catalog,
+    product: Product,
+    store: Registry,
+    instance: dg.DagsterInstance,
+    run: Run,
+    targets: Targets,
+) -> tuple[ApprovalRequest, Delivered]:
+    """Deliver the product for the approval request the run is tagged with, into the zone of
+    the consumer the run's partition names, which must be the request's."""
+    trail = {"run_id": run.run_id}
+    subject = f"product/{product.scenario}"
+    request = requested(store, run.tag, PUBLISHER, subject, trail)
+    if run.consumer != request.consumer:
+        reason = (
+            f"the run delivers to partition {run.consumer or '(none)'}; "
+            f"request {request.id} is {request.consumer}'s"
+        )
+        refuse(store, PUBLISHER, subject, reason, {**trail, "request": request.id})
+    order = product_order(
+        catalog,
+        product,
+        request.id,
+        request.consumer,
+        targets.lake.product_file(product.scenario),
+        instance,
+        targets.master_key,
+        trail,
     )
-    def publish(
-        context: dg.AssetExecutionContext,
-        lake: LakeResource,
-        registry: RegistryResource,
-        zone: ZoneResource,
-        deid: DeidResource,
-    ) -> dg.MaterializeResult:
-        store = registry.registry
-        trail = {"run_id": context.run_id}
-        tag = context.run.tags.get(APPROVAL_TAG)
-        request = requested(store, tag, PUBLISHER, f"product/{product.scenario}", trail)
-        order = product_order(
-            catalog,
-            product,
-            request.id,
-            request.consumer,
-            lake.lake.product_file(product.scenario),
-            context.instance,
-            deid.pseudonym_key,
-            trail,
-        )
-        done = deliver(store, order, Path(zone.root))
-        return dg.MaterializeResult(
-            metadata={
-                "path": str(done.folder),
-                "consumer": request.consumer,
-                "content_hash": done.product_sha256,
-                "sha256": done.sha256,
-                "rows": done.rows,
-                "approval_request": request.id,
-                "reviewer": done.decision.reviewer,
-            }
-        )
-
-    return publish
+    return request, deliver(store, order, targets.zone)
 
 
 def publish_job_name(scenario: str) -> str:
     return f"publish_{scenario}"
-
-
-def publish_job(product: Product) -> UnresolvedAssetJobDefinition:
-    return dg.define_asset_job(
-        publish_job_name(product.scenario), selection=[published_key(product.scenario)]
-    )

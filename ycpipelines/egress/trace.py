@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ycpipelines.catalog import Catalog
 from ycpipelines.foundation.lake import duck, quoted
-from ycpipelines.products.assets import pseudonym_columns
+from ycpipelines.products.build import pseudonym_columns
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import Delivery
 

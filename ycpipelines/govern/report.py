@@ -18,7 +18,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.keys import std_key
-from ycpipelines.govern.assets import QUALITY_GATE, QUARANTINE_SHARE
+from ycpipelines.govern.checks import QUALITY_GATE, QUARANTINE_SHARE
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import Ticket
 

@@ -1,25 +1,14 @@
 """Apply standards and row rules to one partition; passing rows to std/, the rest to quarantine/."""
 
-from dataclasses import dataclass
-
 import duckdb
 from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
 from ycpipelines.foundation.lake import copy_to_parquet, quoted, sql_literal
 from ycpipelines.foundation.quarantine import PROVENANCE, quarantine_select
+from ycpipelines.govern.records import Routed
 from ycpipelines.govern.rules import ROW_RULES
 from ycpipelines.govern.standards import install_macros
-
-
-@dataclass(frozen=True)
-class Routed:
-    """How one partition's rows were routed; collected = standardized + quarantined."""
-
-    collected: int
-    standardized: int
-    quarantined: int
-    by_rule: dict[str, int]
 
 
 def std(field: SourceField) -> str:
@@ -64,23 +53,17 @@ def violations(catalog: Catalog, dataset: Dataset, day: str) -> list[tuple[str, 
     return checks
 
 
-def route(
+def flag(
     con: duckdb.DuckDBPyConnection,
     catalog: Catalog,
     dataset: Dataset,
     raw: UPath,
-    day: str,
-    std_path: UPath,
-    quarantine_path: UPath,
-    run_id: str,
-) -> Routed:
-    """Standardize one partition; each row goes to std/ or to quarantine/, never both or neither."""
-    install_macros(con)
-    checks = violations(catalog, dataset, day)
+    checks: list[tuple[str, str, str]],
+    duplicate: str,
+) -> None:
+    """The temp table `checked`: each raw row normalized, with the codes of the checks it
+    violates (a later row repeating a clean row's primary key is a duplicate)."""
     pk = ", ".join(std(dataset.field(k)) for k in dataset.primary_key)
-    duplicate = f"duplicate:{'+'.join(dataset.primary_key)}"
-    reasons = {code: reason for code, reason, _ in checks}
-    reasons[duplicate] = "主键重复 duplicate primary key within the partition"
     normalized = ", ".join(
         f"{catalog.standard(f).normalized(quoted(f.name))} AS {std(f)}" for f in dataset.fields
     )
@@ -97,6 +80,10 @@ def route(
             THEN [{sql_literal(duplicate)}] ELSE _v END AS _violations
         FROM flagged
     """)
+
+
+def quarantine_query(dataset: Dataset, reasons: dict[str, str], run_id: str) -> str:
+    """The flagged rows as quarantine rows: first rule, every reason, the row as delivered."""
     reason_map = (
         "MAP {" + ", ".join(f"{sql_literal(c)}: {sql_literal(r)}" for c, r in reasons.items()) + "}"
     )
@@ -105,6 +92,31 @@ def route(
         + ", ".join(f"{sql_literal(f.name)}: {quoted(f.name)}" for f in dataset.fields)
         + "})"
     )
+    return quarantine_select("govern", run_id) + (
+        " FROM (SELECT *, _violations[1] AS _rule, "
+        "array_to_string(list_transform(_violations, "
+        f"lambda c: {reason_map}[c]), '; ') AS _reason, "
+        f"{record} AS _record FROM checked WHERE len(_violations) > 0)"
+    )
+
+
+def route(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    dataset: Dataset,
+    raw: UPath,
+    day: str,
+    std_path: UPath,
+    quarantine_path: UPath,
+    run_id: str,
+) -> Routed:
+    """Standardize one partition; each row goes to std/ or to quarantine/, never both or neither."""
+    install_macros(con)
+    checks = violations(catalog, dataset, day)
+    duplicate = f"duplicate:{'+'.join(dataset.primary_key)}"
+    reasons = {code: reason for code, reason, _ in checks}
+    reasons[duplicate] = "主键重复 duplicate primary key within the partition"
+    flag(con, catalog, dataset, raw, checks, duplicate)
     standardized = copy_to_parquet(
         con,
         "SELECT "
@@ -112,14 +124,7 @@ def route(
         + f", {', '.join(PROVENANCE)} FROM checked WHERE len(_violations) = 0",
         std_path,
     )
-    quarantined = copy_to_parquet(
-        con,
-        quarantine_select("govern", run_id) + f" FROM (SELECT *, _violations[1] AS _rule, "
-        "array_to_string(list_transform(_violations, "
-        f"lambda c: {reason_map}[c]), '; ') AS _reason, "
-        f"{record} AS _record FROM checked WHERE len(_violations) > 0)",
-        quarantine_path,
-    )
+    quarantined = copy_to_parquet(con, quarantine_query(dataset, reasons, run_id), quarantine_path)
     by_rule = dict(
         con.execute(
             "SELECT _violations[1], count(*) FROM checked WHERE len(_violations) > 0 GROUP BY 1"

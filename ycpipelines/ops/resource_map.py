@@ -121,7 +121,7 @@ def graph(catalog: Catalog, consumers: dict[str, set[str]]) -> tuple[list[Node],
     for p in catalog.products:
         product = add(Node("product", p.scenario, f"{p.label} {p.scenario}"))
         for f in p.fields:
-            for source in f.derived_from:
+            for source in map(str, f.derived_from):
                 if source in safe_columns:
                     edges.add((safe_columns[source], product))
         for consumer in {p.consumer} | consumers.get(p.scenario, set()):

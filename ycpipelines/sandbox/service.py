@@ -14,7 +14,10 @@ from pydantic import ValidationError
 from upath import UPath
 
 from ycpipelines.catalog import Catalog
-from ycpipelines.egress.delivery import EgressRefused, Order, Scope, deliver, refuse
+from ycpipelines.egress.checks import EgressRefused
+from ycpipelines.egress.delivery import deliver, refuse
+from ycpipelines.egress.records import Order, Scope
+from ycpipelines.foundation.keys import AssetRef, Layer
 from ycpipelines.foundation.lake import Lake, file_digest, lake_path
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest, SandboxQuery
@@ -24,7 +27,7 @@ from ycpipelines.sandbox.query import MIN_GROUP, QueryRefused, QuerySpec, check_
 
 def sandbox_scenario(dataset: str) -> str:
     """What an authorization for sandbox queries over a dataset names as its scenario."""
-    return f"safe/{dataset}"
+    return str(AssetRef(Layer.SAFE, dataset))
 
 
 def submit(
@@ -43,7 +46,8 @@ def submit(
         if g.consumer == consumer and g.epsilon is not None
     ]
     if not grants:
-        reason = f"{consumer} has no active sandbox authorization for safe/{spec.dataset}"
+        scenario = sandbox_scenario(spec.dataset)
+        reason = f"{consumer} has no active sandbox authorization for {scenario}"
         registry.audit(consumer, "sandbox.refused", "query/unauthorized", {"reason": reason})
         raise QueryRefused(reason)
     grant = grants[0]

@@ -1,0 +1,10 @@
+"""The collect stage's Definitions: a raw/ asset per catalog dataset."""
+
+import dagster as dg
+
+from ycpipelines.catalog import Catalog
+from ycpipelines.collect.assets import raw_asset
+
+
+def collect_defs(catalog: Catalog) -> dg.Definitions:
+    return dg.Definitions(assets=[raw_asset(catalog, d) for d in catalog.datasets])
