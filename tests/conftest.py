@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated YC_HOME (lake, registry, zone, Dagster home) and demo sources."""
+"""Shared fixtures: an isolated YC_HOME (lake, registry migrated, zone, Dagster home) and demo
+sources."""
 
 import json
 import os
@@ -39,6 +40,14 @@ def server_database(server: str) -> Iterator[str]:
         admin.dispose()
 
 
+def upgrade_default_registry() -> None:
+    """The default registry (embedded, under YC_HOME) at the code's schema revision, as any
+    `ycp` command in development leaves it."""
+    from ycpipelines.registry import Registry, default_registry_url
+
+    Registry.upgrade(default_registry_url())
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     with server_database("postgresql") as url:
@@ -69,6 +78,7 @@ def private_default_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     in the working tree's `.yc`."""
     saved = os.environ.get("YC_HOME")
     os.environ["YC_HOME"] = str(tmp_path_factory.mktemp("default-home"))
+    upgrade_default_registry()
     yield
     if saved is None:
         os.environ.pop("YC_HOME", None)
@@ -88,6 +98,7 @@ def yc_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from ycpipelines.cli import embedded_dagster_home
 
     embedded_dagster_home()
+    upgrade_default_registry()
     yield home
     os.environ.clear()
     os.environ.update(saved)

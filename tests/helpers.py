@@ -68,6 +68,15 @@ def edited_suite(
         del os.environ["YC_EXPECTATIONS"]
 
 
+def upgraded(url: str) -> str:
+    """`url`, its registry schema migrated to the code's revision (as `ycp registry upgrade`
+    leaves it): a `Registry` refuses a database that is not."""
+    from ycpipelines.registry import Registry
+
+    Registry.upgrade(url)
+    return url
+
+
 ADMIN = "数据局"  # the tests' admin (数据主管部门); each account acts as a login of its own name
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, select
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
 from ycpipelines.foundation.partitions import partition_key
+from ycpipelines.registry import default_registry_url
 from ycpipelines.registry.models import Base
-from ycpipelines.registry.store import default_registry_url
 
 from bad_inputs import (
     ACCEPT_SHRINK,

@@ -16,7 +16,7 @@ from ycpipelines.foundation.lake import Lake
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
 
-from helpers import materializations
+from helpers import materializations, upgraded
 
 STD, SAFE = "std", "safe"
 VARYING = ("_run_id", "_loaded_at")  # provenance of the run, not of the data
@@ -123,8 +123,9 @@ def test_reverse_ingest_order_gives_the_same_results(
 
     # A fresh lake and registry; the same sources, the authority ingested last.
     monkeypatch.setenv("YC_LAKE", str(yc_home / "reverse" / "lake"))
-    monkeypatch.setenv("YC_REGISTRY_URL", f"sqlite:///{yc_home / 'reverse' / 'registry.db'}")
     (yc_home / "reverse").mkdir()
+    reverse_registry = upgraded(f"sqlite:///{yc_home / 'reverse' / 'registry.db'}")
+    monkeypatch.setenv("YC_REGISTRY_URL", reverse_registry)
     _, failed = ingest(catalog, first, last, 1, datasets=forward_order[::-1])
     assert failed == []
     reverse = outcome(catalog, instance)

@@ -13,6 +13,8 @@ from ycpipelines.ops.defs import ops_defs
 from ycpipelines.ops.environments import require_production
 from ycpipelines.ops.freshness import with_freshness
 from ycpipelines.products.defs import product_defs
+from ycpipelines.registry import default_registry_url
+from ycpipelines.registry.schema import upgrade
 from ycpipelines.resources import resources
 
 
@@ -32,4 +34,5 @@ def build_definitions(catalog: Catalog | None = None) -> dg.Definitions:
 
 
 private_umask()  # the code server and the runs it launches write private files
+upgrade(default_registry_url())  # the code location's load is a service start: migrate
 defs = build_definitions()

@@ -25,7 +25,7 @@ from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.models import ApprovalRequest
 
-from helpers import ADMIN, accounts, failures, ingest_demo_days, publish_run
+from helpers import ADMIN, accounts, failures, ingest_demo_days, publish_run, upgraded
 
 SCENARIO = "underwriting_features"
 OPERATOR, REVIEWER = "赵运营", "钱审核"
@@ -34,7 +34,7 @@ OPERATOR, REVIEWER = "赵运营", "钱审核"
 @pytest.fixture(scope="module")
 def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases) -> Iterator[dict]:
     """Governed demo data and the product built by an operator; no consumer authorized yet."""
-    os.environ["YC_REGISTRY_URL"] = databases("postgresql")
+    os.environ["YC_REGISTRY_URL"] = upgraded(databases("postgresql"))
     catalog = load_catalog()
     defs = build_definitions(catalog)
     ingest_demo_days(sources)

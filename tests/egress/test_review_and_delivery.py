@@ -26,7 +26,7 @@ from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
 
-from helpers import accounts, failures, ingest_demo_days, publish_run, ycp
+from helpers import accounts, failures, ingest_demo_days, publish_run, upgraded, ycp
 
 SCENARIO = "underwriting_features"
 APPROVED, REJECTED = ("insurer_a", "insurer_b"), "insurer_c"  # decided once, by `decided`
@@ -58,7 +58,7 @@ def grant(consumer: str, first: date = TODAY, last: date = TODAY + timedelta(day
 def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases) -> Iterator[dict]:
     """Governed demo data, every consumer of the module authorized, the reviewers, and the
     product built by an operator: one pending request per consumer."""
-    os.environ["YC_REGISTRY_URL"] = databases("postgresql")
+    os.environ["YC_REGISTRY_URL"] = upgraded(databases("postgresql"))
     catalog = load_catalog()
     defs = build_definitions(catalog)
     ingest_demo_days(sources)

@@ -17,7 +17,7 @@ from ycpipelines.egress.zones import ZoneRefused, consumer_zone
 from ycpipelines.foundation.lake import duck, file_digest, quoted
 from ycpipelines.registry import Registry, RegistryError
 
-from helpers import ADMIN, accounts
+from helpers import ADMIN, accounts, upgraded
 
 SCENARIO = "disease_stats"
 
@@ -61,7 +61,7 @@ def mode(path: Path) -> int:
 
 
 def test_each_consumer_zone_is_private_to_it(tmp_path: Path) -> None:
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    registry = Registry(upgraded(f"sqlite:///{tmp_path / 'registry.db'}"))
     mine = delivered(registry, tmp_path, "pharma_a")
     theirs = delivered(registry, tmp_path, "pharma_b")
     zone = tmp_path / "zone"
@@ -84,7 +84,7 @@ def test_each_consumer_zone_is_private_to_it(tmp_path: Path) -> None:
 def test_a_link_planted_in_a_zone_is_refused_not_followed(tmp_path: Path) -> None:
     """A consumer (or anyone able to write there) points its scenario folder at the lake: the
     publisher must not write through it, nor chmod what it points at."""
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    registry = Registry(upgraded(f"sqlite:///{tmp_path / 'registry.db'}"))
     elsewhere = tmp_path / "lake"
     elsewhere.mkdir()
     elsewhere.chmod(0o755)  # whatever the umask: the mode a followed link would change
@@ -97,7 +97,7 @@ def test_a_link_planted_in_a_zone_is_refused_not_followed(tmp_path: Path) -> Non
 
 
 def test_a_consumer_id_cannot_name_a_path(tmp_path: Path) -> None:
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    registry = Registry(upgraded(f"sqlite:///{tmp_path / 'registry.db'}"))
     accounts(registry, {})
     with pytest.raises(RegistryError, match="is not a consumer id"):
         registry.grant(

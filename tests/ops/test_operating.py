@@ -33,7 +33,7 @@ from ycpipelines.foundation.partitions import days_between, partition_key
 from ycpipelines.ops.serve import Services, daemon, free_port, graphql, serve
 from ycpipelines.registry import Registry
 
-from helpers import ADMIN, accounts, materializations
+from helpers import ADMIN, accounts, materializations, upgraded
 
 BUREAU, DATASET, SCENARIO = "health", "outpatient_visits", "disease_stats"
 FIRST, LAST = date(2025, 6, 24), date(2025, 6, 30)
@@ -117,7 +117,7 @@ def served(yc_home: Path) -> Iterator[Services]:
             }
         )
         product = next(p for p in load_catalog().products if p.scenario == SCENARIO)
-        registry = Registry(reg_db)
+        registry = Registry(upgraded(reg_db))
         accounts(registry, {})
         registry.grant(
             consumer=product.consumer,

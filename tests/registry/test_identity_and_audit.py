@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.anchor import create_private
+from ycpipelines.registry.audit import canonical
 from ycpipelines.registry.models import AuditEntry
-from ycpipelines.registry.store import canonical
 from ycpipelines.registry.verify import GENESIS
 
-from helpers import ADMIN, accounts, ycp
+from helpers import ADMIN, accounts, upgraded, ycp
 
 REVIEWER, OPERATOR, BUREAU = "王审核", "赵运营", "卫健委甲"
 
@@ -32,7 +32,7 @@ REVIEWER, OPERATOR, BUREAU = "王审核", "赵运营", "卫健委甲"
 @pytest.fixture
 def registry(yc_home: Path, pg_url: str) -> Iterator[Registry]:
     """A fresh registry on PostgreSQL with an admin, a reviewer, an operator and a bureau."""
-    os.environ["YC_REGISTRY_URL"] = pg_url
+    os.environ["YC_REGISTRY_URL"] = upgraded(pg_url)
     store = Registry(pg_url)
     accounts(store, {REVIEWER: ["reviewer"], OPERATOR: ["operator"], BUREAU: ["bureau:health"]})
     yield store

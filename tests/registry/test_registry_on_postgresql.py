@@ -15,7 +15,7 @@ from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.foundation.settings import PROJECT_ROOT
 from ycpipelines.registry import Registry, RegistryError
 
-from helpers import accounts
+from helpers import accounts, upgraded
 
 
 def request(registry: Registry, content: str) -> int:
@@ -34,7 +34,7 @@ def request(registry: Registry, content: str) -> int:
 
 
 def test_review_decisions_and_audit_chain_on_postgresql(yc_home: Path, pg_url: str) -> None:
-    registry = Registry(pg_url)
+    registry = Registry(upgraded(pg_url))
     first = request(registry, "sha256:aaa")
     assert (
         registry.file_request(

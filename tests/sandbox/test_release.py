@@ -19,7 +19,7 @@ from ycpipelines.registry.models import SandboxQuery
 from ycpipelines.sandbox.query import QueryRefused
 from ycpipelines.sandbox.service import deliver_result, submit
 
-from helpers import ADMIN, accounts
+from helpers import ADMIN, accounts, upgraded
 
 REVIEWER = "孙审核"
 BY_COUNTY = {
@@ -44,7 +44,7 @@ def world(tmp_path: Path, pg_url: str) -> dict:
                 TO '{folder / "data.parquet"}' (FORMAT parquet)"""
         )
     return {
-        "registry": Registry(pg_url),
+        "registry": Registry(upgraded(pg_url)),
         "lake": Lake(tmp_path / "lake"),
         "zone": tmp_path / "zone",
         "catalog": load_catalog(),

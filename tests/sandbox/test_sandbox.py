@@ -28,7 +28,7 @@ from ycpipelines.registry import Registry
 from ycpipelines.sandbox.psi import Channel, PlatformSide, PsiRefused, ask, connected, serve
 from ycpipelines.sandbox.query import QuerySpec, release, true_cells
 
-from helpers import accounts, ingest_demo_days, ycp
+from helpers import accounts, ingest_demo_days, upgraded, ycp
 
 TODAY = pilot_today()
 INSURER, REVIEWER = "insurer_a", "王审核"
@@ -46,7 +46,7 @@ BY_COUNTY = {
 
 @pytest.fixture(scope="module")
 def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases) -> Iterator[dict]:
-    os.environ["YC_REGISTRY_URL"] = databases("postgresql")
+    os.environ["YC_REGISTRY_URL"] = upgraded(databases("postgresql"))
     catalog = load_catalog()
     defs = build_definitions(catalog)
     ingest_demo_days(sources)

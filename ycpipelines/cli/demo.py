@@ -71,7 +71,9 @@ def demo_run(cli: Cli, rows: int, seed: int, days: int, workers: int) -> None:
     from ycpipelines.definitions import build_definitions
     from ycpipelines.demo.run import Tally, run_demo
     from ycpipelines.demo.sources import write_sources
+    from ycpipelines.registry import Registry
 
+    Registry.upgrade(cli.settings.registry)
     started = time.perf_counter()
     sources = cli.settings.sources_root
     manifest = write_sources(rows, seed, Path(sources), days)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from upath import UPath
 
-from ycpipelines.registry.store import Decision
+from ycpipelines.registry.requests import Decision
 
 # Writes the consumer's file from the snapshot into a staging folder; returns the file written.
 Writer = Callable[[UPath, Path], Path]

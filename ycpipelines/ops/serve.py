@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, make_url, text
 from ycpipelines.foundation.environment import is_prod
 from ycpipelines.foundation.files import PRIVATE_UMASK
 from ycpipelines.foundation.settings import PROJECT_ROOT, Settings
+from ycpipelines.registry.schema import upgrade
 
 WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
 INSTANCE = PROJECT_ROOT / "deploy" / "dagster.yaml"
@@ -56,7 +57,8 @@ def ensure_database(url: str) -> None:
 def prepare_instance() -> dict[str, str]:
     """The environment of the served processes: a DAGSTER_HOME holding deploy/dagster.yaml (in
     prod the one settled; in dev `$YC_HOME/serve/dagster`, beside the embedded instance), the
-    instance and registry databases present, the registry on the same PostgreSQL server."""
+    instance and registry databases present and the registry migrated, on the same PostgreSQL
+    server."""
     settings = Settings()
     dagster_home = settings.dagster_home if is_prod() else settings.home / "serve" / "dagster"
     config = dagster_home / "dagster.yaml"
@@ -76,6 +78,7 @@ def prepare_instance() -> dict[str, str]:
         raise RuntimeError("ycp serve keeps the registry in PostgreSQL; YC_REGISTRY_URL is not")
     ensure_database(f"{server}/{env['DAGSTER_PG_DB']}")
     ensure_database(env["YC_REGISTRY_URL"])
+    upgrade(env["YC_REGISTRY_URL"])
     return env
 
 

@@ -1,15 +1,18 @@
-"""Operator decisions on collected partitions (归集), each an audit entry of its own.
+"""Collection state (归集) of committed partitions: watermarks, source column baselines and
+one-source conflicts, and operators' decisions on them (each an audit entry of its own).
 
 A re-delivery that would shrink a committed partition to a fraction of its rows is refused
 unless an operator accepts it for that run; the acceptance names the run and the counts, and
 the later layers (std/) read it back instead of trusting a flag of their own.
 """
 
-from sqlalchemy import select
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ycpipelines.registry.errors import RegistryError
-from ycpipelines.registry.models import AuditEntry
+from ycpipelines.registry.models import AuditEntry, Conflict, SourceColumn, Watermark
 
 SHRINK_ACCEPTED = "collect.shrink_accepted"
 COMMITTED = "collect.committed"
@@ -21,7 +24,7 @@ def partition_subject(layer: str, dataset: str, bureau: str, day: str) -> str:
 
 
 class CollectionMixin:
-    """Registry operations on collected partitions (mixed into `Registry`)."""
+    """Registry operations on collected partitions and their state (mixed into `Registry`)."""
 
     def accept_shrink(
         self,
@@ -80,3 +83,89 @@ class CollectionMixin:
             else:
                 high = max(high or 0, int(entry.detail.get("rows") or 0))
         return high
+
+    def watermark(self, dataset: str, bureau: str, day: str) -> Watermark | None:
+        with Session(self.engine) as session:
+            return session.get(Watermark, (dataset, bureau, day))
+
+    def source_columns(self, dataset: str, bureau: str) -> dict[str, str]:
+        """Type family of each source column at the last committed collection."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(SourceColumn).where(
+                    SourceColumn.dataset == dataset, SourceColumn.bureau == bureau
+                )
+            )
+            return {r.column: r.family for r in rows}
+
+    def commit_collection(
+        self,
+        *,
+        dataset: str,
+        bureau: str,
+        day: str,
+        run_id: str,
+        columns: dict[str, str],
+        watermark: tuple[str, str] | None,
+        counts: dict[str, int],
+    ) -> None:
+        """Record a committed partition: column baseline, watermark, and an audit entry.
+
+        Called only after the partition's files were swapped in, so a watermark never runs
+        ahead of the data it describes (归集可追溯).
+        """
+
+        def work(session: Session) -> None:
+            for column, family in columns.items():
+                session.merge(
+                    SourceColumn(
+                        dataset=dataset, bureau=bureau, column=column, family=family, run_id=run_id
+                    )
+                )
+            if watermark:
+                session.merge(
+                    Watermark(
+                        dataset=dataset,
+                        bureau=bureau,
+                        day=day,
+                        column=watermark[0],
+                        high=watermark[1],
+                        run_id=run_id,
+                        committed_at=datetime.now(UTC),
+                    )
+                )
+            self._audit(
+                session,
+                "collector",
+                "collect.committed",
+                partition_subject("raw", dataset, bureau, day),
+                {"run_id": run_id, **counts, "watermark": watermark[1] if watermark else None},
+            )
+
+        self._transact(work)
+
+    def replace_conflicts(
+        self, *, dataset: str, bureau: str, day: str, run_id: str, found: list[dict]
+    ) -> None:
+        """The one-source conflicts of a partition, replacing those of its earlier runs."""
+
+        def work(session: Session) -> None:
+            session.execute(
+                delete(Conflict).where(
+                    Conflict.dataset == dataset, Conflict.bureau == bureau, Conflict.day == day
+                )
+            )
+            session.add_all(
+                Conflict(dataset=dataset, bureau=bureau, day=day, run_id=run_id, **row)
+                for row in found
+            )
+
+        self._transact(work)
+
+    def conflicts(self, dataset: str) -> list[Conflict]:
+        with Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(Conflict).where(Conflict.dataset == dataset).order_by(Conflict.id)
+                )
+            )

@@ -11,9 +11,9 @@ revision = "0004"
 down_revision = "0003"
 
 
-def upgrade() -> None:
-    # The first schema made requests unique per scenario and content; now each authorized
-    # consumer gets its own request for the same content. SQLite's constraint was unnamed.
+def one_request_per_consumer() -> None:
+    """The first schema made requests unique per scenario and content; now each authorized
+    consumer gets its own request for the same content. SQLite's constraint was unnamed."""
     if op.get_bind().dialect.name == "sqlite":
         naming = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
         with op.batch_alter_table("approval_requests", naming_convention=naming) as batch:
@@ -28,6 +28,10 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             "uq_request_content", ["scenario", "consumer", "content_hash"]
         )
+
+
+def upgrade() -> None:
+    one_request_per_consumer()
     op.create_table(
         "users",
         sa.Column("name", sa.String(64), primary_key=True),
