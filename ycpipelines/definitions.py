@@ -7,20 +7,24 @@ from ycpipelines.collect.defs import collect_defs
 from ycpipelines.deid.defs import deid_defs
 from ycpipelines.egress.defs import egress_defs
 from ycpipelines.foundation.files import private_umask
+from ycpipelines.foundation.settings import Settings
 from ycpipelines.govern.defs import govern_defs
 from ycpipelines.jobs import jobs
 from ycpipelines.ops.defs import ops_defs
 from ycpipelines.ops.environments import require_production
 from ycpipelines.ops.freshness import with_freshness
 from ycpipelines.products.defs import product_defs
-from ycpipelines.registry import default_registry_url
-from ycpipelines.registry.schema import upgrade
+from ycpipelines.registry.schema import upgrade, upgrades_implicitly
 from ycpipelines.resources import resources
 
 
-def build_definitions(catalog: Catalog | None = None) -> dg.Definitions:
-    catalog = catalog or load_catalog()
-    require_production(catalog)
+def build_definitions(
+    catalog: Catalog | None = None, settings: Settings | None = None
+) -> dg.Definitions:
+    """Every stage's definitions, with the resources bound from one `Settings`."""
+    settings = settings or Settings()
+    catalog = catalog or load_catalog(settings.catalog)
+    require_production(catalog, settings=settings)
     merged = dg.Definitions.merge(
         collect_defs(catalog),
         govern_defs(catalog),
@@ -28,11 +32,13 @@ def build_definitions(catalog: Catalog | None = None) -> dg.Definitions:
         product_defs(catalog),
         egress_defs(catalog),
         ops_defs(),
-        dg.Definitions(jobs=jobs(catalog), resources=resources()),
+        dg.Definitions(jobs=jobs(catalog), resources=resources(settings)),
     )
     return with_freshness(merged, catalog)
 
 
 private_umask()  # the code server and the runs it launches write private files
-upgrade(default_registry_url())  # the code location's load is a service start: migrate
-defs = build_definitions()
+SETTINGS = Settings()  # read once, where the code location loads
+if upgrades_implicitly(SETTINGS.registry):  # the embedded development registry only; production
+    upgrade(SETTINGS.registry)  # migrates by `ycp registry upgrade` before the services start
+defs = build_definitions(settings=SETTINGS)

@@ -74,7 +74,7 @@ def test_constructing_a_registry_runs_no_migration(tmp_path: Path) -> None:
     finished(ycp_process(url, tmp_path, "registry", "upgrade"))  # another process migrated it
     with statements() as seen:
         first, second = Registry(url), Registry(url)
-    checks = [s for s in seen if "alembic_version" in s]
+    checks = [s for s in seen if "FROM alembic_version" in s]
     assert len(checks) == 1, "the revision is read once per database per process"
     assert not [s for s in seen if s.lstrip().upper().startswith(("CREATE", "ALTER", "DROP"))]
     for registry in (first, second):
@@ -110,3 +110,30 @@ def test_ycp_upgrades_the_embedded_registry_in_development(
     monkeypatch.delenv("YC_ENV", raising=False)
     ycp("tickets", "list")
     assert revisions(f"sqlite:///{tmp_path / 'registry.db'}")[0] == head_revision()
+
+
+def test_ordinary_commands_never_migrate_a_server_registry(tmp_path: Path) -> None:
+    with server_database("postgresql") as url:
+        listing = ycp_process(url, tmp_path, "egress", "list")
+        output, _ = listing.communicate(timeout=120)
+        assert listing.returncode == 1 and "Traceback" not in output, output
+        assert "run `ycp registry upgrade`" in output
+        loading = subprocess.run(
+            [sys.executable, "-c", "import ycpipelines.definitions"],
+            cwd=tmp_path,
+            env=dict(os.environ, YC_REGISTRY_URL=url, PYTHONPATH=str(PROJECT_ROOT)),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert loading.returncode == 0, loading.stderr
+        assert revisions(url) == (None, head_revision()), "only `ycp registry upgrade` migrates"
+
+
+def test_an_unreachable_registry_is_a_clean_error(tmp_path: Path) -> None:
+    url = "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere"
+    for args in (("egress", "list"), ("registry", "upgrade"), ("registry", "status")):
+        process = ycp_process(url, tmp_path, *args)
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 1, output
+        assert "Traceback" not in output and "cannot be used" in output, output

@@ -9,6 +9,7 @@ import click
 from ycpipelines.cli.context import Cli, pass_cli, refused
 from ycpipelines.cli.params import BUREAU, DATASET, Day
 from ycpipelines.cli.progress import RunsProgress
+from ycpipelines.foundation.environment import EnvironmentRefused
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -50,10 +51,10 @@ def command(
 
     catalog = cli.catalog()
     with dg.DagsterInstance.get() as instance:
-        with refused(ValueError):
+        with refused(ValueError, EnvironmentRefused):
             backfill_id = submit_backfill(
                 instance,
-                build_definitions(catalog),
+                build_definitions(catalog, cli.settings),
                 catalog,
                 bureau,
                 first,

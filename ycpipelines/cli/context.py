@@ -1,7 +1,7 @@
 """What every command shares (命令上下文): the settings read once, the login and the registry."""
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,8 @@ class Cli:
         if self._registry is None:
             from ycpipelines.registry import Registry
 
-            self._registry = Registry(settings=self.settings)
+            with registry_refusals():
+                self._registry = Registry(settings=self.settings)
         return self._registry
 
     def catalog(self) -> "Catalog":
@@ -63,8 +64,18 @@ def refused(*errors: type[Exception], prefix: str = "") -> Iterator[None]:
         raise click.ClickException(f"{prefix}{error}") from error
 
 
-def registry_refusals() -> AbstractContextManager[None]:
-    """`refused` for the registry's own refusals (RegistryError)."""
+@contextmanager
+def registry_refusals() -> Iterator[None]:
+    """The registry's own refusals (RegistryError) as clean CLI errors; a database that cannot
+    be used is named by its driver's first line, never by the statement or its values."""
+    from sqlalchemy.exc import OperationalError
+
     from ycpipelines.registry import RegistryError
 
-    return refused(RegistryError)
+    try:
+        yield
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    except OperationalError as error:
+        first = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise click.ClickException(f"the registry's database cannot be used: {first}") from error

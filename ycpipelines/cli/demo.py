@@ -85,7 +85,7 @@ def demo_run(cli: Cli, rows: int, seed: int, days: int, workers: int) -> None:
             progress.update(tally.done, tally.total, tally.failed, tally.rows)
 
         result = run_demo(
-            build_definitions(catalog),
+            build_definitions(catalog, cli.settings),
             catalog,
             dg.DagsterInstance.get(),
             cli.registry(),

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import click
 
-from ycpipelines.cli.context import refused
+from ycpipelines.cli.context import Cli, pass_cli, refused
 from ycpipelines.cli.params import Output
+from ycpipelines.foundation.environment import EnvironmentRefused
 
 
 @click.group("lineage")
@@ -23,15 +24,16 @@ def command() -> None:
     help="an HTML page, plain JSON or OpenLineage events",
 )
 @click.option("--out", required=True, type=Output(), help="file to write")
-def lineage_export(fmt: str, out: Path) -> None:
+@pass_cli
+def lineage_export(cli: Cli, fmt: str, out: Path) -> None:
     """Write every asset's columns and the columns each came from, as runs recorded them."""
     import dagster as dg
 
     from ycpipelines.definitions import build_definitions
     from ycpipelines.ops.lineage import FORMATS, collect
 
-    with dg.DagsterInstance.get() as instance:
-        assets = collect(build_definitions(), instance)
+    with refused(EnvironmentRefused), dg.DagsterInstance.get() as instance:
+        assets = collect(build_definitions(cli.catalog(), cli.settings), instance)
     with refused(OSError, prefix=f"cannot write {out}: "):
         out.write_text(FORMATS[fmt](assets), encoding="utf-8")
     traced = sum(len(a.sources) for a in assets)

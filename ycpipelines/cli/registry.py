@@ -3,7 +3,7 @@
 import click
 from sqlalchemy.engine import make_url
 
-from ycpipelines.cli.context import Cli, pass_cli
+from ycpipelines.cli.context import Cli, pass_cli, registry_refusals
 
 
 def location(url: str) -> str:
@@ -25,8 +25,9 @@ def registry_upgrade(cli: Cli) -> None:
     from ycpipelines.registry.schema import revisions
 
     url = cli.settings.registry
-    before, _ = revisions(url)
-    after = Registry.upgrade(url)
+    with registry_refusals():
+        before, _ = revisions(url)
+        after = Registry.upgrade(url)
     if before == after:
         click.echo(f"registry schema is at {after}, the newest ({location(url)})")
     else:
@@ -39,7 +40,8 @@ def registry_status(cli: Cli) -> None:
     """Print the registry's schema revision and the code's newest; fail when they differ."""
     from ycpipelines.registry.schema import revisions
 
-    current, head = revisions(cli.settings.registry)
+    with registry_refusals():
+        current, head = revisions(cli.settings.registry)
     click.echo(f"registry: {location(cli.settings.registry)}")
     click.echo(f"current: {current or 'empty'}\nhead: {head}")
     if current != head:

@@ -44,9 +44,8 @@ def demo_keys(cwd: Path) -> set[str]:
     return KNOWN_DEMO_KEYS | ({written} if written else set())
 
 
-def production_problems(catalog: Catalog, cwd: Path) -> list[str]:
+def production_problems(catalog: Catalog, cwd: Path, settings: Settings) -> list[str]:
     """What keeps this process from running as production; empty when nothing does."""
-    settings = Settings()
     problems = [
         f"{name} unset: the audit chain's {what} must be kept outside the registry"
         for name, what, value in (
@@ -74,10 +73,13 @@ def production_problems(catalog: Catalog, cwd: Path) -> list[str]:
     return sorted(set(problems))
 
 
-def require_production(catalog: Catalog, cwd: Path | None = None) -> None:
+def require_production(
+    catalog: Catalog, cwd: Path | None = None, settings: Settings | None = None
+) -> None:
     """In prod, refuse to load anything while a demo setting is in force."""
-    if not is_prod():
+    settings = settings or Settings()
+    if not is_prod(settings):
         return
-    problems = production_problems(catalog, cwd or Path.cwd())
+    problems = production_problems(catalog, cwd or Path.cwd(), settings)
     if problems:
         raise EnvironmentRefused("YC_ENV=prod refuses to start: " + "; ".join(problems))

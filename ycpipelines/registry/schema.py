@@ -11,9 +11,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
 from ycpipelines.foundation.environment import is_prod
 from ycpipelines.registry.errors import RegistryError
@@ -37,12 +36,12 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The database's revision (one query of `alembic_version`); None when never migrated."""
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError:  # no alembic_version table: an empty database
-        return None
+    """The database's revision (one query of `alembic_version`); None when never migrated. A
+    database that cannot be reached raises, never reads as empty."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def require_current(url: str, engine: Engine) -> None:
