@@ -8,7 +8,7 @@ import pytest
 
 from ycpipelines.foundation.environment import EnvironmentRefused, current
 from ycpipelines.foundation.keys import AssetRef, ColumnRef, Layer, raw_key, safe_key
-from ycpipelines.foundation.settings import PROD_HOME, PROJECT_ROOT, Settings
+from ycpipelines.foundation.settings import PROD_HOME, PROJECT_ROOT, Settings, SettingsError
 
 PACKAGE = PROJECT_ROOT / "ycpipelines"
 SETTINGS = PACKAGE / "foundation" / "settings.py"
@@ -88,3 +88,18 @@ def test_keys_follow_the_layers() -> None:
 
     assert raw_key(Dataset()) == dg.AssetKey(["raw", "population", "residents"])
     assert safe_key(Dataset()) == dg.AssetKey(["safe", "residents"])
+
+
+def test_an_empty_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("YC_INBOX", "YC_AUDIT_SIGNING_KEY", "YC_PSEUDONYM_KEY", "SUDO_UID"):
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert (settings.inbox, settings.audit_signing_key) == (None, None)
+    assert (settings.pseudonym_key, settings.sudo_uid) == (None, None)
+
+
+def test_a_bad_variable_is_named_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YC_CODE_SERVER_PORT", "not-a-port-7f3a")
+    with pytest.raises(SettingsError, match="code_server_port") as refused:
+        Settings.read()
+    assert "7f3a" not in str(refused.value)

@@ -61,3 +61,26 @@ def test_a_materialization_without_the_record_reads_as_an_uncommitted_empty_buil
     assert event is not None
     build = read_build(event)
     assert (build.committed, build.content_hash, build.contributions) == (False, "", {})
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"committed": True},
+        {"committed": True, "path": "/lake/x.parquet"},
+        {"committed": True, "content_hash": "sha256:ab12"},
+        {"committed": True, "path": "/lake/x.parquet", "content_hash": "md5:ab12"},
+        {"committed": "yes", "path": "/lake/x.parquet", "content_hash": "sha256:ab12"},
+    ],
+    ids=["flag_alone", "no_hash", "no_path", "not_sha256", "flag_not_true"],
+)
+def test_a_partial_record_is_no_committed_build(metadata: dict) -> None:
+    @dg.asset(key=product_key("partial"))
+    def partial() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata=metadata)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        dg.materialize([partial], instance=instance)
+        event = instance.get_latest_materialization_event(product_key("partial"))
+    assert event is not None
+    assert read_build(event).committed is False

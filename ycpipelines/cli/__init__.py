@@ -10,7 +10,7 @@ import click
 from ycpipelines.cli.context import Cli
 from ycpipelines.foundation.environment import EnvironmentRefused
 from ycpipelines.foundation.files import FILE_MODE, private_opener, private_platform, private_umask
-from ycpipelines.foundation.settings import Settings
+from ycpipelines.foundation.settings import Settings, SettingsError
 from ycpipelines.ops.environments import dagster_home, settle
 
 EMBEDDED_INSTANCE = """\
@@ -53,7 +53,7 @@ def ensure_demo_key(settings: Settings | None = None) -> Settings:
     with open(".env", "a", encoding="utf-8", opener=private_opener) as env:
         os.fchmod(env.fileno(), FILE_MODE)  # an existing `.env` too
         env.write(f"YC_PSEUDONYM_KEY={key}\n")
-    Settings.export_default("YC_PSEUDONYM_KEY", key)
+    Settings.export("YC_PSEUDONYM_KEY", key)
     click.echo("wrote a new demo pseudonymization key to .env (never commit it)")
     return Settings()
 
@@ -68,13 +68,22 @@ def os_account(settings: Settings | None = None) -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+def read_settings() -> Settings:
+    """The settings, or a clean error naming each bad variable."""
+    try:
+        return Settings.read()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.group()
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """ycpipelines: collect, govern, de-identify, productize and publish public data."""
     private_umask()
+    read_settings()  # a bad variable is named before anything reads it
     prepare_environment()
-    settings = Settings()  # read once, after `.env` settled; every command receives it
+    settings = read_settings()  # and once more with `.env`; every command receives these
     ctx.obj = Cli(settings=settings, login=lambda: os_account(settings))
     if changed := private_platform(Path.cwd(), settings):
         click.echo(f"made {changed} files and folders private (0600/0700)", err=True)

@@ -9,17 +9,23 @@ read (`Settings()`) only when called without one, as scripts and tests do.
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROD_HOME = Path("/var/lib/ycpipelines")
 
 
+class SettingsError(ValueError):
+    """An environment variable the settings cannot read; names the variable, not its value."""
+
+
 class Settings(BaseSettings):
     """What the environment says; paths default under `home` (`YC_HOME`, `./.yc` in dev)."""
 
-    model_config = SettingsConfigDict(env_prefix="YC_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="YC_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     env: str = "dev"  # dev | prod, checked by `environment.current`
     home_dir: Path | None = Field(None, validation_alias="YC_HOME")
@@ -73,6 +79,20 @@ class Settings(BaseSettings):
     @property
     def dagster_home(self) -> Path:
         return self.dagster_home_dir or self.home / "dagster"
+
+    @classmethod
+    def read(cls) -> "Settings":
+        """The settings, or a `SettingsError` naming each bad variable (never its value)."""
+        try:
+            return cls()
+        except ValidationError as error:
+            bad = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
+            raise SettingsError("invalid settings: " + "; ".join(bad)) from None
+
+    @staticmethod
+    def export(name: str, value: str) -> None:
+        """Set a variable for this process and those it starts."""
+        os.environ[name] = value
 
     @staticmethod
     def export_default(name: str, value: str) -> None:

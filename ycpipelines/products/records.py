@@ -69,13 +69,16 @@ def read_build(event: dg.EventLogEntry) -> ProductBuild:
         raise ValueError(f"event of run {event.run_id} is not a materialization")
     meta = {k: v.value for k, v in materialization.metadata.items()}
     versions = str(meta.get("pseudonym_key_version", NO_KEY))
+    path, content_hash = str(meta.get("path", "")), str(meta.get("content_hash", ""))
+    # committed only when the build names its file and its hash: a partial record is no build
+    complete = bool(path and content_hash.startswith("sha256:") and event.run_id)
     return ProductBuild(
         scenario=materialization.asset_key.path[-1],
         run_id=event.run_id,
-        path=str(meta.get("path", "")),
-        content_hash=str(meta.get("content_hash", "")),
+        path=path,
+        content_hash=content_hash,
         rows=int(meta.get("dagster/row_count", 0)),
-        committed=bool(meta.get("committed", False)),
+        committed=meta.get("committed") is True and complete,
         contributions=dict(meta.get("contributions") or {}),
         key_versions=() if versions == NO_KEY else tuple(versions.split(", ")),
         residual_identifiers=int(meta.get("residual_identifiers", 0)),
