@@ -126,7 +126,8 @@ def test_an_aggregate_is_released_only_after_review_with_noise_and_no_small_cell
     out = submit(spec, tmp_path, RELEASED)
     query_id = int(out.split()[1].rstrip(":"))
     request_id = int(out.split("approval request ")[1].rstrip(")\n"))
-    assert "review pending" in ycp("sandbox", "status", str(query_id))
+    status = json.loads(ycp("sandbox", "status", str(query_id), "--json"))
+    assert status["review"] == "pending" and status["query"] == query_id
     assert "not approved" in ycp(
         "sandbox", "result", str(query_id), "--consumer", RELEASED, ok=False
     )

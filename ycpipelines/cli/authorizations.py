@@ -8,6 +8,7 @@ import click
 from ycpipelines.cli.context import Cli, pass_cli, registry_refusals
 from ycpipelines.cli.output import json_option, show
 from ycpipelines.cli.params import AUTHORIZATION_STATUSES, Day
+from ycpipelines.foundation.keys import AssetRef, Layer
 
 if TYPE_CHECKING:
     from ycpipelines.registry.models import Authorization
@@ -23,16 +24,19 @@ def grantable_fields(cli: Cli, scenario: str, epsilon: float | None) -> list[str
     from ycpipelines.catalog import Policy
 
     catalog = cli.catalog()
-    grantable = {p.scenario: [f.name for f in p.fields] for p in catalog.products} | {
-        f"safe/{d.id}": [f.safe_column for f in d.fields if f.policy != Policy.DROP]
+    sandbox = {
+        str(AssetRef(Layer.SAFE, d.id)): [
+            f.safe_column for f in d.fields if f.policy != Policy.DROP
+        ]
         for d in catalog.datasets
     }
+    grantable = {p.scenario: [f.name for f in p.fields] for p in catalog.products} | sandbox
     if scenario not in grantable:
         raise click.BadParameter(
             f"no product or safe dataset {scenario!r}; one of {', '.join(sorted(grantable))}",
             param_hint="--scenario",
         )
-    if scenario.startswith("safe/") and epsilon is None:
+    if scenario in sandbox and epsilon is None:
         raise click.UsageError("sandbox access needs a privacy budget (--epsilon)")
     return grantable[scenario]
 

@@ -24,7 +24,9 @@ def command(cli: Cli, host: str, port: int) -> None:
 
     `dagster dev` started by hand, without DAGSTER_HOME, opens a temporary instance and shows
     no runs; this command points it at the platform's own, with the platform's umask."""
-    env = cli.settings.child_environment(DAGSTER_HOME=str(cli.settings.dagster_home))
+    env = cli.settings.child_environment(
+        DAGSTER_HOME=str(cli.settings.dagster_home), YC_HOME=str(cli.settings.home)
+    )
     click.echo(f"Dagster UI on http://{host}:{port} (instance {cli.settings.dagster_home})")
     os.chdir(PROJECT_ROOT)
     os.execve(sys.executable, dev_command(host, port), env)

@@ -73,9 +73,7 @@ def show_evidence(evidence: dict[str, Any]) -> None:
     evidence_tables(evidence)
     if privacy := evidence.get("privacy"):
         fields(privacy, title="privacy checks (隐私核验)")
-    if sample := evidence.get("sample"):
-        show(sample, False, title="masked sample")
-    tabled = {"fields", "deid_policies", "quality", "contributions", "privacy", "sample"}
+    tabled = {"fields", "deid_policies", "quality", "contributions", "privacy"}
     if rest := {k: v for k, v in evidence.items() if k not in tabled}:
         fields(rest, title="purpose, retention and price")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ycpipelines.cli.context import Cli, pass_cli, refused, registry_refusals
+from ycpipelines.cli.output import fields, json_option
 
 
 @click.group("sandbox")
@@ -44,8 +45,9 @@ def sandbox_submit(cli: Cli, spec: Path, consumer: str) -> None:
 
 @command.command("status")
 @click.argument("query_id", type=int)
+@json_option
 @pass_cli
-def sandbox_status(cli: Cli, query_id: int) -> None:
+def sandbox_status(cli: Cli, query_id: int, as_json: bool) -> None:
     """A query's state, its review, the ε it charged and the budget left."""
     registry = cli.registry()
     with registry_refusals():
@@ -54,10 +56,19 @@ def sandbox_status(cli: Cli, query_id: int) -> None:
     left = registry.authorization(query.authorization_id).epsilon - registry.spent(
         query.authorization_id
     )
-    click.echo(
-        f"query {query.id}\t{query.consumer}\t{query.status}\treview {review}\t"
-        f"ε {query.epsilon}\tbudget left {left:.4g}\t{query.reason or ''}"
-    )
+    record = {
+        "query": query.id,
+        "consumer": query.consumer,
+        "status": query.status,
+        "review": review,
+        "epsilon": query.epsilon,
+        "budget_left": round(left, 4),
+        "reason": query.reason or "",
+    }
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False))
+    else:
+        fields(record, title=f"sandbox query {query.id}")
 
 
 @command.command("result")

@@ -8,7 +8,7 @@ from ycpipelines.collect.checks import check_specs, delivered, reconciled
 from ycpipelines.collect.partition import collect_partition
 from ycpipelines.collect.records import Collected
 from ycpipelines.collect.resources import SourcesResource
-from ycpipelines.foundation.keys import raw_key
+from ycpipelines.foundation.keys import Layer, raw_key
 from ycpipelines.foundation.metadata import schema
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
@@ -74,7 +74,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     @dg.asset(
         key=key,
         partitions_def=partitions,
-        group_name="raw",
+        group_name=Layer.RAW.value,
         owners=[bureau.owner],
         kinds={"sqlalchemy" if isinstance(source, SqlSource) else source.format, "parquet"},
         code_version=catalog.versions[dataset.id],

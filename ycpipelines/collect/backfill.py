@@ -2,6 +2,7 @@
 submitted to the Dagster instance as a real backfill that the daemon runs."""
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,7 +11,7 @@ from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.foundation.keys import raw_key, safe_key, std_key
+from ycpipelines.foundation.keys import Layer, raw_key, safe_key, std_key
 from ycpipelines.foundation.partitions import dataset_partitions, days_between, partition_key
 
 BACKFILL_TAG = "dagster/backfill"
@@ -91,15 +92,20 @@ class BackfillState:
         return self.finished and not self.failed_backfill and not self.failed
 
 
-def collected(instance: dg.DagsterInstance, run_id: str) -> int:
-    """Rows a finished run collected: the row counts of its raw/ materializations."""
+def rows_collected(materializations: Iterable[dg.AssetMaterialization | None]) -> int:
+    """Rows a run collected: the row counts of its raw/ materializations."""
     total = 0
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-        materialization = entry.asset_materialization
-        if materialization and materialization.asset_key.path[0] == "raw":
+    for materialization in materializations:
+        if materialization and materialization.asset_key.path[0] == Layer.RAW:
             count = materialization.metadata.get("dagster/row_count")
             total += int(count.value) if count is not None else 0  # type: ignore[arg-type]
     return total
+
+
+def collected(instance: dg.DagsterInstance, run_id: str) -> int:
+    """Rows a finished run collected."""
+    logs = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    return rows_collected(entry.asset_materialization for entry in logs)
 
 
 def backfill_state(

@@ -10,6 +10,7 @@ from upath import UPath
 
 from ycpipelines.collect.checks import MISSING_DELIVERY
 from ycpipelines.foundation.feedback import Finding
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Partition
 from ycpipelines.registry.store import Registry
 
@@ -61,7 +62,7 @@ def guard_raw(
     if not accept:
         raise dg.Failure(refusal(f"raw/{partition.bureau}/{dataset}", before, rows))
     store.accept_shrink(
-        layer="raw",
+        layer=Layer.RAW,
         dataset=dataset,
         bureau=partition.bureau,
         day=partition.date,

@@ -21,6 +21,7 @@ from ycpipelines.collect.records import Collected, Written
 from ycpipelines.collect.resources import SourcesResource
 from ycpipelines.collect.sql import read_sql
 from ycpipelines.foundation.feedback import quarantine_findings
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Lake, Partition, Staging, commit_or_reject, duck
 from ycpipelines.registry import Registry
 
@@ -68,8 +69,8 @@ def write_staged(
         con,
         reader,
         reading,
-        raw_path=stage.path(lake.file("raw", dataset.id, partition)),
-        quarantine_path=stage.path(lake.file("quarantine", dataset.id, partition, "collect")),
+        raw_path=stage.path(lake.file(Layer.RAW, dataset.id, partition)),
+        quarantine_path=stage.path(lake.file(Layer.QUARANTINE, dataset.id, partition, "collect")),
         previous=previous,
         bureau=dataset.bureau,
         day=partition.date,
@@ -100,7 +101,7 @@ def stage_partition(
 ) -> tuple[Written, dict[str, object]]:
     """Write the partition aside, refuse an unaccepted shrink, then commit it if its counts
     reconcile (else keep it aside); returns the counts and which of the two happened."""
-    committed = lake.file("raw", reading.dataset.id, partition)
+    committed = lake.file(Layer.RAW, reading.dataset.id, partition)
     with duck() as con, lake.staging(run_id) as stage:
         written = write_staged(
             con, stage, reader, reading, partition=partition, label=label, previous=previous
@@ -146,7 +147,7 @@ def record_commit(
         if incremental(dataset) and high
         else None,
     )
-    quarantine = lake.file("quarantine", dataset.id, partition, "collect")
+    quarantine = lake.file(Layer.QUARANTINE, dataset.id, partition, "collect")
     with duck() as con:
         return store.sync_tickets(
             dataset=dataset.id,
@@ -177,7 +178,7 @@ def collect_partition(
     """Collect one partition; nothing is committed (nor any watermark or ticket recorded)
     unless its counts reconcile. `launcher` names who launched the run, asked only when a
     shrink is accepted."""
-    committed = lake.file("raw", dataset.id, partition)
+    committed = lake.file(Layer.RAW, dataset.id, partition)
     reading = Reading(dataset, dataset.source.where)
     mark = None
     if incremental(dataset) and not full_refresh and committed.exists():

@@ -8,7 +8,7 @@ from ycpipelines.deid.partition import deidentify_partition
 from ycpipelines.deid.policies import safe_outputs
 from ycpipelines.deid.records import Deidentified
 from ycpipelines.deid.resources import DeidResource
-from ycpipelines.foundation.keys import safe_key, std_key
+from ycpipelines.foundation.keys import Layer, safe_key, std_key
 from ycpipelines.foundation.metadata import lineage, schema
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
@@ -57,7 +57,7 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         key=key,
         deps=[std_key(dataset)],
         partitions_def=partitions,
-        group_name="safe",
+        group_name=Layer.SAFE.value,
         owners=["team:privacy"],
         kinds={"duckdb", "parquet", "presidio"},
         code_version=catalog.versions[dataset.id],

@@ -11,6 +11,7 @@ import duckdb
 from ycpipelines.catalog import Dataset, Level
 from ycpipelines.catalog.levels import MINIMUM_LEVEL
 from ycpipelines.deid.scan import SAMPLE_ROWS, ColumnScan, scan_columns
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Lake, sql_literal
 from ycpipelines.foundation.levels import highest
 
@@ -61,10 +62,6 @@ class Difference:
     proposed: str
     below_minimum: bool
 
-    def __str__(self) -> str:
-        mark = "BELOW MINIMUM" if self.below_minimum else "differs"
-        return f"{self.column}: declared {self.declared}; proposed {self.proposed} ({mark})"
-
 
 def propose(scan: ColumnScan) -> Proposal:
     entities = {e: s for e, s in scan.shares.items() if s >= CARRIES_SHARE}
@@ -107,7 +104,7 @@ def _describe(p: Proposal) -> str:
 
 def dataset_files(lake: Lake, dataset: Dataset) -> list[Path]:
     """The newest committed std/ partitions of a dataset; raw/ when none is governed yet."""
-    for layer in ("std", "raw"):
+    for layer in (Layer.STD, Layer.RAW):
         files = lake.committed(layer, dataset.id)
         if files:
             return sorted(files, key=lambda p: p.parent.name, reverse=True)[:NEWEST_PARTITIONS]

@@ -7,7 +7,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.deid.classify import classify, differences
-from ycpipelines.foundation.keys import std_key
+from ycpipelines.foundation.keys import Layer, std_key
 from ycpipelines.foundation.lake import duck
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
@@ -29,7 +29,7 @@ def grading_check(catalog: Catalog, dataset: Dataset) -> dg.AssetChecksDefinitio
         context: dg.AssetCheckExecutionContext, lake: LakeResource
     ) -> dg.AssetCheckResult:
         partition = partition_of(context)  # type: ignore[arg-type]
-        std = lake.lake.file("std", dataset.id, partition)
+        std = lake.lake.file(Layer.STD, dataset.id, partition)
         with duck() as con:
             proposals = classify(con, [std], CHECK_SAMPLE)
         below = [d for d in differences(dataset, proposals) if d.below_minimum]

@@ -11,6 +11,7 @@ from ycpipelines.deid.policies import deidentify
 from ycpipelines.deid.privacy import residual_identifiers
 from ycpipelines.deid.pseudonym import PseudonymKey
 from ycpipelines.deid.records import Deidentified
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Lake, Partition, commit_or_reject, duck
 
 
@@ -19,9 +20,9 @@ def deidentify_partition(
 ) -> Deidentified:
     """De-identify one partition; it is committed only when its privacy checks and the
     reconciliation pass."""
-    std = lake.file("std", dataset.id, partition)
+    std = lake.file(Layer.STD, dataset.id, partition)
     with duck() as con, lake.staging(run_id) as stage:
-        safe = stage.path(lake.file("safe", dataset.id, partition))
+        safe = stage.path(lake.file(Layer.SAFE, dataset.id, partition))
         std_rows = con.execute(f"SELECT count(*) FROM read_parquet('{std}')").fetchone()[0]
         rows = deidentify(con, dataset, std, safe, key)
         scanned = residual_identifiers(con, safe, scanned_columns(dataset))

@@ -14,7 +14,7 @@ import dagster as dg
 from ycpipelines.catalog import Catalog, Dataset, Role, Thresholds
 from ycpipelines.deid.anonymity import anonymity
 from ycpipelines.deid.policies import safe_outputs
-from ycpipelines.foundation.keys import safe_key
+from ycpipelines.foundation.keys import Layer, safe_key
 from ycpipelines.foundation.lake import Lake, duck, quoted
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
@@ -62,8 +62,8 @@ def journalist_check(
     def journalist(
         context: dg.AssetCheckExecutionContext, lake: LakeResource
     ) -> dg.AssetCheckResult:
-        safe = lake.lake.file("safe", dataset.id, partition_of(context))  # type: ignore[arg-type]
-        if not safe.exists() or not lake.lake.committed("safe", population.id):
+        safe = lake.lake.file(Layer.SAFE, dataset.id, partition_of(context))  # type: ignore[arg-type]
+        if not safe.exists() or not lake.lake.committed(Layer.SAFE, population.id):
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,

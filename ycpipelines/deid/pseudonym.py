@@ -15,7 +15,6 @@ import duckdb
 
 PSEUDONYM_HEX = 32
 KEY_ENV = "YC_PSEUDONYM_KEY"
-VERSION_ENV = "YC_PSEUDONYM_KEY_VERSION"
 DEFAULT_VERSION = "v1"
 VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
 # The provenance column of safe/ files that hold pseudonyms: the key version that made them.

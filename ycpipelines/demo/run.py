@@ -16,6 +16,7 @@ import dagster as dg
 from dagster._core.storage.tags import MULTIDIMENSIONAL_PARTITION_PREFIX, PARTITION_NAME_TAG
 
 from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.collect.backfill import rows_collected
 from ycpipelines.egress.review import LAUNCHED_BY
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.partitions import days_between, partition_key
@@ -90,13 +91,8 @@ def partition_tags(bureau: str, day: str) -> dict[str, str]:
 
 
 def collected_rows(result: dg.ExecuteInProcessResult) -> int:
-    """Rows the run collected: the row counts of its raw/ materializations."""
-    return sum(
-        int(event.materialization.metadata["dagster/row_count"].value)  # type: ignore[arg-type]
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.path[0] == "raw"
-        and "dagster/row_count" in event.materialization.metadata
-    )
+    """Rows the run collected."""
+    return rows_collected(e.materialization for e in result.get_asset_materialization_events())
 
 
 def run_partition(job_name: str, bureau: str, day: str) -> tuple[bool, int]:

@@ -13,7 +13,7 @@ from ycpipelines.egress.publish import APPROVAL_TAG, Run, Targets, publish, publ
 from ycpipelines.egress.resources import ZoneResource
 from ycpipelines.egress.review import approved, review
 from ycpipelines.foundation.clock import pilot_today
-from ycpipelines.foundation.keys import product_key, published_key
+from ycpipelines.foundation.keys import Layer, product_key, published_key
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.registry.resource import RegistryResource
 
@@ -23,7 +23,7 @@ def published_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
         key=published_key(product.scenario),
         deps=[product_key(product.scenario)],
         partitions_def=consumer_partitions(product.scenario),
-        group_name="published",
+        group_name=Layer.PUBLISHED.value,
         owners=["team:egress-review"],
         kinds={product.format},
         description=f"出域 Egress: {product.label} delivered into an authorized consumer's zone, "

@@ -6,10 +6,18 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from ycpipelines.foundation.keys import published_key
+
 
 def consumer_partitions(scenario: str) -> dg.DynamicPartitionsDefinition:
     """The consumers of one scenario: a consumer authorized for another one is not listed."""
     return dg.DynamicPartitionsDefinition(name=f"consumers_{scenario}")
+
+
+def delivered_to(instance: dg.DagsterInstance, scenario: str) -> list[str]:
+    """The consumers a version of `published/<scenario>` was delivered to: its materialized
+    partitions."""
+    return sorted(instance.get_materialized_partitions(published_key(scenario)))
 
 
 def open_deliveries(

@@ -9,7 +9,7 @@ are re-keyed with a key of that consumer (溯源), so a leaked copy names who le
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -44,7 +44,7 @@ class Targets:
 
     lake: Lake
     zone: Path
-    master_key: str
+    master_key: str = field(repr=False)  # a secret: never in a repr or a log
 
 
 def fingerprint_id(key: str) -> str:

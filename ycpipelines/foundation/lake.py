@@ -16,8 +16,10 @@ import duckdb
 from fsspec import AbstractFileSystem
 from upath import UPath
 
+from ycpipelines.foundation.keys import Layer
+
 TIMEZONE = "Asia/Shanghai"  # partition days and local times are the pilot's
-LAYERS = ("raw", "std", "quarantine", "safe", "product")
+LAYERS = (Layer.RAW, Layer.STD, Layer.QUARANTINE, Layer.SAFE, Layer.PRODUCT)  # in the lake
 
 # Object-storage filesystems of the lakes opened in this process, by protocol; `prepare()` gives
 # them to every DuckDB connection, so SQL reads and writes `s3://…` paths like local ones.
@@ -55,21 +57,21 @@ class Lake:
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", lake_path(self.root))
 
-    def file(self, layer: str, dataset: str, partition: Partition, name: str = "data") -> UPath:
+    def file(self, layer: Layer, dataset: str, partition: Partition, name: str = "data") -> UPath:
         """A partition's file; the raw layer keeps each bureau's deliveries apart."""
         if layer not in LAYERS:
             raise ValueError(f"unknown lake layer {layer!r}")
-        folder = self.root / layer / partition.bureau if layer == "raw" else self.root / layer
+        folder = self.root / layer / partition.bureau if layer == Layer.RAW else self.root / layer
         return folder / dataset / partition.path / f"{name}.parquet"
 
-    def glob(self, layer: str, dataset: str) -> str:
+    def glob(self, layer: Layer, dataset: str) -> str:
         """All committed partition files of a dataset (the raw layer is per bureau)."""
-        base = self.root / layer / ("*" if layer == "raw" else "") / dataset
+        base = self.root / layer / ("*" if layer == Layer.RAW else "") / dataset
         return str(base / "bureau=*" / "date=*" / "data.parquet")
 
-    def committed(self, layer: str, dataset: str) -> list[UPath]:
+    def committed(self, layer: Layer, dataset: str) -> list[UPath]:
         """The committed partition files of a dataset, for steps that need to know any exist."""
-        pattern = ("*/" if layer == "raw" else "") + f"{dataset}/bureau=*/date=*/data.parquet"
+        pattern = ("*/" if layer == Layer.RAW else "") + f"{dataset}/bureau=*/date=*/data.parquet"
         return sorted((self.root / layer).glob(pattern), key=str)
 
     def product_file(self, scenario: str) -> UPath:

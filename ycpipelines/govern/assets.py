@@ -5,7 +5,7 @@ import hashlib
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.foundation.keys import raw_key, std_key
+from ycpipelines.foundation.keys import Layer, raw_key, std_key
 from ycpipelines.foundation.metadata import lineage, schema
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
@@ -67,7 +67,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         key=key,
         deps=[raw_key(dataset)],
         partitions_def=partitions,
-        group_name="std",
+        group_name=Layer.STD.value,
         owners=[bureau.owner, "team:governance"],
         kinds={"duckdb", "parquet"},
         code_version=code_version(catalog, dataset, suite),

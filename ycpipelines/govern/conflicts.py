@@ -12,6 +12,7 @@ import duckdb
 from upath import UPath
 
 from ycpipelines.catalog import Catalog, Dataset, SourceField
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Lake, quoted
 from ycpipelines.foundation.masking import mask
 from ycpipelines.govern.standards import install_macros
@@ -34,7 +35,7 @@ def find_conflicts(
 ) -> tuple[dict[str, int], list[dict]] | None:
     """Count of disagreeing rows per element, and every disagreement as a masked record;
     None while an authority has no committed partition (nothing can be compared)."""
-    if any(not lake.committed("std", a.id) for a in authorities(catalog, dataset)):
+    if any(not lake.committed(Layer.STD, a.id) for a in authorities(catalog, dataset)):
         return None
     install_macros(con)
     counts: dict[str, int] = {}
@@ -54,7 +55,7 @@ def find_conflicts(
             ),
             truth AS (
                 SELECT {quoted(truth.key)} AS k, CAST({quoted(truth.field)} AS VARCHAR) AS v
-                FROM read_parquet('{lake.glob("std", authority.id)}')
+                FROM read_parquet('{lake.glob(Layer.STD, authority.id)}')
                 QUALIFY row_number() OVER (
                     PARTITION BY {quoted(truth.key)} ORDER BY _day DESC, _loaded_at DESC) = 1
             )

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from upath import UPath
 
 from ycpipelines.catalog import Dataset, SourceField
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import TIMEZONE, Lake, Partition, duck, sql_literal
 from ycpipelines.foundation.masking import mask
 from ycpipelines.foundation.settings import Settings
@@ -144,7 +145,7 @@ def previous_rows(lake: Lake, dataset: str, partition: Partition) -> int | None:
     """Rows of the bureau's latest committed std partition before this one's day."""
     earlier = [
         p
-        for p in lake.committed("std", dataset)
+        for p in lake.committed(Layer.STD, dataset)
         if p.parent.parent.name == f"bureau={partition.bureau}"
         and p.parent.name.removeprefix("date=") < partition.date
     ]

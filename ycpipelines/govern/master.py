@@ -8,7 +8,7 @@ value from another source fill in. Every value records the dataset it came from.
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
-from ycpipelines.foundation.keys import std_key
+from ycpipelines.foundation.keys import AssetRef, Layer, std_key
 from ycpipelines.foundation.lake import (
     Lake,
     commit_or_reject,
@@ -25,7 +25,7 @@ PERSON = "person."
 
 
 def master_key() -> dg.AssetKey:
-    return dg.AssetKey(["std", MASTER])
+    return AssetRef(Layer.STD, MASTER).key
 
 
 def person_keys(dataset: Dataset) -> list[str]:
@@ -43,7 +43,7 @@ def elements(catalog: Catalog) -> list[str]:
 def mentions_sql(dataset: Dataset, lake: Lake) -> list[str]:
     """SELECTs of (person, element, value) rows a dataset's std/ partitions carry; a person key
     without elements still counts the person as seen."""
-    files = lake.glob("std", dataset.id)
+    files = lake.glob(Layer.STD, dataset.id)
     selects = []
     for key in person_keys(dataset):
         refs = [r for r in dataset.elements if r.key == key and r.element.startswith(PERSON)]
@@ -82,7 +82,7 @@ def master_sql(catalog: Catalog, lake: Lake) -> str:
     mentions = [
         select
         for d in catalog.datasets
-        if lake.committed("std", d.id)
+        if lake.committed(Layer.STD, d.id)
         for select in mentions_sql(d, lake)
     ]
     columns = []
@@ -120,7 +120,7 @@ def person_master_asset(catalog: Catalog) -> dg.AssetsDefinition:
     @dg.asset(
         key=master_key(),
         deps=[std_key(d) for d in carriers],
-        group_name="std",
+        group_name=Layer.STD.value,
         owners=["team:governance"],
         kinds={"duckdb", "parquet"},
         code_version="-".join(catalog.versions[d.id] for d in carriers),
@@ -131,7 +131,7 @@ def person_master_asset(catalog: Catalog) -> dg.AssetsDefinition:
     def person_master(
         context: dg.AssetExecutionContext, lake: LakeResource
     ) -> dg.MaterializeResult:
-        if not any(lake.lake.committed("std", d.id) for d in carriers):
+        if not any(lake.lake.committed(Layer.STD, d.id) for d in carriers):
             raise dg.Failure("no standardized data yet: run the ingest jobs first")
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             path = stage.path(lake.lake.master_file(MASTER))

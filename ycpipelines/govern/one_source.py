@@ -16,7 +16,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.feedback import conflict_findings
-from ycpipelines.foundation.keys import raw_key, std_key
+from ycpipelines.foundation.keys import Layer, raw_key, std_key
 from ycpipelines.foundation.lake import duck
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
@@ -41,7 +41,7 @@ def one_source_check(catalog: Catalog, dataset: Dataset) -> dg.AssetChecksDefini
         context: dg.AssetCheckExecutionContext, lake: LakeResource, registry: RegistryResource
     ) -> dg.AssetCheckResult:
         partition = partition_of(context)  # type: ignore[arg-type]
-        raw = lake.lake.file("raw", dataset.id, partition)
+        raw = lake.lake.file(Layer.RAW, dataset.id, partition)
         with duck() as con:
             compared = (
                 find_conflicts(con, catalog, dataset, raw, lake.lake) if raw.exists() else None

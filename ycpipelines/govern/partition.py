@@ -3,6 +3,7 @@ and route the rows, run the quality gate, commit or keep aside, then sync feedba
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.feedback import quarantine_findings
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Lake, Partition, commit_or_reject, duck
 from ycpipelines.govern.checks import passed, shrink_gate
 from ycpipelines.govern.gate import previous_rows, validate
@@ -24,15 +25,15 @@ def govern_partition(
 ) -> Governed:
     """Govern one partition; it is committed only when the gate, the quarantined share and the
     reconciliation all pass, and its tickets close only then."""
-    committed = lake.file("std", dataset.id, partition)
+    committed = lake.file(Layer.STD, dataset.id, partition)
     with duck() as con, lake.staging(run_id) as stage:
         std_path = stage.path(committed)
-        quarantine_path = stage.path(lake.file("quarantine", dataset.id, partition, "govern"))
+        quarantine_path = stage.path(lake.file(Layer.QUARANTINE, dataset.id, partition, "govern"))
         routed = route(
             con,
             catalog,
             dataset,
-            raw=lake.file("raw", dataset.id, partition),
+            raw=lake.file(Layer.RAW, dataset.id, partition),
             day=partition.date,
             std_path=std_path,
             quarantine_path=quarantine_path,
@@ -46,7 +47,7 @@ def govern_partition(
         clean = passed(gate, routed, dataset)
         outcome = commit_or_reject(stage, clean)
     if accepted and outcome["committed"]:
-        store.accept_shrink(layer="std", run_id=run_id, **accepted)
+        store.accept_shrink(layer=Layer.STD, run_id=run_id, **accepted)
     tickets = store.sync_tickets(
         dataset=dataset.id,
         bureau=partition.bureau,

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from ycpipelines.egress.consumers import delivered_to
+from ycpipelines.foundation.keys import AssetRef
+
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
@@ -28,7 +31,6 @@ LAYERS = {
     "product": "产品 products",
     "published": "出域 published",
 }
-DELIVERIES = 1_000
 
 
 @dataclass(frozen=True)
@@ -122,15 +124,7 @@ def received(
             item.columns = dict(product.columns)
         if not item.sources:
             item.sources = {c: [ColumnSource(dep, c)] for c in product.columns}
-    key = dg.AssetKey(item.asset.split("/"))
-    records = instance.fetch_materializations(key, limit=DELIVERIES).records
-    item.consumers = sorted(
-        {
-            str(unwrapped(r.asset_materialization.metadata["consumer"]))
-            for r in records
-            if r.asset_materialization and "consumer" in r.asset_materialization.metadata
-        }
-    )
+    item.consumers = delivered_to(instance, AssetRef.parse(item.asset).name)
 
 
 def as_json(assets: list[AssetLineage]) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from statistics import fmean
 
 from ycpipelines.catalog import Catalog
+from ycpipelines.foundation.keys import AssetRef, Layer
 from ycpipelines.foundation.levels import Level
 
 COLUMNS = ("bureau", "dataset", "field", "product", "consumer")
@@ -117,11 +118,11 @@ def graph(catalog: Catalog, consumers: dict[str, set[str]]) -> tuple[list[Node],
             label = f"{f.label} {f.name} · {f.level.value}"
             field = add(Node("field", f"{d.id}.{f.name}", label, LEVEL_COLOURS[f.level]))
             edges.add((dataset, field))
-            safe_columns[f"safe/{d.id}.{f.safe_column}"] = field
+            safe_columns[AssetRef(Layer.SAFE, d.id).column(f.safe_column)] = field
     for p in catalog.products:
         product = add(Node("product", p.scenario, f"{p.label} {p.scenario}"))
         for f in p.fields:
-            for source in map(str, f.derived_from):
+            for source in f.derived_from:
                 if source in safe_columns:
                     edges.add((safe_columns[source], product))
         for consumer in {p.consumer} | consumers.get(p.scenario, set()):

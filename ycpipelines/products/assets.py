@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Product
-from ycpipelines.foundation.keys import product_key
+from ycpipelines.foundation.keys import Layer, product_key
 from ycpipelines.foundation.metadata import lineage, schema
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.products.build import Recipe, build_product, recipe
@@ -45,7 +45,7 @@ def product_asset(catalog: Catalog, product: Product) -> dg.AssetsDefinition:
     @dg.asset(
         key=key,
         deps=[ref.key for ref in product.inputs],
-        group_name="product",
+        group_name=Layer.PRODUCT.value,
         owners=["team:products"],
         kinds={"duckdb", "parquet"},
         code_version=catalog.versions[product.scenario],

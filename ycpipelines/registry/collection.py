@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import AuditEntry, Conflict, SourceColumn, Watermark
 
@@ -52,7 +53,7 @@ class CollectionMixin:
                 session.scalars(
                     select(AuditEntry)
                     .where(
-                        AuditEntry.subject == partition_subject("raw", dataset, bureau, day),
+                        AuditEntry.subject == partition_subject(Layer.RAW, dataset, bureau, day),
                         AuditEntry.action.in_([COMMITTED, SHRINK_ACCEPTED]),
                     )
                     .order_by(AuditEntry.id)
@@ -138,7 +139,7 @@ class CollectionMixin:
                 session,
                 "collector",
                 "collect.committed",
-                partition_subject("raw", dataset, bureau, day),
+                partition_subject(Layer.RAW, dataset, bureau, day),
                 {"run_id": run_id, **counts, "watermark": watermark[1] if watermark else None},
             )
 

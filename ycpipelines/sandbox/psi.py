@@ -23,6 +23,7 @@ from google.protobuf.message import DecodeError
 from ycpipelines.catalog import Catalog
 from ycpipelines.deid.pseudonym import pseudonym, recipient_key
 from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Lake, duck, file_digest, sql_literal
 from ycpipelines.registry import Registry
 
@@ -92,7 +93,7 @@ class PlatformSide:
 
     def load(self) -> "PlatformSide":
         """The resident IDs the platform can give underwriting features for."""
-        residents = self.lake.glob("std", "residents")
+        residents = self.lake.glob(Layer.STD, "residents")
         with duck() as con:
             self.ids = [
                 r[0]

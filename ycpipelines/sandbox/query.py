@@ -15,6 +15,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ycpipelines.catalog import Catalog, Policy
+from ycpipelines.foundation.keys import Layer
 from ycpipelines.foundation.lake import Lake, duck, quoted
 
 PERSON = "person_pid"
@@ -133,7 +134,7 @@ def true_cells(lake: Lake, spec: QuerySpec) -> pa.Table:
     }
     dims = ", ".join(quoted(d) for d in spec.dimensions)
     select = ", ".join([*(quoted(d) for d in spec.dimensions), "count(*) AS n", *sums.values()])
-    files = lake.glob("safe", spec.dataset)
+    files = lake.glob(Layer.SAFE, spec.dataset)
     used = dict.fromkeys([PERSON, *spec.dimensions, *(m.column for m in spec.measures if m.column)])
     with duck() as con:
         every = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM '{files}'").fetchall()]

@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the registry on the connection `migrate` hands over."""
+"""Alembic environment: migrates the registry on the connection `schema.upgrade` hands over."""
 
 from alembic import context
 
