@@ -150,10 +150,11 @@ def test_served_processes_write_private_files(tmp_path: Path) -> None:
     assert mode(written) == 0o600
 
 
-@pytest.mark.parametrize(("target", "program"), [("dev", "dagster"), ("demo", "ycp")])
+@pytest.mark.parametrize(("target", "program"), [("dev", "ycp"), ("demo", "ycp")])
 def test_make_targets_run_under_a_private_umask(tmp_path: Path, target: str, program: str) -> None:
-    """`make dev` starts `dagster dev` (webserver and daemon write DAGSTER_HOME without loading
-    the code location); `make demo` starts `ycp`. A stand-in program records its umask."""
+    """`make dev` and `make demo` start `ycp` (`ycp dev` execs `dagster dev`, whose webserver and
+    daemon write DAGSTER_HOME without loading the code location, keeping the umask). A stand-in
+    program records its umask."""
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     stand_in = venv / "bin" / program

@@ -87,17 +87,6 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Cli(settings=settings, login=lambda: os_account(settings))
     if changed := private_platform(Path.cwd(), settings):
         click.echo(f"made {changed} files and folders private (0600/0700)", err=True)
-    if ctx.invoked_subcommand != "registry":  # which reports and migrates it itself
-        upgrade_embedded_registry(settings)
-
-
-def upgrade_embedded_registry(settings: Settings) -> None:
-    """Migrate the embedded development registry (SQLite, YC_ENV not prod) at start, so a fresh
-    checkout runs; any other registry is migrated by `ycp registry upgrade` or service start."""
-    from ycpipelines.registry.schema import upgrade, upgrades_implicitly
-
-    if upgrades_implicitly(settings.registry):
-        upgrade(settings.registry)
 
 
 def register() -> None:

@@ -27,8 +27,14 @@ class Cli:
         """The registry this invocation works on, opened once."""
         if self._registry is None:
             from ycpipelines.registry import Registry
+            from ycpipelines.registry.schema import upgrade, upgrades_implicitly
 
             with registry_refusals():
+                # the embedded development registry (SQLite, not prod) is migrated by the
+                # first command that opens it, so a fresh checkout runs; any other only by
+                # `ycp registry upgrade` or a service's start
+                if upgrades_implicitly(self.settings.registry):
+                    upgrade(self.settings.registry)
                 self._registry = Registry(settings=self.settings)
         return self._registry
 
@@ -68,7 +74,7 @@ def refused(*errors: type[Exception], prefix: str = "") -> Iterator[None]:
 def registry_refusals() -> Iterator[None]:
     """The registry's own refusals (RegistryError) as clean CLI errors; a database that cannot
     be used is named by its driver's first line, never by the statement or its values."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError
 
     from ycpipelines.registry import RegistryError
 
@@ -76,6 +82,6 @@ def registry_refusals() -> Iterator[None]:
         yield
     except RegistryError as error:
         raise click.ClickException(str(error)) from error
-    except OperationalError as error:
+    except DatabaseError as error:
         first = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         raise click.ClickException(f"the registry's database cannot be used: {first}") from error
