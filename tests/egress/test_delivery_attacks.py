@@ -178,7 +178,11 @@ def test_a_build_without_its_privacy_checks_is_not_delivered(world: dict, author
     @dg.asset(key=product_key(SCENARIO))
     def forged() -> dg.MaterializeResult:
         return dg.MaterializeResult(
-            metadata={"content_hash": request.content_hash, "committed": True}
+            metadata={
+                "content_hash": request.content_hash,
+                "path": request.product_path,
+                "committed": True,
+            }
         )
 
     with dg.DagsterInstance.ephemeral() as elsewhere:

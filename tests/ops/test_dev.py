@@ -1,5 +1,6 @@
 """`make dev` (`ycp dev`) opens the UI on the instance the demo wrote, not a temporary one."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,5 +49,14 @@ def test_the_ui_shows_the_runs_of_the_platforms_instance(tmp_path: Path) -> None
             run_id = dg.materialize([a_recorded_asset], instance=instance).run_id
         assert runs_seen(url, time.monotonic() + 60) == [run_id]
     finally:
-        os.killpg(ui.pid, signal.SIGTERM)
+        stop(ui)
+
+
+def stop(ui: subprocess.Popen) -> None:
+    """Stop `dagster dev` as Ctrl-C does, then whatever of its group outlived it."""
+    os.killpg(ui.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         ui.wait(timeout=60)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(ui.pid, signal.SIGKILL)
+    ui.wait(timeout=60)
