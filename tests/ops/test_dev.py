@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from ycpipelines.ops.serve import free_port, graphql
+from ycpipelines.registry.schema import head_revision, revisions
 
 RUNS = "{ runsOrError { ... on Runs { results { runId jobName } } } }"
 
@@ -44,6 +45,8 @@ def test_the_ui_shows_the_runs_of_the_platforms_instance(tmp_path: Path) -> None
     )
     try:
         assert runs_seen(url, time.monotonic() + 240) == []
+        registry = f"sqlite:///{tmp_path / 'home' / 'registry.db'}"
+        assert revisions(registry)[0] == head_revision(), "migrated before the code loads twice"
         instance_home = tmp_path / "home" / "dagster"
         with dg.DagsterInstance.from_config(str(instance_home)) as instance:
             run_id = dg.materialize([a_recorded_asset], instance=instance).run_id

@@ -27,16 +27,20 @@ class Cli:
         """The registry this invocation works on, opened once."""
         if self._registry is None:
             from ycpipelines.registry import Registry
-            from ycpipelines.registry.schema import upgrade, upgrades_implicitly
 
             with registry_refusals():
-                # the embedded development registry (SQLite, not prod) is migrated by the
-                # first command that opens it, so a fresh checkout runs; any other only by
-                # `ycp registry upgrade` or a service's start
-                if upgrades_implicitly(self.settings.registry):
-                    upgrade(self.settings.registry)
+                self.upgrade_embedded()
                 self._registry = Registry(settings=self.settings)
         return self._registry
+
+    def upgrade_embedded(self) -> None:
+        """Migrate the embedded development registry (SQLite, not prod) where a command first
+        needs it, so a fresh checkout runs; any other registry is migrated only by `ycp registry
+        upgrade` or a service's start."""
+        from ycpipelines.registry.schema import upgrade, upgrades_implicitly
+
+        if upgrades_implicitly(self.settings.registry):
+            upgrade(self.settings.registry)
 
     def catalog(self) -> "Catalog":
         """The catalog under `YC_CATALOG`, loaded once."""

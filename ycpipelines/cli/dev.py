@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ycpipelines.cli.context import Cli, pass_cli
+from ycpipelines.cli.context import Cli, pass_cli, registry_refusals
 from ycpipelines.foundation.settings import PROJECT_ROOT
 
 
@@ -27,6 +27,8 @@ def command(cli: Cli, host: str, port: int) -> None:
     env = cli.settings.child_environment(
         DAGSTER_HOME=str(cli.settings.dagster_home), YC_HOME=str(cli.settings.home)
     )
+    with registry_refusals():
+        cli.upgrade_embedded()  # before the code server and the daemon load the code together
     click.echo(f"Dagster UI on http://{host}:{port} (instance {cli.settings.dagster_home})")
     os.chdir(PROJECT_ROOT)
     os.execve(sys.executable, dev_command(host, port), env)
