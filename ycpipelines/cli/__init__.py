@@ -47,8 +47,9 @@ def prepare_environment() -> None:
 def ensure_demo_key(settings: Settings | None = None) -> Settings:
     """The demo needs a pseudonymization key; make one in `.env` if none is set. The settings
     that hold the key."""
-    if (settings or Settings()).pseudonym_key:
-        return settings or Settings()
+    settings = settings or Settings()
+    if settings.pseudonym_key:
+        return settings
     key = secrets.token_hex(32)
     with open(".env", "a", encoding="utf-8", opener=private_opener) as env:
         os.fchmod(env.fileno(), FILE_MODE)  # an existing `.env` too

@@ -17,7 +17,7 @@ class SourcesResource(dg.ConfigurableResource):
     inbox_root: str | None = None
 
     def url(self, source: SqlSource, bureau: str) -> str:
-        configured = Settings().secret(source.connection_env)
+        configured = Settings.secret(source.connection_env)
         if not configured:
             refuse_in_prod(f"the demo source of {bureau} ({source.connection_env} unset)")
         return configured or f"sqlite:///{Path(self.demo_root) / f'{bureau}.sqlite'}"

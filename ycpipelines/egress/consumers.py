@@ -27,7 +27,7 @@ def open_deliveries(
     Partitions are never removed: a revoked consumer's delivery history stays."""
     name = consumer_partitions(scenario).name
     assert name is not None
-    new = sorted(c for c in set(consumers) if not instance.has_dynamic_partition(name, c))
+    new = sorted(set(consumers) - set(instance.get_dynamic_partitions(name)))
     if new:
         instance.add_dynamic_partitions(name, new)
     return new

@@ -104,6 +104,7 @@ class Settings(BaseSettings):
         """The whole process environment, for a process the platform starts, with overrides."""
         return {**os.environ, **overrides}
 
-    def secret(self, name: str) -> str | None:
+    @staticmethod
+    def secret(name: str) -> str | None:
         """A variable the catalog names (a bureau's connection URL, `connection_env`)."""
         return os.environ.get(name) or None

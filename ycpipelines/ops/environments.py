@@ -18,8 +18,9 @@ MIN_KEY_LENGTH = 32
 def dagster_home(instance: str | Path) -> None:
     """Point Dagster at `$YC_HOME/dagster` unless DAGSTER_HOME is set, writing `instance` (the
     text, or a file of it) as its dagster.yaml when it has none."""
-    Settings.export_default("DAGSTER_HOME", str(Settings().dagster_home))
-    config = Settings().dagster_home / "dagster.yaml"
+    home = Settings().dagster_home
+    Settings.export_default("DAGSTER_HOME", str(home))
+    config = home / "dagster.yaml"
     if not config.exists():
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(instance.read_text() if isinstance(instance, Path) else instance)

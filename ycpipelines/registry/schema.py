@@ -1,7 +1,8 @@
 """The registry's schema revision (库表版本): Alembic migrations run only when asked.
 
-`ycp registry upgrade` and service start (`ycp serve`, the code location's load, `ycp demo run`)
-bring a database to the newest revision; a `Registry` only checks the revision, once per
+`ycp registry upgrade`, `ycp serve` and `ycp demo run` bring a database to the newest revision
+(the embedded development registry also migrates where the code location loads or a command
+first opens it); a `Registry` only checks the revision, once per
 database per process, and refuses a database that is behind.
 """
 
