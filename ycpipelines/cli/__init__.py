@@ -98,6 +98,7 @@ def register() -> None:
         authorizations,
         backfill,
         catalog,
+        deliveries,
         demo,
         dev,
         egress,
@@ -117,7 +118,7 @@ def register() -> None:
 
     domains = (demo, backfill, egress, pii, catalog, audit, tickets, quality, users)
     domains += (authorizations, trace, ledger, sandbox, psi, serve, dev, lineage, resource_map)
-    domains += (alerts, registry)
+    domains += (alerts, registry, deliveries)
     for module in domains:
         main.add_command(module.command)
 
