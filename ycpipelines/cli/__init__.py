@@ -99,6 +99,7 @@ def register() -> None:
         backfill,
         catalog,
         console,
+        deliveries,
         demo,
         dev,
         egress,
@@ -118,7 +119,7 @@ def register() -> None:
 
     domains = (demo, backfill, egress, pii, catalog, audit, tickets, quality, users)
     domains += (authorizations, trace, ledger, sandbox, psi, serve, dev, lineage, resource_map)
-    domains += (alerts, registry, console)
+    domains += (alerts, registry, console, deliveries)
     for module in domains:
         main.add_command(module.command)
 
