@@ -62,10 +62,10 @@ def totp(
     app: App,
 ) -> Response:
     try:
-        app.registry.verify_totp(found.user, code.strip())
+        stage = app.registry.verify_totp(found.user, code.strip())
     except LoginRefused as refused:
         return render(request, "totp.html", status=401, error=str(refused))
-    return moved(app, app.registry.advance_session(token_of(request), Stage.FULL), Stage.FULL)
+    return moved(app, app.registry.advance_session(token_of(request), stage), stage)
 
 
 @router.get("/login/enrol")
