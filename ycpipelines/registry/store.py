@@ -1,6 +1,7 @@
 """The registry database (运营登记库): the engine, the transaction every change runs in, and the
 `Registry` composed of one module per record type (requests and decisions, authorizations,
-deliveries, tickets, collection state, the sandbox, alerts, identity, the audit chain)."""
+deliveries, tickets, collection state, the sandbox, alerts, identity, console credentials and
+sessions, the audit chain)."""
 
 import random
 import time
@@ -18,6 +19,7 @@ from ycpipelines.registry.anchor import Anchor
 from ycpipelines.registry.audit import FIRST, HEAD, AuditMixin
 from ycpipelines.registry.authorizations import AuthorizationsMixin
 from ycpipelines.registry.collection import CollectionMixin
+from ycpipelines.registry.credentials import CredentialsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import IdentityMixin
@@ -43,6 +45,7 @@ def open_registry(url: str) -> "Registry":
 class Registry(
     AuditMixin,
     IdentityMixin,
+    CredentialsMixin,
     RequestsMixin,
     AuthorizationsMixin,
     DeliveriesMixin,
@@ -60,7 +63,7 @@ class Registry(
     upgrade = staticmethod(upgrade)
 
     def __init__(self, url: str | None = None, settings: Settings | None = None) -> None:
-        settings = settings or Settings()
+        self.settings = settings = settings or Settings()
         self.url = url or settings.registry
         self.engine: Engine = create_engine(self.url)
         try:
