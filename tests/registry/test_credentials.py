@@ -133,7 +133,9 @@ def test_an_admin_s_password_is_changed_at_first_sign_in_and_after_90_days(
     assert registry.authenticate(OPERATOR, GOOD) is Stage.CHANGE
     with pytest.raises(LoginRefused):
         registry.change_password(OPERATOR, "Not-The-Old-One-1", BETTER)
+    assert registry.stage_after_password(OPERATOR) is Stage.CHANGE
     registry.change_password(OPERATOR, GOOD, BETTER)
+    assert registry.stage_after_password(OPERATOR) is Stage.FULL
     assert registry.authenticate(OPERATOR, BETTER) is Stage.FULL
     clock.move(days=91)
     assert registry.authenticate(OPERATOR, BETTER) is Stage.CHANGE
@@ -173,6 +175,7 @@ def test_totp_wrong_replayed_and_right_codes(registry: Registry, clock: Clock) -
     registry.set_password(REVIEWER, GOOD, ADMIN)
     assert registry.authenticate(REVIEWER, GOOD) is Stage.CHANGE
     registry.change_password(REVIEWER, GOOD, BETTER)
+    assert registry.stage_after_password(REVIEWER) is Stage.ENROL
     assert registry.authenticate(REVIEWER, BETTER) is Stage.ENROL, "a reviewer needs TOTP"
     secret = registry.begin_totp(REVIEWER)
     with pytest.raises(LoginRefused):
@@ -197,6 +200,22 @@ def test_totp_wrong_replayed_and_right_codes(registry: Registry, clock: Clock) -
     assert reasons == ["enrolment code", "code", "replayed code", "replayed code"]
     assert [e.action for e in registry.history(f"user/{REVIEWER}")].count("totp.enrolled") == 1
     assert_no_leak(registry, GOOD, BETTER, secret, used)
+
+
+def test_an_enrolled_account_s_expired_password_is_changed_only_after_its_code(
+    registry: Registry, clock: Clock
+) -> None:
+    secret = enrolled(registry, clock)
+    clock.move(days=91)
+    assert registry.authenticate(REVIEWER, BETTER) is Stage.PASSWORD, "the code comes first"
+    token = registry.open_session(REVIEWER, Stage.PASSWORD)
+    with pytest.raises(RegistryError, match="must change the password"):
+        registry.advance_session(token, Stage.FULL)
+    assert registry.verify_totp(REVIEWER, code(secret, clock.at)) is Stage.CHANGE
+    token = registry.advance_session(token, Stage.CHANGE)
+    registry.change_password(REVIEWER, BETTER, GOOD)
+    assert registry.stage_after_password(REVIEWER) is Stage.FULL
+    assert registry.console_session(registry.advance_session(token, Stage.FULL)) is not None
 
 
 def test_code_guesses_behind_a_known_password_still_lock(registry: Registry, clock: Clock) -> None:

@@ -131,6 +131,17 @@ class CredentialsMixin:
 
         self._transact(work)
 
+    def stage_after_password(self, name: str) -> Stage:
+        """Where a forced password change leads: ENROL for a TOTP role with no second factor,
+        else FULL (an enrolled account's code was checked before its change was asked for)."""
+        with Session(self.engine) as session:
+            credential = session.get(Credential, name)
+        if credential is None or must_change(credential, now()):
+            return Stage.CHANGE
+        if self.needs_totp(name) and not credential.totp_confirmed:
+            return Stage.ENROL
+        return Stage.FULL
+
     def set_demo_credentials(
         self, name: str, password: str, totp_secret: str | None, actor: str
     ) -> None:

@@ -1,7 +1,7 @@
 """The registry database (运营登记库): the engine, the transaction every change runs in, and the
 `Registry` composed of one module per record type (requests and decisions, authorizations,
-deliveries, tickets, collection state, the sandbox, alerts, identity, console credentials and
-sessions, the audit chain)."""
+deliveries and their downloads, tickets, collection state, the sandbox, alerts, identity,
+console credentials and sessions, the audit chain) and the reads scoped to one account."""
 
 import random
 import time
@@ -21,12 +21,14 @@ from ycpipelines.registry.authorizations import AuthorizationsMixin
 from ycpipelines.registry.collection import CollectionMixin
 from ycpipelines.registry.credentials import CredentialsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
+from ycpipelines.registry.downloads import DownloadsMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import IdentityMixin
 from ycpipelines.registry.models import RegistryMeta
 from ycpipelines.registry.requests import RequestsMixin
 from ycpipelines.registry.sandbox import SandboxMixin
 from ycpipelines.registry.schema import require_current, upgrade
+from ycpipelines.registry.scopes import ScopesMixin
 from ycpipelines.registry.tickets import TicketsMixin
 
 T = TypeVar("T")
@@ -49,6 +51,8 @@ class Registry(
     RequestsMixin,
     AuthorizationsMixin,
     DeliveriesMixin,
+    DownloadsMixin,
+    ScopesMixin,
     TicketsMixin,
     CollectionMixin,
     SandboxMixin,
