@@ -54,3 +54,20 @@ def users_list(cli: Cli, as_json: bool) -> None:
         for u in registry.users()
     ]
     show(rows, as_json, title="registry accounts")
+
+
+@command.command("password")
+@click.argument("name")
+@pass_cli
+def users_password(cli: Cli, name: str) -> None:
+    """Set the console password (登录口令) of NAME: an admin sets an initial one, to be changed
+    at the first sign-in, or an account sets its own. Asked twice, never echoed."""
+    registry = cli.registry()
+    actor = cli.acting_user()
+    password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    with registry_refusals():
+        registry.set_password(name, password, actor)
+    if actor == name:
+        click.echo(f"{name}: password set")
+    else:
+        click.echo(f"{name}: password set; it must be changed at the first sign-in")

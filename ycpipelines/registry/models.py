@@ -1,10 +1,11 @@
-"""Tables of the registry database (运营登记库): approvals, the audit chain, collection state and
-feedback tickets."""
+"""Tables of the registry database (运营登记库): approvals, the audit chain, collection state,
+feedback tickets, accounts and their console credentials and sessions."""
 
 from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -144,6 +145,40 @@ class User(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     os_account: Mapped[str | None] = mapped_column(String(64), unique=True)
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Credential(Base):
+    """An account's console credentials (登录凭据): an argon2id password hash, the TOTP second
+    factor's secret encrypted at rest, and the consecutive failures that lock it."""
+
+    __tablename__ = "credentials"
+
+    user: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    must_change: Mapped[bool] = mapped_column(Boolean, default=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    totp_secret: Mapped[str | None] = mapped_column(Text)  # Fernet token, never the base32
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last code used
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleSession(Base):
+    """A signed-in console session (会话): the cookie's sha256 only, the sign-in stage reached,
+    its CSRF token and both expiries; `seal` is a keyed hash binding the row's values, so a row
+    edited or inserted by hand is no session."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(64), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seal: Mapped[str] = mapped_column(String(64))
 
 
 class RegistryMeta(Base):

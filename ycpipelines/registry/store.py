@@ -1,7 +1,7 @@
 """The registry database (运营登记库): the engine, the transaction every change runs in, and the
 `Registry` composed of one module per record type (requests and decisions, authorizations,
-deliveries and their downloads, tickets, collection state, the sandbox, alerts, identity, the
-audit chain) and the reads scoped to one account."""
+deliveries and their downloads, tickets, collection state, the sandbox, alerts, identity,
+console credentials and sessions, the audit chain) and the reads scoped to one account."""
 
 import random
 import time
@@ -19,6 +19,7 @@ from ycpipelines.registry.anchor import Anchor
 from ycpipelines.registry.audit import FIRST, HEAD, AuditMixin
 from ycpipelines.registry.authorizations import AuthorizationsMixin
 from ycpipelines.registry.collection import CollectionMixin
+from ycpipelines.registry.credentials import CredentialsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.downloads import DownloadsMixin
 from ycpipelines.registry.errors import RegistryError
@@ -46,6 +47,7 @@ def open_registry(url: str) -> "Registry":
 class Registry(
     AuditMixin,
     IdentityMixin,
+    CredentialsMixin,
     RequestsMixin,
     AuthorizationsMixin,
     DeliveriesMixin,
@@ -65,7 +67,7 @@ class Registry(
     upgrade = staticmethod(upgrade)
 
     def __init__(self, url: str | None = None, settings: Settings | None = None) -> None:
-        settings = settings or Settings()
+        self.settings = settings = settings or Settings()
         self.url = url or settings.registry
         self.engine: Engine = create_engine(self.url)
         try:
