@@ -46,16 +46,23 @@ class Person:
             time.sleep(1)
 
 
+MADE: dict[tuple[str, str], Person] = {}
+
+
 def person(registry: Registry, name: str, roles: list[str]) -> Person:
     """An account granted `roles` by the admin, its initial password changed and, when its
-    roles need one, its TOTP enrolled: as a real person's first sign-in leaves it."""
+    roles need one, its TOTP enrolled: as a real person's first sign-in leaves it. Made once per
+    registry; later calls return the same person."""
+    if (registry.url, name) in MADE:
+        return MADE[registry.url, name]
     if name != ADMIN:
+        person(registry, ADMIN, ["admin"])
         accounts(registry, {name: roles})
     elif registry.user(ADMIN) is None:
         accounts(registry, {})
     registry.set_password(name, FIRST, ADMIN)
     registry.change_password(name, FIRST, PASSWORD)
-    found = Person(name, roles)
+    found = MADE[registry.url, name] = Person(name, roles)
     if registry.needs_totp(name):
         found.secret = registry.begin_totp(name)
         registry.confirm_totp(name, found.code())
@@ -105,3 +112,15 @@ def live(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def routes(app: FastAPI) -> list[tuple[str, set[str]]]:
+    """Every route's path and methods, through the routers the app includes."""
+    found, todo = [], list(app.routes)
+    while todo:
+        route = todo.pop()
+        if inner := getattr(route, "original_router", None):
+            todo += inner.routes
+        elif methods := getattr(route, "methods", None):
+            found.append((route.path, set(methods)))
+    return found

@@ -13,8 +13,8 @@ from ycpipelines.console.sessions import COOKIE
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
 
-from helpers import ADMIN
-from people import FIRST, PASSWORD, Person, client, form_token, person, sign_in
+from helpers import ADMIN, accounts
+from people import FIRST, PASSWORD, Person, client, form_token, person, routes, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_a_reviewer_needs_password_and_totp_and_each_step_rotates_the_session(
     app: FastAPI, registry: Registry, reviewer: Person
 ) -> None:
     browser = client(app)
-    browser.cookies.set(COOKIE, "planted-by-an-attacker")
+    browser.cookies.set(COOKIE, "planted-by-an-attacker", domain="127.0.0.1", path="/")
     answer = post_login(browser, reviewer.name, reviewer.password)
     assert answer.headers["location"] == "/login/totp"
     halfway = browser.cookies[COOKIE]
@@ -79,8 +79,6 @@ def test_an_initial_password_must_be_changed_then_the_second_factor_enrolled(
     app: FastAPI, registry: Registry, reviewer: Person
 ) -> None:
     person(registry, ADMIN, ["admin"])
-    from helpers import accounts
-
     accounts(registry, {"新监管员": ["supervisor"]})
     registry.set_password("新监管员", FIRST, ADMIN)
     browser = client(app)
@@ -113,9 +111,7 @@ def test_logout_ends_the_session_on_the_server(
 
 def test_every_post_without_its_csrf_token_is_forbidden(app: FastAPI, reviewer: Person) -> None:
     browser = sign_in(app, reviewer)
-    posts = sorted(
-        {r.path for r in app.routes if "POST" in getattr(r, "methods", set())} - {"/login"}
-    )
+    posts = sorted({path for path, methods in routes(app) if "POST" in methods} - {"/login"})
     assert "/logout" in posts
     for path in posts:
         answer = browser.post(re.sub(r"\{[^}]+\}", "1", path), data={"comment": "x"})

@@ -218,19 +218,23 @@ class CredentialsMixin:
         return Stage.CHANGE if must_change(credential, now()) else Stage.FULL
 
     def begin_totp(self, name: str) -> str:
-        """A new, unconfirmed TOTP secret (base32, for the enrolment page); refused for an
-        account without a password or with a confirmed second factor already."""
-        secret, key = new_secret(), self.console_key()
+        """The unconfirmed TOTP secret (base32, for the enrolment page): the pending one again
+        (a reloaded page keeps what was scanned), else a new one; refused for an account without
+        a password or with a confirmed second factor already."""
+        key = self.console_key()
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> str:
             credential = session.get(Credential, name, with_for_update=True)
             if credential is None or credential.totp_confirmed:
                 raise RegistryError(f"{name} cannot enrol a second factor now")
+            if pending := key.decrypt(credential.totp_secret or ""):
+                return pending
+            secret = new_secret()
             credential.totp_secret, credential.totp_last_step = key.encrypt(secret), None
             self._audit(session, name, "totp.enrolment_started", f"user/{name}", {})
+            return secret
 
-        self._transact(work)
-        return secret
+        return self._transact(work)
 
     def confirm_totp(self, name: str, code: str) -> None:
         """Confirm the pending secret with a code from the authenticator; a wrong code counts
