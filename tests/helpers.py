@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
     from ycpipelines.registry import Registry
-    from ycpipelines.registry.models import ApprovalRequest
+    from ycpipelines.registry.models import ApprovalRequest, Delivery
 
 
 def materializations(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, dict]:
@@ -194,6 +194,48 @@ def publish_run(
         tags=tags,
         partition_key=consumer,
     )
+
+
+def deliver_file(
+    registry: "Registry", consumer: str, zone: Path, source: Path, reviewer: str
+) -> "Delivery":
+    """`source` delivered to `consumer` through the one delivery path (`egress.delivery`), as a
+    product's approved file is: a grant by the admin, the request the sensor files (built by an
+    operator), `reviewer`'s approval in the audit chain, then `deliver`. No Dagster run: the
+    order names no build whose privacy checks it re-reads."""
+    from datetime import timedelta
+
+    from upath import UPath
+
+    from ycpipelines.egress.delivery import deliver
+    from ycpipelines.egress.records import Order, Scope
+    from ycpipelines.foundation.clock import pilot_today
+    from ycpipelines.foundation.lake import file_digest
+
+    scenario, today = "underwriting_features", pilot_today()
+    grant = registry.grant(
+        consumer=consumer, scenario=scenario, fields=["score"], plan=f"预案-{consumer}",
+        valid_from=today - timedelta(days=1), valid_to=today + timedelta(days=30), actor=ADMIN,
+    )  # fmt: skip
+    request, _ = registry.file_request(
+        "egress-sensor", scenario=scenario, consumer=consumer, authorization_id=grant.id,
+        content_hash=file_digest(UPath(source)), row_count=1, product_path=str(source),
+        product_run_id="run-1", launched_by="赵运营", evidence={},
+    )  # fmt: skip
+    registry.decide(request.id, approve=True, reviewer=reviewer, comment="同意")
+
+    def write(snapshot: UPath, staging: Path) -> Path:
+        shutil.copyfile(snapshot, staging / source.name)
+        return staging / source.name
+
+    order = Order(
+        request_id=request.id, consumer=consumer, scenario=scenario,
+        scope=Scope(scenario, ("score",)), source=UPath(source), folder=scenario, write=write,
+        fingerprint="test", actor="egress-publisher",
+    )  # fmt: skip
+    deliver(registry, order, zone)
+    [delivery] = [d for d in registry.deliveries(consumer=consumer) if d.request_id == request.id]
+    return delivery
 
 
 SHOTS = Path(os.environ.get("SHOTS_DIR") or Path(__file__).parent / "artifacts")

@@ -16,10 +16,11 @@ from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import launch, review_tick
 from ycpipelines.egress.content import private_copy
-from ycpipelines.egress.desk import ReviewSheet, pilot_time, review_sheet
+from ycpipelines.egress.desk import ReviewSheet, review_sheet
 from ycpipelines.egress.form import review_form_pdf
 from ycpipelines.egress.privacy_rows import privacy_rows
 from ycpipelines.egress.publish import APPROVAL_TAG
+from ycpipelines.foundation.clock import stamp
 from ycpipelines.foundation.lake import duck
 from ycpipelines.foundation.levels import Level
 from ycpipelines.registry import Registry
@@ -177,7 +178,7 @@ def test_the_form_is_bound_to_the_hash_reviewer_request_and_chain_entry(
     assert request.content_hash in text
     assert "approved, verified in the audit chain" in text
     assert f"审计链条目 audit entry\n{decision.entry_id}\n" in text
-    assert f"审核时间 decided at\n{pilot_time(datetime.fromisoformat(decision.decided_at))}" in text
+    assert f"审核时间 decided at\n{stamp(datetime.fromisoformat(decision.decided_at))}" in text
     assert REVIEWER in text and "出域审核单" in text
     assert str(request.id) in text
 

@@ -98,6 +98,8 @@ def register() -> None:
         authorizations,
         backfill,
         catalog,
+        console,
+        deliveries,
         demo,
         dev,
         egress,
@@ -117,7 +119,7 @@ def register() -> None:
 
     domains = (demo, backfill, egress, pii, catalog, audit, tickets, quality, users)
     domains += (authorizations, trace, ledger, sandbox, psi, serve, dev, lineage, resource_map)
-    domains += (alerts, registry)
+    domains += (alerts, registry, console, deliveries)
     for module in domains:
         main.add_command(module.command)
 

@@ -5,7 +5,7 @@ Timestamps carry their zone: the pilot's (Asia/Shanghai, +08:00) in ISO 8601.
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,21 +15,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ycpipelines.foundation.clock import PILOT_ZONE
+from ycpipelines.foundation.clock import stamp
 
 F = TypeVar("F", bound=Callable[..., Any])
 Row = Mapping[str, Any]
 WIDE = 200  # columns of a table written to a pipe or a file: one line per row
-
-
-def stamp(moment: datetime | None) -> str:
-    """An instant as ISO 8601 in the pilot's zone, e.g. 2025-06-30T09:12:03+08:00; a naive
-    value (SQLite keeps no zone) is UTC."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(PILOT_ZONE).isoformat(timespec="seconds")
 
 
 def plain(value: Any) -> Any:

@@ -5,7 +5,7 @@ row and its evidence, its authorization, the catalog's product and datasets, the
 No raw source value appears: products are de-identified, and the sample is masked on top."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,7 +15,7 @@ from ycpipelines.egress.changes import ChangeView, compare
 from ycpipelines.egress.content import private_copy
 from ycpipelines.egress.privacy_rows import PrivacyRow, privacy_rows
 from ycpipelines.egress.sample import SampleView, masked_sample
-from ycpipelines.foundation.clock import PILOT_ZONE
+from ycpipelines.foundation.clock import stamp
 from ycpipelines.foundation.keys import ColumnRef, Layer
 from ycpipelines.foundation.levels import Level
 from ycpipelines.products.build import pseudonym_columns
@@ -108,22 +108,13 @@ class ReviewSheet:
     content_verified: bool  # the product file's hash is the request's content_hash
 
 
-def pilot_time(moment: datetime | None) -> str | None:
-    """An instant in the pilot's zone (+08:00), ISO 8601; a naive one (SQLite) is UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(PILOT_ZONE).isoformat(timespec="seconds")
-
-
 def as_dict(row: object, columns: tuple[str, ...]) -> dict[str, Any]:
     """A registry row as plain values: instants in the pilot's zone, days as ISO text."""
     found = {}
     for name in columns:
         value = getattr(row, name)
         if isinstance(value, datetime):
-            value = pilot_time(value)
+            value = stamp(value)
         elif isinstance(value, date):
             value = value.isoformat()
         found[name] = value

@@ -14,8 +14,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ycpipelines.egress.desk import ReviewSheet, pilot_time
-from ycpipelines.foundation.clock import PILOT_ZONE
+from ycpipelines.egress.desk import ReviewSheet
+from ycpipelines.foundation.clock import PILOT_ZONE, stamp
 from ycpipelines.registry.requests import Decision
 
 TITLE = "出域审核单"
@@ -53,7 +53,7 @@ def verdict(sheet: ReviewSheet, decision: Decision | None) -> tuple[str, str, st
             return f"{text(PENDING)} {latin(PENDING_LATIN)}", "—", "—"
         unverified = f"无经审计链核验的批准 — 非审核结论 {latin(f'{status}: not a decision')}"
         return unverified, text(sheet.request.get("reviewer")), "—"
-    when = pilot_time(datetime.fromisoformat(decision.decided_at))
+    when = stamp(datetime.fromisoformat(decision.decided_at))
     return (
         f"批准 {latin('approved, verified in the audit chain')}",
         text(decision.reviewer),

@@ -12,3 +12,13 @@ def pilot_today(now: datetime | None = None) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(PILOT_ZONE).date()
+
+
+def stamp(moment: datetime | None) -> str:
+    """An instant as ISO 8601 in the pilot's zone, e.g. 2025-06-30T09:12:03+08:00; a naive
+    value (SQLite keeps no zone) is UTC."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(PILOT_ZONE).isoformat(timespec="seconds")

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = None
     pseudonym_key_version: str = "v1"
     alert_webhook: str | None = None
+    # the console (运营平台控制台): where it listens, its sessions, lockout and TOTP key
+    console_host: str = "127.0.0.1"
+    console_port: int = 8080
+    console_idle_minutes: int = Field(15, gt=0)
+    console_session_hours: int = Field(8, gt=0)
+    console_lockout_failures: int = Field(5, gt=0)
+    console_lockout_minutes: int = Field(15, gt=0)
+    console_key: SecretStr | None = None  # encrypts TOTP secrets; dev: $YC_HOME/keys/console.key
+    console_secure_cookies: bool = False  # true behind TLS
     code_server_host: str = "127.0.0.1"
     code_server_port: int | None = None
     dagster_home_dir: Path | None = Field(

@@ -133,8 +133,8 @@ class AuthorizationsMixin:
             if status == "revoked":
                 voided = self._void_requests(session, [grant.id], actor, reason)
                 revoked = session.execute(
-                    update(Delivery)
-                    .where(Delivery.authorization_id == grant.id)
+                    update(Delivery)  # a delivery confirmed destroyed stays destroyed
+                    .where(Delivery.authorization_id == grant.id, Delivery.status == "delivered")
                     .values(status="revoked")
                 ).rowcount
             self._audit(

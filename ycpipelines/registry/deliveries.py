@@ -1,6 +1,11 @@
-"""Deliveries (出域交付) and revenue settlement (收益分配) in the registry, each audited."""
+"""Deliveries (出域交付) and revenue settlement (收益分配) in the registry, each audited.
 
-from datetime import UTC, datetime
+A delivery is `delivered` until its authorization is revoked (the revocation marks it `revoked`
+in the same transaction); the consumer then destroys its copies and confirms it (`destroyed`).
+What a consumer may do with one is `standing`: the one rule downloads and confirmations follow.
+"""
+
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,6 +14,34 @@ from sqlalchemy.orm import Session
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery, Settlement
+
+DELIVERED, REVOKED, DESTROYED = "delivered", "revoked", "destroyed"  # Delivery.status
+ENDED, SUSPENDED = "ended", "suspended"  # what its authorization makes of a delivered one
+DESTROYABLE = frozenset({REVOKED, ENDED})
+
+
+def is_revoked(delivery: Delivery, grant: Authorization | None) -> bool:
+    """The one rule of revocation (撤回): the delivery is marked revoked, or its authorization
+    is revoked (or its row is gone), whatever the delivery's own row says."""
+    return delivery.status == REVOKED or grant is None or grant.status == "revoked"
+
+
+def standing(delivery: Delivery, grant: Authorization | None, today: date) -> str:
+    """What the consumer may do with a delivery on the pilot's day `today` (交付状态):
+    `delivered` (download it), `revoked` or `ended` (its authorization's validity is over:
+    destroy the copies and confirm), `suspended` (wait: suspended, or not yet valid),
+    `destroyed` (confirmed); any other status of the row is returned as it is."""
+    if delivery.status == DESTROYED:
+        return DESTROYED
+    if grant is None or is_revoked(delivery, grant):
+        return REVOKED
+    if grant.valid_to < today:
+        return ENDED
+    if delivery.status != DELIVERED:
+        return delivery.status
+    if grant.status != "active" or today < grant.valid_from:
+        return SUSPENDED
+    return DELIVERED
 
 
 def split_cents(total: int, weights: dict[str, float]) -> dict[str, int]:
@@ -84,6 +117,34 @@ class DeliveriesMixin:
             query = query.where(Delivery.consumer == consumer)
         with Session(self.engine) as session:
             return list(session.scalars(query))
+
+    def confirm_destroyed(self, actor: str, delivery_id: int, note: str) -> Delivery:
+        """The consumer confirms that it destroyed every copy of a revoked or ended delivery
+        (销毁确认), once; audited `delivery.destroyed` with its note. Another consumer's delivery
+        is `NotFound`."""
+        found = self.delivery_for(actor, delivery_id)
+        if not note.strip():
+            raise RegistryError("a destruction confirmation needs a note: what was destroyed, how")
+
+        def work(session: Session) -> Delivery:
+            # The grant first, then the delivery: the order a revocation locks them in.
+            grant = session.get(Authorization, found.authorization_id, with_for_update=True)
+            delivery = session.get(Delivery, delivery_id, with_for_update=True)
+            assert delivery is not None  # deliveries are never deleted
+            state = standing(delivery, grant, pilot_today())
+            if state == DESTROYED:
+                raise RegistryError(f"delivery {delivery_id} was confirmed destroyed already")
+            if state not in DESTROYABLE:
+                raise RegistryError(
+                    f"delivery {delivery_id} is {state}: only a revoked delivery, or one whose "
+                    "authorization ended, is destroyed"
+                )
+            delivery.status = DESTROYED
+            detail = {"consumer": delivery.consumer, "was": state, "note": note}
+            self._audit(session, actor, "delivery.destroyed", f"delivery/{delivery_id}", detail)
+            return delivery
+
+        return self._transact(work)
 
     def settle(self, period: str, actor: str) -> list[Settlement]:
         """Split the period's delivery revenue among contributing bureaus, once per period."""

@@ -204,7 +204,7 @@ class Delivery(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))  # id of the recipient's pseudonym key
     price_cents: Mapped[int] = mapped_column(Integer)
     contributions: Mapped[dict] = mapped_column(JSON)  # bureau -> weighted rows contributed
-    status: Mapped[str] = mapped_column(String(16))  # delivered, revoked
+    status: Mapped[str] = mapped_column(String(16))  # delivered, revoked, destroyed
     delivered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,6 +1,7 @@
 """The registry database (运营登记库): the engine, the transaction every change runs in, and the
 `Registry` composed of one module per record type (requests and decisions, authorizations,
-deliveries, tickets, collection state, the sandbox, alerts, identity, the audit chain)."""
+deliveries and their downloads, tickets, collection state, the sandbox, alerts, identity, the
+audit chain) and the reads scoped to one account."""
 
 import random
 import time
@@ -19,12 +20,14 @@ from ycpipelines.registry.audit import FIRST, HEAD, AuditMixin
 from ycpipelines.registry.authorizations import AuthorizationsMixin
 from ycpipelines.registry.collection import CollectionMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
+from ycpipelines.registry.downloads import DownloadsMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import IdentityMixin
 from ycpipelines.registry.models import RegistryMeta
 from ycpipelines.registry.requests import RequestsMixin
 from ycpipelines.registry.sandbox import SandboxMixin
 from ycpipelines.registry.schema import require_current, upgrade
+from ycpipelines.registry.scopes import ScopesMixin
 from ycpipelines.registry.tickets import TicketsMixin
 
 T = TypeVar("T")
@@ -46,6 +49,8 @@ class Registry(
     RequestsMixin,
     AuthorizationsMixin,
     DeliveriesMixin,
+    DownloadsMixin,
+    ScopesMixin,
     TicketsMixin,
     CollectionMixin,
     SandboxMixin,

@@ -1,0 +1,5 @@
+"""(filled in by the admin pages)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

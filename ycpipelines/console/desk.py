@@ -1,0 +1,5 @@
+"""(filled in by the desk pages)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,51 @@
+"""Rendering a page (页面): the template with the viewer, its navigation and the form token."""
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from ycpipelines.console.context import Console
+from ycpipelines.console.csrf import PRE, form_token
+from ycpipelines.console.sessions import Viewer
+
+# (path, label, roles that see it; "consumer:" and "bureau:" mean any scoped role of that kind)
+NAV = (
+    ("/", "首页", None),
+    ("/desk", "审核台", ("reviewer", "supervisor")),
+    ("/deliveries", "我的交付", ("consumer:",)),
+    ("/admin/users", "账户与角色", ("admin", "supervisor")),
+    ("/admin/authorizations", "授权与预案", ("admin", "supervisor")),
+    ("/password", "修改密码", None),
+)
+
+
+def nav(viewer: Viewer | None) -> list[tuple[str, str]]:
+    """The links the viewer's roles open."""
+    if viewer is None:
+        return []
+
+    def sees(roles: tuple[str, ...] | None) -> bool:
+        if roles is None:
+            return True
+        return any(viewer.scoped(r[:-1]) if r.endswith(":") else viewer.has(r) for r in roles)
+
+    return [(path, label) for path, label, roles in NAV if sees(roles)]
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """The template `name` for this request's viewer, with the CSRF token its forms carry."""
+    app: Console = request.app.state.console
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    csrf = viewer.csrf if viewer else form_token(request, app)
+    response = app.templates.TemplateResponse(
+        request,
+        name,
+        {"viewer": viewer, "csrf": csrf, "nav": nav(viewer), "path": request.url.path, **context},
+        status_code=status,
+    )
+    if new := getattr(request.state, "new_pre", None):
+        response.set_cookie(
+            PRE, new, httponly=True, samesite="strict", secure=app.settings.console_secure_cookies
+        )
+    return response
