@@ -7,6 +7,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
     from ycpipelines.registry import Registry
-    from ycpipelines.registry.models import Delivery
+    from ycpipelines.registry.models import ApprovalRequest, Delivery
 
 
 def materializations(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, dict]:
@@ -105,16 +106,65 @@ def ycp(*args: str, ok: bool = True, as_user: str | None = None) -> str:
     return result.output
 
 
-def ingest_demo_days(sources: dict) -> None:
-    """Collect, govern and de-identify every partition of the demo sources, two at a time."""
-    from datetime import date
-
+def ingest_demo_days(sources: dict, since: date | None = None, until: date | None = None) -> None:
+    """Collect, govern and de-identify every partition of the demo sources (from `since` to
+    `until`, by default their first and last days), two at a time."""
     from ycpipelines.catalog import load_catalog
     from ycpipelines.demo.run import ingest
 
     first, last = (date.fromisoformat(sources[k]) for k in ("first", "end"))
-    _, failed = ingest(load_catalog(), first, last, 2)
+    _, failed = ingest(load_catalog(), since or first, until or last, 2)
     assert failed == []
+
+
+def grant(consumer: str, scenario: str, first: date | None = None, last: date | None = None) -> int:
+    """`ycp auth grant` of `scenario` to `consumer`, from the pilot's today for 30 days unless
+    told; returns the authorization's id."""
+    from ycpipelines.foundation.clock import pilot_today
+
+    first = first or pilot_today()
+    last = last or pilot_today() + timedelta(days=30)
+    out = ycp(
+        "auth",
+        "grant",
+        "--consumer",
+        consumer,
+        "--scenario",
+        scenario,
+        "--from",
+        str(first),
+        "--to",
+        str(last),
+        "--plan",
+        f"预案-{consumer}: 停止交付并通知召回",
+    )
+    return int(out.split()[1].rstrip(":"))
+
+
+def build_and_review(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    registry: "Registry",
+    operator: str,
+    scenario: str,
+) -> dict[str, "ApprovalRequest"]:
+    """Build the products as `operator`, then one review sensor tick: the newest request of
+    each authorized consumer of `scenario`."""
+    from ycpipelines.demo.run import launched, review_tick
+
+    built = launched(defs, instance, registry, "build_products", operator)
+    assert built.success
+    review_tick(defs, instance)
+    return {r.consumer: r for r in registry.requests() if r.scenario == scenario}
+
+
+def resident_identifiers(sources: Path) -> set[str]:
+    """Every ID number, name and phone of the demo population register's raw rows."""
+    import sqlite3
+
+    with sqlite3.connect(sources / "population.sqlite") as con:
+        rows = con.execute("SELECT id_number, name, phone FROM residents").fetchall()
+    return {v for row in rows for v in row if v}
 
 
 def publish_run(

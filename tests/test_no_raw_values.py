@@ -3,7 +3,6 @@ pipeline, then the Dagster instance (event log with every error and its causes, 
 run storage) and the registry (audit log, tickets, conflicts, alerts) are searched for every
 identifier the sources delivered."""
 
-import sqlite3
 from pathlib import Path
 
 import dagster as dg
@@ -24,14 +23,9 @@ from bad_inputs import (
     ingest,
     row_attacks,
 )
+from helpers import resident_identifiers
 
 DAY, FRESH = "2025-06-30", "2025-06-29"
-
-
-def resident_identifiers(sources: Path) -> set[str]:
-    with sqlite3.connect(sources / "population.sqlite") as con:
-        rows = con.execute("SELECT id_number, name, phone FROM residents").fetchall()
-    return {v for row in rows for v in row if v}
 
 
 def feed_every_bad_input(home: Path, instance: dg.DagsterInstance, defs: dg.Definitions) -> None:

@@ -5,7 +5,6 @@ Each test decides its own consumer's request: one grant per consumer is made onc
 (授权), and no test relies on a decision or a delivery another test made."""
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -18,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
-from ycpipelines.demo.run import launch, launched, review_tick
+from ycpipelines.demo.run import launch, review_tick
 from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.keys import published_key
@@ -26,7 +25,15 @@ from ycpipelines.foundation.lake import duck, file_digest
 from ycpipelines.registry import Registry
 from ycpipelines.registry.deliveries import split_cents
 
-from helpers import accounts, failures, ingest_demo_days, publish_run, upgraded, ycp
+from helpers import (
+    accounts,
+    build_and_review,
+    failures,
+    grant,
+    ingest_demo_days,
+    publish_run,
+    ycp,
+)
 
 SCENARIO = "underwriting_features"
 APPROVED, REJECTED = ("insurer_a", "insurer_b"), "insurer_c"  # decided once, by `decided`
@@ -36,47 +43,24 @@ OPERATOR, REVIEWER, LATE_REVIEWER = "赵运营", "王审核", "孙审核"
 TODAY = pilot_today()
 
 
-def grant(consumer: str, first: date = TODAY, last: date = TODAY + timedelta(days=30)) -> int:
-    out = ycp(
-        "auth",
-        "grant",
-        "--consumer",
-        consumer,
-        "--scenario",
-        SCENARIO,
-        "--from",
-        str(first),
-        "--to",
-        str(last),
-        "--plan",
-        f"预案-{consumer}: 停止交付并通知召回",
-    )
-    return int(out.split()[1].rstrip(":"))
-
-
 @pytest.fixture(scope="module")
-def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, databases) -> Iterator[dict]:
+def world(egress_registry: Registry, sources: dict, instance: dg.DagsterInstance) -> dict:
     """Governed demo data, every consumer of the module authorized, the reviewers, and the
     product built by an operator: one pending request per consumer."""
-    os.environ["YC_REGISTRY_URL"] = upgraded(databases("postgresql"))
     catalog = load_catalog()
     defs = build_definitions(catalog)
     ingest_demo_days(sources)
-    registry = Registry()
+    registry = egress_registry
     roles = {
         REVIEWER: ["reviewer"],
         OPERATOR: ["operator", "reviewer"],
         LATE_REVIEWER: ["reviewer"],
     }
     accounts(registry, roles)
-    grants = {c: grant(c) for c in CONSUMERS if c != EXPIRING}
-    grants[EXPIRING] = grant(EXPIRING, last=TODAY + timedelta(days=1))
-    built = launched(defs, instance, registry, "build_products", OPERATOR)
-    assert built.success
-    review_tick(defs, instance)
-    requests = {r.consumer: r for r in registry.requests() if r.scenario == SCENARIO}
-    yield {"defs": defs, "grants": grants, "requests": requests, "registry": registry}
-    del os.environ["YC_REGISTRY_URL"]
+    grants = {c: grant(c, SCENARIO) for c in CONSUMERS if c != EXPIRING}
+    grants[EXPIRING] = grant(EXPIRING, SCENARIO, last=TODAY + timedelta(days=1))
+    requests = build_and_review(defs, instance, registry, OPERATOR, SCENARIO)
+    return {"defs": defs, "grants": grants, "requests": requests, "registry": registry}
 
 
 def approve(request_id: int, comment: str = "字段清单与授权一致") -> None:

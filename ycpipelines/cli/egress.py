@@ -1,13 +1,14 @@
 """`ycp egress`: approval requests for deliveries (出域审核) and the evidence a reviewer reads."""
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ycpipelines.cli.authorizations import authorization_row
-from ycpipelines.cli.context import Cli, pass_cli, registry_refusals
+from ycpipelines.cli.context import Cli, pass_cli, refused, registry_refusals
 from ycpipelines.cli.output import echo_json, fields, json_option, show
-from ycpipelines.cli.params import REQUEST_STATUSES
+from ycpipelines.cli.params import REQUEST_STATUSES, Output
 
 if TYPE_CHECKING:
     from ycpipelines.registry.models import ApprovalRequest
@@ -131,3 +132,40 @@ def egress_approve(cli: Cli, request_id: int, comment: str) -> None:
 def egress_reject(cli: Cli, request_id: int, comment: str) -> None:
     """Reject a request, as the account this login maps to."""
     decide(cli, request_id, False, comment)
+
+
+# Who may print a review form: those who may read every request.
+FORM_READERS = ("reviewer", "admin", "supervisor")
+
+
+@command.command("form")
+@click.argument("request_id", type=int)
+@click.option("--out", required=True, type=Output(), help="PDF file to write")
+@pass_cli
+def egress_form(cli: Cli, request_id: int, out: Path) -> None:
+    """出域审核单: print a request's review form (PDF) bound to its content hash, reviewer,
+    decision time and audit entry; a request with no verified approval prints as pending."""
+    from ycpipelines.egress.desk import review_sheet
+    from ycpipelines.egress.form import review_form_pdf
+
+    registry = cli.registry()
+    actor = cli.acting_user()
+    with registry_refusals():
+        registry.require(actor, FORM_READERS, f"print the review form of request {request_id}")
+        sheet = review_sheet(registry, cli.catalog(), request_id)
+        approved = sheet.request["status"] == "approved"
+        decision = registry.verified_decision(request_id) if approved else None
+    pdf = review_form_pdf(sheet, decision, actor)
+    with refused(OSError, prefix=f"cannot write {out}: "):
+        out.write_bytes(pdf)
+    registry.audit(
+        actor,
+        "egress.form_printed",
+        f"request/{request_id}",
+        {
+            "content_hash": sheet.request["content_hash"],
+            "decision_entry": decision and decision.entry_id,
+        },
+    )
+    state = "decision" if decision else "no decision"
+    click.echo(f"wrote the review form of request {request_id} ({state}) to {out}")

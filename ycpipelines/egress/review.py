@@ -35,7 +35,8 @@ def quality_of_inputs(instance: dg.DagsterInstance, catalog: Catalog, product: P
 
 
 def privacy_evidence(build: ProductBuild, product: Product) -> dict:
-    """The figures the build's privacy checks judged, with the k and quasi-identifiers asked."""
+    """The figures the build's privacy checks judged, its re-identification risks, with the k
+    and quasi-identifiers asked."""
     figures = {
         "residual_identifiers": build.residual_identifiers,
         "smallest_group": build.smallest_group,
@@ -43,6 +44,8 @@ def privacy_evidence(build: ProductBuild, product: Product) -> dict:
         "suppress_below": build.suppress_below,
     }
     measured = {k: v for k, v in figures.items() if v is not None}
+    if build.reidentification:  # re-identification risks (and ℓ) of a row-level product
+        measured["reidentification"] = dict(build.reidentification)
     return measured | {"k": product.k, "quasi_identifiers": product.quasi_identifiers}
 
 

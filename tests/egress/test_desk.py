@@ -1,0 +1,216 @@
+"""The review desk's evidence (审核台) and the printed 出域审核单, on real requests: the product
+built over the first days, one consumer's request delivered, the last day ingested and the
+product rebuilt, so each consumer holds a newer request and one consumer a second delivery."""
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from pypdf import PdfReader
+
+from ycpipelines.catalog import load_catalog
+from ycpipelines.definitions import build_definitions
+from ycpipelines.demo.run import launch, review_tick
+from ycpipelines.egress.content import private_copy
+from ycpipelines.egress.desk import ReviewSheet, review_sheet
+from ycpipelines.egress.form import review_form_pdf
+from ycpipelines.egress.privacy_rows import privacy_rows
+from ycpipelines.egress.publish import APPROVAL_TAG
+from ycpipelines.foundation.clock import stamp
+from ycpipelines.foundation.lake import duck
+from ycpipelines.foundation.levels import Level
+from ycpipelines.registry import Registry
+
+from helpers import accounts, build_and_review, grant, ingest_demo_days, resident_identifiers, ycp
+
+SCENARIO = "claims_verification"
+PENDING, APPROVED, TWICE = "desk_p", "desk_a", "desk_t"
+OPERATOR, REVIEWER = "钱运营", "周审核"
+
+
+def approve_and_deliver(
+    defs: dg.Definitions, instance: dg.DagsterInstance, request_id: int
+) -> None:
+    ycp("egress", "approve", str(request_id), "--comment", "字段与授权一致", as_user=REVIEWER)
+    [run] = [r for r in review_tick(defs, instance) if r.tags[APPROVAL_TAG] == str(request_id)]
+    assert launch(defs, instance, run).success
+
+
+@pytest.fixture(scope="module")
+def desk(egress_registry: Registry, sources: dict, instance: dg.DagsterInstance) -> dict:
+    """Requests of the rebuilt product: PENDING's pending, APPROVED's approved, TWICE's
+    delivered after its first version."""
+    catalog = load_catalog()
+    defs = build_definitions(catalog)
+    last = date.fromisoformat(sources["end"])
+    ingest_demo_days(sources, until=last - timedelta(days=1))
+    registry = egress_registry
+    accounts(registry, {OPERATOR: ["operator"], REVIEWER: ["reviewer"]})
+    for consumer in (PENDING, APPROVED, TWICE):
+        grant(consumer, SCENARIO)
+    first = build_and_review(defs, instance, registry, OPERATOR, SCENARIO)
+    approve_and_deliver(defs, instance, first[TWICE].id)
+    ingest_demo_days(sources, since=last)
+    requests = build_and_review(defs, instance, registry, OPERATOR, SCENARIO)
+    assert requests[TWICE].content_hash != first[TWICE].content_hash
+    approve_and_deliver(defs, instance, requests[TWICE].id)
+    ycp("egress", "approve", str(requests[APPROVED].id), "--comment", "同意", as_user=REVIEWER)
+    return {"catalog": catalog, "registry": registry, "requests": requests, "first": first}
+
+
+def sheet_of(desk: dict, consumer: str) -> ReviewSheet:
+    return review_sheet(desk["registry"], desk["catalog"], desk["requests"][consumer].id)
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_the_sample_has_at_most_twenty_rows_each_masked_by_its_fields_level(desk: dict) -> None:
+    sheet = sheet_of(desk, PENDING)
+    product = next(p for p in desk["catalog"].products if p.scenario == SCENARIO)
+    assert sheet.content_verified and sheet.sample is not None
+    assert sheet.sample.masked and 0 < len(sheet.sample.rows) <= 20
+    assert sheet.sample.columns == [f.name for f in product.fields]
+    levels = {f.name: f.level for f in product.fields}
+    for n, column in enumerate(sheet.sample.columns):
+        cells = {row[n] for row in sheet.sample.rows}
+        if levels[column].rank >= Level.L3.rank:  # pseudonyms, diagnoses: stars only
+            assert all(set(c) == {"*"} or c == "∅" for c in cells), column
+    assert any(c != "∅" and set(c) != {"*"} for row in sheet.sample.rows for c in row)
+
+
+def test_fields_show_request_authorization_level_lineage_and_policy(desk: dict) -> None:
+    sheet = sheet_of(desk, PENDING)
+    rows = {f.name: f for f in sheet.fields}
+    person = rows["person_pid"]
+    assert person.requested and person.authorized and person.level == "L3"
+    assert person.lineage == [
+        "safe/settlements.person_pid ← medical_insurance/settlements.id_number"
+    ]
+    assert person.policy == "settlements.id_number: pseudonymize"
+    assert sheet.residual_identifiers == 0
+    assert {q.dataset for q in sheet.quality} == {"outpatient_visits", "settlements"}
+    assert sum(c.share for c in sheet.contributions) == pytest.approx(1, abs=1e-3)
+    assert sheet.price == "2000.00" and sheet.retention_days == 180
+
+
+def test_privacy_rows_compare_each_figure_with_its_threshold(desk: dict) -> None:
+    sheet = sheet_of(desk, PENDING)
+    rows = {r.name: r for r in sheet.privacy}
+    evidence = desk["requests"][PENDING].evidence["privacy"]
+    k = rows["k_anonymity"]
+    assert (k.measured, k.threshold, k.op) == (evidence["smallest_group"], 5, "≥")
+    assert k.passed == (k.measured >= 5)
+    risk = rows["max_risk"]
+    assert risk.threshold == 0.2 and risk.passed == (risk.measured <= 0.2)  # 受控公开
+    assert rows["residual_identifiers"].passed and rows["average_risk"].threshold == 0.1
+    product = next(p for p in desk["catalog"].products if p.scenario == SCENARIO)
+    forged = {"privacy": {"smallest_group": 2, "reidentification": {"max_risk": 0.5}}}
+    judged = {r.name: r.passed for r in privacy_rows(forged, product, None)}
+    assert judged == {"k_anonymity": False, "max_risk": False}
+
+
+def test_l_diversity_is_measured_on_the_file_when_the_build_did_not_record_it(desk: dict) -> None:
+    request = desk["requests"][PENDING]
+    product = next(p for p in desk["catalog"].products if p.scenario == SCENARIO)
+    diverse = product.model_copy(update={"sensitive": "icd10_code", "l_diversity": 2})
+    with private_copy(request.product_path) as content:
+        [row] = [r for r in privacy_rows({}, diverse, content.path) if r.name == "l_diversity"]
+    assert isinstance(row.measured, int) and row.threshold == 2
+    assert row.passed == (row.measured >= 2)
+    [unmeasured] = privacy_rows({}, diverse, None)
+    assert unmeasured.measured is None and not unmeasured.passed
+
+
+@contextmanager
+def replaced(path: Path) -> Iterator[None]:
+    """Within, the product file holds other bytes (its first five rows); then it is put back."""
+    kept = path.read_bytes()
+    other = path.with_name("other.parquet")
+    with duck() as con:
+        con.execute(f"COPY (SELECT * FROM read_parquet('{path}') LIMIT 5) TO '{other}'")
+    other.replace(path)
+    try:
+        yield
+    finally:
+        path.write_bytes(kept)
+
+
+def test_a_file_replaced_after_the_request_gives_no_sample(desk: dict) -> None:
+    request = desk["requests"][PENDING]
+    with replaced(Path(request.product_path)):
+        sheet = sheet_of(desk, PENDING)
+    assert sheet.sample is None and not sheet.content_verified
+    assert "hash is not the request's content_hash" in sheet.sample_note
+    assert sheet_of(desk, PENDING).sample is not None, "put back, the file is sampled again"
+
+
+def test_changes_since_the_previous_delivery_show_the_row_difference(desk: dict) -> None:
+    registry, request = desk["registry"], desk["requests"][TWICE]
+    v1, v2 = registry.deliveries(consumer=TWICE)
+    assert (v1.version, v2.version) == ("v1", "v2") and v2.request_id == request.id
+    changes = sheet_of(desk, TWICE).changes
+    assert changes is not None and changes.previous_version == "v1"
+    assert (changes.rows_before, changes.rows_after) == (v1.rows, request.row_count)
+    assert changes.rows_after > changes.rows_before, "the last day added settlements"
+    assert changes.added == changes.removed == changes.retyped == []
+    columns = {c.column: c for c in changes.distribution}
+    assert columns["person_pid"].pseudonym and columns["person_pid"].after.distinct is None
+    fee = columns["visit_fee"]
+    assert fee.before.mean is not None and fee.after.min <= fee.after.mean <= fee.after.max
+    first = sheet_of(desk, PENDING)
+    assert first.changes is None and "first delivery" in first.changes_note
+
+
+def test_the_form_is_bound_to_the_hash_reviewer_request_and_chain_entry(
+    desk: dict, tmp_path: Path
+) -> None:
+    request = desk["requests"][APPROVED]
+    out = tmp_path / "form.pdf"
+    ycp("egress", "form", str(request.id), "--out", str(out), as_user=REVIEWER)
+    text = pdf_text(out.read_bytes())
+    decision = desk["registry"].verified_decision(request.id)
+    assert request.content_hash in text
+    assert "approved, verified in the audit chain" in text
+    assert f"审计链条目 audit entry\n{decision.entry_id}\n" in text
+    assert f"审核时间 decided at\n{stamp(datetime.fromisoformat(decision.decided_at))}" in text
+    assert REVIEWER in text and "出域审核单" in text
+    assert str(request.id) in text
+
+
+def test_a_pending_request_prints_as_no_decision(desk: dict) -> None:
+    sheet = sheet_of(desk, PENDING)
+    text = pdf_text(review_form_pdf(sheet, None, REVIEWER))
+    assert "pending: not a decision" in text and "待审核" in text
+    assert "approved" not in text
+
+
+def test_a_decision_of_another_request_is_not_printed_on_this_form(desk: dict) -> None:
+    decision = desk["registry"].verified_decision(desk["requests"][APPROVED].id)
+    with pytest.raises(ValueError, match="not this request's"):
+        review_form_pdf(sheet_of(desk, PENDING), decision, REVIEWER)
+
+
+def test_only_reviewers_admins_and_supervisors_print_forms(desk: dict, tmp_path: Path) -> None:
+    request = desk["requests"][PENDING]
+    out = tmp_path / "form.pdf"
+    refused = ycp("egress", "form", str(request.id), "--out", str(out), as_user=OPERATOR, ok=False)
+    assert "needs the reviewer or admin or supervisor role" in refused and not out.exists()
+
+
+def test_no_raw_source_value_reaches_the_sheet_or_the_form(desk: dict, yc_home: Path) -> None:
+    secrets = resident_identifiers(yc_home / "sources")
+    assert len(secrets) > 100
+    places = {}
+    for consumer in (PENDING, APPROVED, TWICE):
+        sheet = sheet_of(desk, consumer)
+        pdf = review_form_pdf(sheet, None, REVIEWER)
+        places[f"{consumer} sheet"] = repr(sheet)
+        places[f"{consumer} form"] = pdf_text(pdf) + pdf.decode("latin-1")
+    leaks = [f"{w}: {s[:1]}…({len(s)})" for w, t in places.items() for s in secrets if s in t]
+    assert not leaks, leaks[:10]
