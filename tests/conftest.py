@@ -9,12 +9,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pytest
 from sqlalchemy import create_engine, text
 
 from ycpipelines.foundation.settings import PROJECT_ROOT
+
+from helpers import upgraded
+
+if TYPE_CHECKING:
+    from ycpipelines.registry import Registry
 
 TEST_KEY = "test-pseudonym-key-not-for-production"
 SERVERS = {
@@ -70,6 +76,17 @@ def databases() -> Iterator[Callable[[str], str]]:
     yield get
     for context in reversed(stack):
         context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def egress_registry(yc_home: Path, databases: Callable[[str], str]) -> Iterator["Registry"]:
+    """The module's registry: a fresh PostgreSQL database, migrated, named by YC_REGISTRY_URL
+    for every `ycp` command and run of the module."""
+    from ycpipelines.registry import Registry
+
+    os.environ["YC_REGISTRY_URL"] = upgraded(databases("postgresql"))
+    yield Registry()
+    del os.environ["YC_REGISTRY_URL"]
 
 
 @pytest.fixture(scope="session", autouse=True)
