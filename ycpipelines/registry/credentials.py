@@ -32,7 +32,7 @@ from ycpipelines.registry.passwords import (
     password_matches,
     verify_nothing,
 )
-from ycpipelines.registry.totp import matched_step, new_secret
+from ycpipelines.registry.totp import current_code, matched_step, new_secret
 
 TOTP_ROLES = frozenset({"admin", "reviewer", "supervisor"})
 REFUSED = "sign-in refused: the account, password or code is wrong, or the account is locked"
@@ -197,6 +197,18 @@ class CredentialsMixin:
             self._audit(session, actor, "user.password_set", f"user/{name}", detail)
 
         self._transact(work)
+
+    def demo_code(self, name: str) -> str:
+        """The current TOTP code of a demo account, for trying the demo without an
+        authenticator app; never in production, never for an account that is not a demo's."""
+        if is_prod():
+            raise RegistryError("YC_ENV=prod: demo accounts are for development only")
+        with Session(self.engine) as session:
+            user, credential = session.get(User, name), session.get(Credential, name)
+        secret = credential and credential.totp_confirmed and credential.totp_secret
+        if user is None or not user.demo or not secret:
+            raise RegistryError(f"{name} is not a demo account with a second factor")
+        return current_code(self.console_key().decrypt(secret) or "", now())
 
     def _new_password(
         self, session: Session, credential: Credential | None, name: str, hashed: str
