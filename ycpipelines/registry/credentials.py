@@ -54,6 +54,16 @@ class LoginRefused(RegistryError):
 
 
 @dataclass(frozen=True)
+class SignInState:
+    """What an admin sees of an account's credentials (登录状态), never a hash or secret."""
+
+    has_password: bool
+    must_change: bool  # set by an admin, or the password is older than MAX_AGE
+    second_factor: bool  # a confirmed TOTP secret
+    locked_until: datetime | None  # set while the account is locked, else None
+
+
+@dataclass(frozen=True)
 class ConsoleSessionView:
     user: str
     stage: Stage
@@ -75,6 +85,12 @@ def aware(at: datetime | None) -> datetime | None:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def locked_until(credential: Credential, at: datetime) -> datetime | None:
+    """When the account's lock ends, while it is locked at `at` (else None)."""
+    locked = aware(credential.locked_until)
+    return locked if locked is not None and at < locked else None
 
 
 def must_change(credential: Credential, at: datetime) -> bool:
@@ -141,6 +157,21 @@ class CredentialsMixin:
         if self.needs_totp(name) and not credential.totp_confirmed:
             return Stage.ENROL
         return Stage.FULL
+
+    def sign_in_state(self, name: str) -> SignInState:
+        """The account's password, second factor and lockout as the sign-in rules read them
+        now; an admin's password reset (`set_password`) also lifts a lock."""
+        with Session(self.engine) as session:
+            credential = session.get(Credential, name)
+        if credential is None:
+            return SignInState(False, False, False, None)
+        at = now()
+        return SignInState(
+            has_password=True,
+            must_change=must_change(credential, at),
+            second_factor=credential.totp_confirmed,
+            locked_until=locked_until(credential, at),
+        )
 
     def set_demo_credentials(
         self, name: str, password: str, totp_secret: str | None, actor: str
@@ -316,8 +347,7 @@ class CredentialsMixin:
             return "unknown account" if user is None else "no password"
         if user.demo and is_prod():
             return "demo account in production"
-        locked = aware(credential.locked_until)
-        return "locked" if locked is not None and at < locked else None
+        return "locked" if locked_until(credential, at) is not None else None
 
     def _audit_failure(
         self,
