@@ -6,10 +6,11 @@ ROWS ?= 20000
 DAYS ?= 7
 SEED ?= 7
 PORT ?= 3000
+CONSOLE_PORT ?= 8080
 # Every file the platform writes is 0600, every folder 0700 (ycpipelines/foundation/files.py).
 PRIVATE := umask 077 &&
 
-.PHONY: install demo test lint dev serve bench clean
+.PHONY: install demo test lint dev console serve bench clean
 
 install: $(VENV)/.installed
 
@@ -31,7 +32,10 @@ test: install  ## lint, then the test suite
 dev: install  ## the Dagster UI and daemon on the demo's instance ($$YC_HOME/dagster); PORT=3000
 	$(PRIVATE) $(BIN)/ycp dev --port $(PORT)
 
-serve: install  ## code server, webserver and daemon on PostgreSQL (deploy/dagster.yaml), registry beside it
+console: install  ## the web console (运营平台控制台) on the demo's registry; CONSOLE_PORT=8080
+	$(PRIVATE) $(BIN)/ycp console --port $(CONSOLE_PORT)
+
+serve: install  ## code server, webserver, daemon and console on PostgreSQL (deploy/dagster.yaml), registry beside it
 	$(PRIVATE) $(BIN)/ycp serve
 
 bench: install  ## every benchmark; each prints one JSON line

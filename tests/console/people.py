@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyotp
 import uvicorn
@@ -15,6 +16,9 @@ from fastapi.testclient import TestClient
 
 from ycpipelines.ops.serve import free_port
 from ycpipelines.registry import Registry
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 from helpers import ADMIN, accounts
 
@@ -124,3 +128,30 @@ def routes(app: FastAPI) -> list[tuple[str, set[str]]]:
         elif methods := getattr(route, "methods", None):
             found.append((route.path, set(methods)))
     return found
+
+
+@contextmanager
+def chromium() -> Iterator["Browser"]:
+    """Debian's headless chromium through Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def signed_in_page(browser: "Browser", url: str, who: Person) -> "Page":
+    """A page of a new browser context, signed in as `who` through the sign-in pages."""
+    page = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
+    page.goto(f"{url}/login")
+    page.fill("input[name=name]", who.name)
+    page.fill("input[name=password]", who.password)
+    page.click("button[type=submit]")
+    if page.url.endswith("/login/totp"):
+        page.fill("input[name=code]", who.code())
+        page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    return page

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -129,7 +130,7 @@ def served(yc_home: Path) -> Iterator[Services]:
             actor=ADMIN,
         )
         registry.engine.dispose()
-        with serve(yc_home / "logs", port=free_port()) as services:
+        with serve(yc_home / "logs", port=free_port(), console_port=free_port()) as services:
             os.environ["DAGSTER_HOME"] = services.env["DAGSTER_HOME"]
             yield services
         server.shutdown()
@@ -402,3 +403,20 @@ def test_an_auditor_browses_read_only_and_exports_lineage_and_the_resource_map(
         assert f"id='{node}'" in svg, node
     assert f"data-from='{DATASET}.visit_time' data-to='{SCENARIO}'" in svg
     assert f"data-from='{SCENARIO}' data-to='demo_pharma'" in svg
+
+
+def test_serve_starts_the_console_on_loopback_over_the_served_registry(served: Services) -> None:
+    """`make serve` starts the console (运营平台控制台) beside the Dagster services, on loopback
+    over the served PostgreSQL registry; its sign-in page answers and its log holds no error."""
+    assert served.console_url and served.console_url.startswith("http://127.0.0.1:")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{served.console_url}/login", timeout=5) as page:
+                assert page.status == 200 and "登录" in page.read().decode()
+                break
+        except OSError:
+            assert time.monotonic() < deadline, (served.logs / "console.log").read_text()[-2000:]
+            time.sleep(1)
+    log = (served.logs / "console.log").read_text()
+    assert "Traceback" not in log

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ycpipelines.cli.context import Cli, pass_cli, refused
+from ycpipelines.cli.context import Cli, pass_cli, refused, registry_refusals
 from ycpipelines.cli.params import Day, Output
 from ycpipelines.cli.progress import RunsProgress
 from ycpipelines.foundation.environment import EnvironmentRefused, refuse_in_prod
@@ -104,7 +104,38 @@ def demo_run(cli: Cli, rows: int, seed: int, days: int, workers: int) -> None:
     )
     for path in result.published:
         click.echo(f"published: {path}")
+    where_to_look(cli)
+
+
+def where_to_look(cli: Cli) -> None:
+    """The Dagster UI and the console, and the demo's console accounts (fresh each run)."""
+    from ycpipelines.cli.output import show
+    from ycpipelines.demo.accounts import console_accounts, write_accounts
+
+    made = console_accounts(cli.registry(), cli.catalog())
+    saved = write_accounts(cli.settings.home, made)
     click.echo(
         "browse the lineage and these runs: make dev (or make dev PORT=3001), "
         "then open http://127.0.0.1:3000 (or your PORT)"
     )
+    settings = cli.settings
+    click.echo(
+        f"the console (运营平台控制台): make console, then open "
+        f"http://{settings.console_host}:{settings.console_port} and sign in as a demo account "
+        "(演示账户, not real people; refused with YC_ENV=prod); the code for a TOTP account: "
+        "ycp demo code NAME"
+    )
+    rows = [
+        {"account": a.name, "role": a.role, "password": a.password, "totp": bool(a.totp_secret)}
+        for a in made
+    ]
+    show(rows, False, title=f"demo accounts (also in {saved}, 0600)")
+
+
+@command.command("code")
+@click.argument("name")
+@pass_cli
+def demo_code(cli: Cli, name: str) -> None:
+    """The current TOTP code of a demo account (演示账户), instead of an authenticator app."""
+    with registry_refusals():
+        click.echo(cli.registry().demo_code(name))

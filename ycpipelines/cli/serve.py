@@ -27,6 +27,8 @@ def command(cli: Cli, host: str, port: int, read_only: bool) -> None:
     logs = cli.settings.home / "serve" / ("logs-read-only" if read_only else "logs")
     with serve(logs, host, port, read_only) as services:
         click.echo(f"serving {services.url} (logs in {logs}); Ctrl-C stops")
+        if services.console_url:
+            click.echo(f"console (运营平台控制台): {services.console_url}")
         try:
             while all(p.poll() is None for p in services.processes.values()):
                 time.sleep(5)

@@ -89,6 +89,7 @@ class Services:
     url: str
     logs: Path
     env: dict[str, str]
+    console_url: str | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, command: list[str]) -> None:
@@ -174,12 +175,22 @@ def wait_until_up(services: Services, seconds: int = 300) -> None:
     raise RuntimeError(f"the webserver at {services.url} did not load the code location")
 
 
+def console(port: int) -> list[str]:
+    """The web console (运营平台控制台) on loopback, over the served registry."""
+    return [command("ycp"), "console", "--host", "127.0.0.1", "--port", str(port)]
+
+
 @contextmanager
 def serve(
-    logs: Path, host: str = "127.0.0.1", port: int = 3000, read_only: bool = False
+    logs: Path,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    read_only: bool = False,
+    console_port: int | None = None,
 ) -> Iterator[Services]:
     """Start the code server, webserver and (unless read-only, beside a served instance) the
-    daemon; stop them all on leaving."""
+    daemon and the console (on `console_port`, default YC_CONSOLE_PORT); stop them all on
+    leaving."""
     env = prepare_instance()
     env.update({"YC_CODE_SERVER_HOST": "127.0.0.1", "YC_CODE_SERVER_PORT": str(free_port())})
     logs.mkdir(parents=True, exist_ok=True)
@@ -189,6 +200,9 @@ def serve(
         services.start("webserver", webserver(host, port, read_only))
         if not read_only:  # one daemon per instance: the auditors' webserver runs without
             services.start("daemon", daemon())
+            console_port = console_port or Settings().console_port
+            services.start("console", console(console_port))
+            services.console_url = f"http://127.0.0.1:{console_port}"
         wait_until_up(services)
         yield services
     finally:

@@ -32,7 +32,7 @@ from ycpipelines.registry.passwords import (
     password_matches,
     verify_nothing,
 )
-from ycpipelines.registry.totp import matched_step, new_secret
+from ycpipelines.registry.totp import current_code, matched_step, new_secret
 
 TOTP_ROLES = frozenset({"admin", "reviewer", "supervisor"})
 REFUSED = "sign-in refused: the account, password or code is wrong, or the account is locked"
@@ -51,6 +51,16 @@ class Stage(StrEnum):
 
 class LoginRefused(RegistryError):
     """A sign-in step was refused; the message never says which part was wrong."""
+
+
+@dataclass(frozen=True)
+class SignInState:
+    """What an admin sees of an account's credentials (登录状态), never a hash or secret."""
+
+    has_password: bool
+    must_change: bool  # set by an admin, or the password is older than MAX_AGE
+    second_factor: bool  # a confirmed TOTP secret
+    locked_until: datetime | None  # set while the account is locked, else None
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,12 @@ def aware(at: datetime | None) -> datetime | None:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def locked_until(credential: Credential, at: datetime) -> datetime | None:
+    """When the account's lock ends, while it is locked at `at` (else None)."""
+    locked = aware(credential.locked_until)
+    return locked if locked is not None and at < locked else None
 
 
 def must_change(credential: Credential, at: datetime) -> bool:
@@ -142,6 +158,21 @@ class CredentialsMixin:
             return Stage.ENROL
         return Stage.FULL
 
+    def sign_in_state(self, name: str) -> SignInState:
+        """The account's password, second factor and lockout as the sign-in rules read them
+        now; an admin's password reset (`set_password`) also lifts a lock."""
+        with Session(self.engine) as session:
+            credential = session.get(Credential, name)
+        if credential is None:
+            return SignInState(False, False, False, None)
+        at = now()
+        return SignInState(
+            has_password=True,
+            must_change=must_change(credential, at),
+            second_factor=credential.totp_confirmed,
+            locked_until=locked_until(credential, at),
+        )
+
     def set_demo_credentials(
         self, name: str, password: str, totp_secret: str | None, actor: str
     ) -> None:
@@ -166,6 +197,18 @@ class CredentialsMixin:
             self._audit(session, actor, "user.password_set", f"user/{name}", detail)
 
         self._transact(work)
+
+    def demo_code(self, name: str) -> str:
+        """The current TOTP code of a demo account, for trying the demo without an
+        authenticator app; never in production, never for an account that is not a demo's."""
+        if is_prod():
+            raise RegistryError("YC_ENV=prod: demo accounts are for development only")
+        with Session(self.engine) as session:
+            user, credential = session.get(User, name), session.get(Credential, name)
+        secret = credential and credential.totp_confirmed and credential.totp_secret
+        if user is None or not user.demo or not secret:
+            raise RegistryError(f"{name} is not a demo account with a second factor")
+        return current_code(self.console_key().decrypt(secret) or "", now())
 
     def _new_password(
         self, session: Session, credential: Credential | None, name: str, hashed: str
@@ -304,8 +347,7 @@ class CredentialsMixin:
             return "unknown account" if user is None else "no password"
         if user.demo and is_prod():
             return "demo account in production"
-        locked = aware(credential.locked_until)
-        return "locked" if locked is not None and at < locked else None
+        return "locked" if locked_until(credential, at) is not None else None
 
     def _audit_failure(
         self,

@@ -13,6 +13,11 @@ def new_secret() -> str:
     return pyotp.random_base32()
 
 
+def current_code(secret: str, at: datetime) -> str:
+    """The code of the step holding `at` (what an authenticator app shows then)."""
+    return pyotp.TOTP(secret, digits=6, interval=30).at(at)
+
+
 def matched_step(secret: str, code: str, at: datetime) -> int | None:
     """The time step whose code `code` is, within the window around `at`; None if none."""
     code = code.strip()
