@@ -1,8 +1,9 @@
 """Scoped reads (按主体可见): what one account may see of requests, tickets, authorizations and
 deliveries. A consumer (`consumer:<id>`) sees its own, a bureau (`bureau:<id>`) its own tickets,
-and the admin, reviewers and the supervisor every request and ticket. Anything else is
-`NotFound`, worded as for an id that does not exist, so another party's object never shows that
-it exists; the refusal is audited (`access.refused`) for the supervisor all the same."""
+the admin, reviewers and the supervisor every request and ticket, and the admin and the
+supervisor every delivery and authorization. Anything else is `NotFound`, worded as for an id
+that does not exist, so another party's object never shows that it exists; the refusal is
+audited (`access.refused`) for the supervisor all the same."""
 
 from typing import NoReturn
 
@@ -15,6 +16,7 @@ from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery
 
 READ_ALL = frozenset({ADMIN, REVIEWER, SUPERVISOR})  # may read every request and ticket
 TICKET_READERS = READ_ALL | {OPERATOR}  # operators close tickets, so they read them
+DELIVERY_READERS = frozenset({ADMIN, SUPERVISOR})  # may read every delivery and authorization
 
 
 def scoped(roles: set[str], kind: str) -> set[str]:
@@ -77,6 +79,38 @@ class ScopesMixin:
         if found is not None and found.consumer in consumers:
             return found
         self._not_found(actor, "delivery", delivery_id, found is not None)
+
+    def visible_requests(self, actor: str, status: str | None = None) -> list[ApprovalRequest]:
+        """The requests the account may see (all, or its consumers' own), oldest first."""
+        roles = self.verified_roles(actor)
+        found = self.requests(status)
+        if roles & READ_ALL:
+            return found
+        return [r for r in found if r.consumer in scoped(roles, "consumer")]
+
+    def visible_deliveries(self, actor: str) -> list[Delivery]:
+        """Every delivery for the admin and the supervisor, else the account's consumers'."""
+        if self.verified_roles(actor) & DELIVERY_READERS:
+            return self.deliveries()
+        return self.deliveries_for(actor)
+
+    def visible_delivery(self, actor: str, delivery_id: int) -> Delivery:
+        """A delivery the account may see (any for the admin and the supervisor); otherwise
+        `NotFound`."""
+        if not self.verified_roles(actor) & DELIVERY_READERS:
+            return self.delivery_for(actor, delivery_id)
+        with Session(self.engine) as session:
+            found = session.get(Delivery, delivery_id)
+        if found is None:
+            self._not_found(actor, "delivery", delivery_id, False)
+        return found
+
+    def visible_authorizations(self, actor: str) -> list[Authorization]:
+        """Every authorization for the admin and the supervisor, else the account's
+        consumers'."""
+        if self.verified_roles(actor) & DELIVERY_READERS:
+            return self.authorizations()
+        return self.authorizations_for(actor)
 
     def _not_found(self, actor: str, kind: str, object_id: int, exists: bool) -> NoReturn:
         """Audit that `actor` asked for what it may not see (or what does not exist), then
