@@ -71,8 +71,10 @@ def queue_row(r: ApprovalRequest, now: datetime) -> dict:
 def desk(request: Request, seen: Reader, app: App) -> Response:
     """Pending requests oldest first, then the recently decided ones, newest first."""
     now = datetime.now(UTC)
-    pending = sorted(app.registry.requests("pending"), key=lambda r: (aware(r.requested_at), r.id))
-    decided = [r for r in app.registry.requests() if r.status in DECIDED and r.decided_at]
+    seeable = app.registry.visible_requests(seen.name)
+    pending = [r for r in seeable if r.status == "pending"]
+    pending.sort(key=lambda r: (aware(r.requested_at), r.id))
+    decided = [r for r in seeable if r.status in DECIDED and r.decided_at]
     decided.sort(key=lambda r: (aware(r.decided_at), r.id), reverse=True)
     return render(
         request,
