@@ -107,6 +107,8 @@ def test_a_reviewer_approves_in_the_browser_and_the_consumer_downloads_the_bytes
         data = Path(download.value.path()).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     assert digest in form.replace("\n", "").replace(" ", ""), "the form names the bytes received"
-    assert registry.history(f"request/{request_id}")[-1].action == "egress.published"
+    actions = [e.action for e in registry.history(f"request/{request_id}")]
+    assert actions.index("egress.approved") < actions.index("egress.published")
+    assert actions[-1] == "egress.form_printed", "printing the form is audited too"
     downloads = [e for e in registry.audit_log() if e.action == "delivery.downloaded"]
     assert downloads and downloads[-1].actor == world.consumer.name

@@ -1,73 +1,46 @@
-"""The review desk's evidence (审核台) and the printed 出域审核单, on real requests: the product
-built over the first days, one consumer's request delivered, the last day ingested and the
-product rebuilt, so each consumer holds a newer request and one consumer a second delivery."""
+"""The review desk's evidence (审核台) and the printed 出域审核单, on real requests
+(`review_desk.desk_requests`): one pending, one approved, one published after a first
+delivery."""
 
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from pypdf import PdfReader
+from sqlalchemy.orm import Session
 
-from ycpipelines.catalog import load_catalog
-from ycpipelines.definitions import build_definitions
-from ycpipelines.demo.run import launch, review_tick
 from ycpipelines.egress.content import private_copy
 from ycpipelines.egress.desk import ReviewSheet, review_sheet
 from ycpipelines.egress.form import review_form_pdf
 from ycpipelines.egress.privacy_rows import privacy_rows
-from ycpipelines.egress.publish import APPROVAL_TAG
 from ycpipelines.foundation.clock import stamp
 from ycpipelines.foundation.lake import duck
 from ycpipelines.foundation.levels import Level
-from ycpipelines.registry import Registry
+from ycpipelines.registry import Registry, RegistryError
+from ycpipelines.registry.models import ApprovalRequest
 
-from helpers import accounts, build_and_review, grant, ingest_demo_days, resident_identifiers, ycp
-
-SCENARIO = "claims_verification"
-PENDING, APPROVED, TWICE = "desk_p", "desk_a", "desk_t"
-OPERATOR, REVIEWER = "钱运营", "周审核"
-
-
-def approve_and_deliver(
-    defs: dg.Definitions, instance: dg.DagsterInstance, request_id: int
-) -> None:
-    ycp("egress", "approve", str(request_id), "--comment", "字段与授权一致", as_user=REVIEWER)
-    [run] = [r for r in review_tick(defs, instance) if r.tags[APPROVAL_TAG] == str(request_id)]
-    assert launch(defs, instance, run).success
+from helpers import resident_identifiers, ycp
+from review_desk import (
+    APPROVED,
+    OPERATOR,
+    PENDING,
+    REVIEWER,
+    SCENARIO,
+    TWICE,
+    desk_requests,
+    pdf_text,
+)
 
 
 @pytest.fixture(scope="module")
 def desk(egress_registry: Registry, sources: dict, instance: dg.DagsterInstance) -> dict:
-    """Requests of the rebuilt product: PENDING's pending, APPROVED's approved, TWICE's
-    delivered after its first version."""
-    catalog = load_catalog()
-    defs = build_definitions(catalog)
-    last = date.fromisoformat(sources["end"])
-    ingest_demo_days(sources, until=last - timedelta(days=1))
-    registry = egress_registry
-    accounts(registry, {OPERATOR: ["operator"], REVIEWER: ["reviewer"]})
-    for consumer in (PENDING, APPROVED, TWICE):
-        grant(consumer, SCENARIO)
-    first = build_and_review(defs, instance, registry, OPERATOR, SCENARIO)
-    approve_and_deliver(defs, instance, first[TWICE].id)
-    ingest_demo_days(sources, since=last)
-    requests = build_and_review(defs, instance, registry, OPERATOR, SCENARIO)
-    assert requests[TWICE].content_hash != first[TWICE].content_hash
-    approve_and_deliver(defs, instance, requests[TWICE].id)
-    ycp("egress", "approve", str(requests[APPROVED].id), "--comment", "同意", as_user=REVIEWER)
-    return {"catalog": catalog, "registry": registry, "requests": requests, "first": first}
+    return desk_requests(egress_registry, sources, instance)
 
 
 def sheet_of(desk: dict, consumer: str) -> ReviewSheet:
     return review_sheet(desk["registry"], desk["catalog"], desk["requests"][consumer].id)
-
-
-def pdf_text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def test_the_sample_has_at_most_twenty_rows_each_masked_by_its_fields_level(desk: dict) -> None:
@@ -214,3 +187,38 @@ def test_no_raw_source_value_reaches_the_sheet_or_the_form(desk: dict, yc_home: 
         places[f"{consumer} form"] = pdf_text(pdf) + pdf.decode("latin-1")
     leaks = [f"{w}: {s[:1]}…({len(s)})" for w, t in places.items() for s in secrets if s in t]
     assert not leaks, leaks[:10]
+
+
+def test_a_published_request_keeps_its_verified_approval_and_a_status_edit_is_none(
+    desk: dict,
+) -> None:
+    registry = desk["registry"]
+    published, approved = desk["requests"][TWICE], desk["requests"][APPROVED]
+    decision = registry.verified_approval(published.id)
+    history = registry.history(f"request/{published.id}")
+    [entry] = [e for e in history if e.action == "egress.approved"]
+    assert (decision.entry_id, decision.reviewer) == (entry.id, REVIEWER)
+    with pytest.raises(RegistryError, match="not approved"):
+        registry.verified_decision(published.id)  # publish delivers an approved request only
+    assert registry.verified_approval(desk["requests"][PENDING].id) is None
+    with Session(registry.engine) as session, session.begin():
+        session.get(ApprovalRequest, approved.id).status = "published"
+    try:
+        with pytest.raises(RegistryError):
+            registry.verified_approval(approved.id)  # no egress.published entry: no approval
+    finally:
+        with Session(registry.engine) as session, session.begin():
+            session.get(ApprovalRequest, approved.id).status = "approved"
+    assert registry.verified_approval(approved.id).reviewer == REVIEWER
+
+
+def test_the_form_of_a_published_request_names_the_delivered_files_hash(desk: dict) -> None:
+    registry, request = desk["registry"], desk["requests"][TWICE]
+    sheet = sheet_of(desk, TWICE)
+    [delivered] = sheet.delivered
+    [delivery] = [d for d in registry.deliveries(consumer=TWICE) if d.request_id == request.id]
+    assert (delivered.sha256, delivered.version) == (delivery.sha256, "v2")
+    text = pdf_text(review_form_pdf(sheet, registry.verified_approval(request.id), REVIEWER))
+    assert delivery.sha256 in text and request.content_hash in text
+    assert "approved, verified in the audit chain" in text
+    assert "not delivered" in pdf_text(review_form_pdf(sheet_of(desk, PENDING), None, REVIEWER))

@@ -145,27 +145,14 @@ FORM_READERS = ("reviewer", "admin", "supervisor")
 def egress_form(cli: Cli, request_id: int, out: Path) -> None:
     """出域审核单: print a request's review form (PDF) bound to its content hash, reviewer,
     decision time and audit entry; a request with no verified approval prints as pending."""
-    from ycpipelines.egress.desk import review_sheet
-    from ycpipelines.egress.form import review_form_pdf
+    from ycpipelines.egress.form import printed_form
 
     registry = cli.registry()
     actor = cli.acting_user()
     with registry_refusals():
         registry.require(actor, FORM_READERS, f"print the review form of request {request_id}")
-        sheet = review_sheet(registry, cli.catalog(), request_id)
-        approved = sheet.request["status"] == "approved"
-        decision = registry.verified_decision(request_id) if approved else None
-    pdf = review_form_pdf(sheet, decision, actor)
+        pdf, decision = printed_form(registry, cli.catalog(), request_id, actor)
     with refused(OSError, prefix=f"cannot write {out}: "):
         out.write_bytes(pdf)
-    registry.audit(
-        actor,
-        "egress.form_printed",
-        f"request/{request_id}",
-        {
-            "content_hash": sheet.request["content_hash"],
-            "decision_entry": decision and decision.entry_id,
-        },
-    )
     state = "decision" if decision else "no decision"
     click.echo(f"wrote the review form of request {request_id} ({state}) to {out}")

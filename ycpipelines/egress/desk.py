@@ -4,7 +4,7 @@ row and its evidence, its authorization, the catalog's product and datasets, the
 
 No raw source value appears: products are de-identified, and the sample is masked on top."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -87,6 +87,19 @@ class Contribution(NamedTuple):
 
 
 @dataclass(frozen=True)
+class DeliveredFile:
+    """A file delivered under the request (交付文件): the SHA-256 of its bytes, which a consumer
+    checks the downloaded file against, beside the approved content hash."""
+
+    delivery_id: int
+    version: str
+    sha256: str
+    rows: int
+    status: str
+    delivered_at: str
+
+
+@dataclass(frozen=True)
 class ReviewSheet:
     """Everything a reviewer reads for one request (出域审核证据)."""
 
@@ -106,6 +119,7 @@ class ReviewSheet:
     legal_basis: str
     retention_days: int | None
     content_verified: bool  # the product file's hash is the request's content_hash
+    delivered: list[DeliveredFile] = field(default_factory=list)  # once published
 
 
 def as_dict(row: object, columns: tuple[str, ...]) -> dict[str, Any]:
@@ -204,6 +218,15 @@ def previous_delivery(registry: Registry, request: ApprovalRequest) -> Delivery 
     own = next((d.id for d in mine if d.request_id == request.id), None)
     earlier = [d for d in mine if d.request_id != request.id and (own is None or d.id < own)]
     return earlier[-1] if earlier else None
+
+
+def delivered_files(registry: Registry, request: ApprovalRequest) -> list[DeliveredFile]:
+    """The deliveries made under the request, oldest first (none until it is published)."""
+    return [
+        DeliveredFile(d.id, d.version, d.sha256, d.rows, d.status, stamp(d.delivered_at))
+        for d in registry.deliveries(consumer=request.consumer)
+        if d.request_id == request.id
+    ]
 
 
 def changes_since(
@@ -305,4 +328,5 @@ def review_sheet(registry: Registry, catalog: Catalog, request_id: int) -> Revie
         legal_basis=str(evidence.get("legal_basis") or (product.legal_basis if product else "")),
         retention_days=retention,
         content_verified=verified,
+        delivered=delivered_files(registry, request),
     )

@@ -14,8 +14,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ycpipelines.egress.desk import ReviewSheet
+from ycpipelines.catalog import Catalog
+from ycpipelines.egress.desk import ReviewSheet, review_sheet
 from ycpipelines.foundation.clock import PILOT_ZONE, stamp
+from ycpipelines.registry import Registry
 from ycpipelines.registry.requests import Decision
 
 TITLE = "出域审核单"
@@ -61,6 +63,16 @@ def verdict(sheet: ReviewSheet, decision: Decision | None) -> tuple[str, str, st
     )
 
 
+def delivered_rows(sheet: ReviewSheet) -> list[tuple[str, str]]:
+    """The SHA-256 of each file delivered under the request, to check a download against."""
+    if not sheet.delivered:
+        return [("交付文件哈希 delivered file", f"尚未交付 {latin('not delivered')}")]
+    return [
+        (f"交付文件哈希 delivered file SHA-256 ({text(d.version)})", latin(d.sha256, size=8))
+        for d in sheet.delivered
+    ]
+
+
 def binding_rows(sheet: ReviewSheet, decision: Decision | None, printed_by: str) -> list:
     """What the form is bound to, label beside value."""
     request = sheet.request
@@ -71,6 +83,7 @@ def binding_rows(sheet: ReviewSheet, decision: Decision | None, printed_by: str)
         ("场景 scenario", latin(request["scenario"])),
         ("消费方 consumer", latin(request["consumer"])),
         ("内容哈希 content hash", latin(request["content_hash"], size=8)),
+        *delivered_rows(sheet),
         ("行数 rows", latin(request["row_count"])),
         ("审核结论 decision", conclusion),
         ("审核员 reviewer", reviewer),
@@ -161,3 +174,24 @@ def review_form_pdf(sheet: ReviewSheet, decision: Decision | None, printed_by: s
         ]
     )
     return out.getvalue()
+
+
+def printed_form(
+    registry: Registry, catalog: Catalog, request_id: int, actor: str
+) -> tuple[bytes, Decision | None]:
+    """The 出域审核单 of a request as `actor` prints it, with the approval the verified chain
+    records (approved or published; none for a request never approved); audited
+    `egress.form_printed`. Raises `RegistryError` for an approval the chain does not vouch for."""
+    sheet = review_sheet(registry, catalog, request_id)
+    decision = registry.verified_approval(request_id)
+    pdf = review_form_pdf(sheet, decision, actor)
+    registry.audit(
+        actor,
+        "egress.form_printed",
+        f"request/{request_id}",
+        {
+            "content_hash": sheet.request["content_hash"],
+            "decision_entry": decision and decision.entry_id,
+        },
+    )
+    return pdf, decision

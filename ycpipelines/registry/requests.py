@@ -17,6 +17,8 @@ from ycpipelines.registry.verify import REQUEST_STATES, as_recorded
 
 # Audit actions that change a request's state; the newest one must be its approval to deliver.
 STATE_CHANGES = frozenset(REQUEST_STATES)
+# The statuses a request has once approved: its approval is read from the chain.
+APPROVALS = frozenset({"approved", "published"})
 # What a decision entry binds: publish delivers only a request that still names all of it.
 DECISION_BINDS = ("scenario", "consumer", "content_hash", "authorization_id", "launched_by")
 # What an `egress.requested` entry records of the request.
@@ -101,6 +103,8 @@ class RequestsMixin:
         """
         if not reviewer.strip():
             raise RegistryError("a decision must name its reviewer")
+        if not comment.strip():
+            raise RegistryError("a decision needs a comment: why it may or may not leave")
         request = self.request(request_id)
         history = self.history(f"request/{request_id}")
         requested = next((e for e in history if e.action == "egress.requested"), None)
@@ -137,7 +141,8 @@ class RequestsMixin:
         return self._transact(work)
 
     def verified_decision(self, request_id: int) -> Decision:
-        """The approval of a request as recorded in the audit chain, after verifying the chain.
+        """The approval of an approved request as recorded in the audit chain, after verifying
+        the chain (what publish delivers under).
 
         Raises `RegistryError` when the chain or its checkpoints do not verify, when the request or
         its authorization is not what the chain recorded, when no signed `egress.approved` entry
@@ -145,16 +150,28 @@ class RequestsMixin:
         column edited in the database is not a decision. (Rows edited elsewhere in the registry
         fail `verify_audit`, not this delivery.)
         """
+        return self._verified(request_id, "approved")
+
+    def verified_approval(self, request_id: int) -> Decision | None:
+        """The approval an approved or published request stands on (审核记录), verified as
+        `verified_decision` does; for a published one the newest state change before its
+        `egress.published` entry must be that signed approval. None for a request never
+        approved (pending, rejected, superseded, voided): it has no decision to read."""
+        status = self.request(request_id).status
+        return self._verified(request_id, status) if status in APPROVALS else None
+
+    def _verified(self, request_id: int, status: str) -> Decision:
+        """The verified approval of a request that must be `status` (approved or published)."""
         request = self.request(request_id)
-        if request.status != "approved":
-            raise RegistryError(f"request {request_id} is {request.status}, not approved")
+        if request.status != status:
+            raise RegistryError(f"request {request_id} is {request.status}, not {status}")
         own = {f"request/{request_id}", f"authorization/{request.authorization_id}"}
         problems = [
             p for p in self.verify_audit().problems if p.check != "state" or p.subject in own
         ]
         if problems:
             raise RegistryError(f"the audit chain does not verify: {problems[0].message}")
-        last = self._last_state_change(request_id)
+        last = self._approval_entry(request_id, published=status == "published")
         bound = {k: getattr(request, k) for k in DECISION_BINDS}
         if last.actor != request.reviewer or {k: last.detail.get(k) for k in bound} != bound:
             raise RegistryError(
@@ -169,10 +186,21 @@ class RequestsMixin:
             entry_id=last.id,
         )
 
-    def _last_state_change(self, request_id: int) -> AuditEntry:
-        """The request's newest state change, which must be its signed approval."""
+    def _approval_entry(self, request_id: int, published: bool) -> AuditEntry:
+        """The request's signed approval: its newest state change, or for a published request
+        the newest before its `egress.published` entry (which must name that approval)."""
         changes = [e for e in self.history(f"request/{request_id}") if e.action in STATE_CHANGES]
+        named = None
+        if published:
+            last = changes.pop() if changes else None
+            if last is None or last.action != "egress.published":
+                raise RegistryError(f"request {request_id} has no egress.published entry")
+            named = last.detail.get("decision_entry")
         last = changes[-1] if changes else None
         if last is None or last.action != "egress.approved" or not self.anchor.covered(last.id):
             raise RegistryError(f"request {request_id} has no signed approval in the audit chain")
+        if named is not None and named != last.id:
+            raise RegistryError(
+                f"request {request_id} was published under another decision than its approval"
+            )
         return last
