@@ -9,7 +9,7 @@ consumers; a page not served yet is replaced by its /api/ read (`fallbacks` in t
 One JSON line: requests/s, latency percentiles, errors, per-route counts, the server's CPU
 seconds and peak RSS, the client's CPU seconds, wall seconds and the load average before and
 after (a shared machine's state is part of the figure). Goal: 0 errors, p95 < 300 ms.
-Usage: python bench/console.py [--seconds 60] [--clients 50]
+Usage: python bench/console.py [--seconds 60] [--clients 50] [--registry-url URL]
 """
 
 import argparse
@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -144,14 +145,15 @@ def populate(home: Path, sessions: int) -> Held:
     return held
 
 
-def started(env: dict[str, str], port: int) -> subprocess.Popen:
-    """`ycp console` on a loopback port, once it answers."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ycpipelines.cli", "console", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def started(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    """`ycp console` on a loopback port, its output in `log`, once it answers."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ycpipelines.cli", "console", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -243,6 +245,14 @@ def server_usage(pid: int) -> tuple[float, float]:
     return cpu, peak / 1024
 
 
+def incidents(log: Path) -> dict[str, int]:
+    """The server's unexpected errors by exception type (its log names types, never messages)."""
+    found: dict[str, int] = {}
+    for kind in re.findall(r"incident \w+: (\w+) at", log.read_text(errors="replace")):
+        found[kind] = found.get(kind, 0) + 1
+    return found
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 1)
@@ -292,22 +302,28 @@ def measured(base: str, pid: int, held: Held, seconds: float) -> dict:
     }
 
 
-def main(seconds: float, clients: int) -> None:
+def main(seconds: float, clients: int, registry_url: str | None) -> None:
     from ycpipelines.ops.serve import free_port
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "YC_HOME": tmp, "YC_PSEUDONYM_KEY": "bench-pseudonym-key"}
-        env = {k: v for k, v in env.items() if k != "YC_REGISTRY_URL"}
+        env.pop("YC_REGISTRY_URL", None)  # never a registry the bench was not given
+        if registry_url:
+            env["YC_REGISTRY_URL"] = registry_url
+        os.environ.clear()
         os.environ.update(env)
-        os.environ.pop("YC_REGISTRY_URL", None)
         held = populate(Path(tmp), clients)
-        port = free_port()
-        server = started(env, port)
+        port, log = free_port(), Path(tmp) / "console.log"
+        server = started(env, port, log)
         try:
             figures = measured(f"http://127.0.0.1:{port}", server.pid, held, seconds)
         finally:
             server.terminate()
             server.wait(timeout=30)
+        figures["server_incidents"] = incidents(log)
+        figures["registry"] = registry_url.split("+")[0].split(":")[0] if registry_url else "sqlite"
+        if figures["server_incidents"]:
+            shutil.copyfile(log, Path(tempfile.gettempdir()) / "ycp-bench-console.log")
     print(json.dumps(figures, ensure_ascii=False))
 
 
@@ -315,5 +331,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument(
+        "--registry-url", help="an empty database for the registry [default: embedded SQLite]"
+    )
     arguments = parser.parse_args()
-    main(arguments.seconds, arguments.clients)
+    main(arguments.seconds, arguments.clients, arguments.registry_url)

@@ -4,46 +4,22 @@ sources."""
 import json
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 import pytest
-from sqlalchemy import create_engine, text
 
 from ycpipelines.foundation.settings import PROJECT_ROOT
 
-from helpers import upgraded
+from helpers import server_database, upgraded
 
 if TYPE_CHECKING:
     from ycpipelines.registry import Registry
 
 TEST_KEY = "test-pseudonym-key-not-for-production"
-SERVERS = {
-    "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432",
-    "mariadb": "mysql+pymysql://root@127.0.0.1:3306",
-}
-
-
-@contextmanager
-def server_database(server: str) -> Iterator[str]:
-    """A fresh database on the machine's PostgreSQL or MariaDB server, dropped afterwards."""
-    name = f"ycp_test_{uuid.uuid4().hex[:8]}"
-    admin_db = "postgres" if server == "postgresql" else "test"
-    admin = create_engine(f"{SERVERS[server]}/{admin_db}", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield f"{SERVERS[server]}/{name}"
-    finally:
-        drop = f"DROP DATABASE {name}" + (" WITH (FORCE)" if server == "postgresql" else "")
-        with admin.connect() as conn:
-            conn.execute(text(drop))
-        admin.dispose()
 
 
 def upgrade_default_registry() -> None:

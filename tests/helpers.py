@@ -4,6 +4,7 @@ opening the static pages for auditors in Chromium."""
 import json
 import os
 import shutil
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from sqlalchemy import create_engine, text
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -266,3 +268,26 @@ def screenshot(page: "Page", folder: Path, name: str, full_page: bool = True) ->
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, SHOTS / shot.name)
     return shot
+
+
+SERVERS = {
+    "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432",
+    "mariadb": "mysql+pymysql://root@127.0.0.1:3306",
+}
+
+
+@contextmanager
+def server_database(server: str) -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL or MariaDB server, dropped afterwards."""
+    name = f"ycp_test_{uuid.uuid4().hex[:8]}"
+    admin_db = "postgres" if server == "postgresql" else "test"
+    admin = create_engine(f"{SERVERS[server]}/{admin_db}", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{SERVERS[server]}/{name}"
+    finally:
+        drop = f"DROP DATABASE {name}" + (" WITH (FORCE)" if server == "postgresql" else "")
+        with admin.connect() as conn:
+            conn.execute(text(drop))
+        admin.dispose()

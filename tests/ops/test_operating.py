@@ -22,7 +22,6 @@ from typing import ClassVar
 import dagster as dg
 import pytest
 from click.testing import CliRunner
-from conftest import server_database
 from playwright.sync_api import Locator, Page, sync_playwright
 from sqlalchemy import make_url
 
@@ -34,7 +33,7 @@ from ycpipelines.foundation.partitions import days_between, partition_key
 from ycpipelines.ops.serve import Services, daemon, free_port, graphql, serve
 from ycpipelines.registry import Registry
 
-from helpers import ADMIN, accounts, materializations, upgraded
+from helpers import ADMIN, accounts, materializations, server_database, upgraded
 
 BUREAU, DATASET, SCENARIO = "health", "outpatient_visits", "disease_stats"
 FIRST, LAST = date(2025, 6, 24), date(2025, 6, 30)

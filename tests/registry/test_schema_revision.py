@@ -9,14 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import server_database
 from sqlalchemy import Engine, event
 
 from ycpipelines.foundation.settings import PROJECT_ROOT
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.schema import head_revision, revisions
 
-from helpers import ycp
+from helpers import server_database, ycp
 
 
 @contextmanager
