@@ -153,6 +153,18 @@ def test_roles_are_granted_and_taken_on_the_page_and_an_unknown_one_refused(
     assert "no account" in nobody and registry.user("无此人") is None
 
 
+def test_an_admin_cannot_make_themselves_or_anyone_a_reviewer_as_well(
+    registry: Registry, admin: TestClient
+) -> None:
+    """Separation of duties: whoever grants authorizations never approves deliveries."""
+    own = refusal(post(admin, "/admin/users/roles", name=ADMIN, role="reviewer", op="add"))
+    assert "their own roles" in own and "reviewer" not in registry.verified_roles(ADMIN)
+    person(registry, "己管理", ["admin"])
+    both = refusal(post(admin, "/admin/users/roles", name="己管理", role="reviewer", op="add"))
+    assert "separation of duties" in both
+    assert registry.verified_roles("己管理") == {"admin"}
+
+
 def test_a_password_reset_on_the_page_lifts_a_lock(registry: Registry, admin: TestClient) -> None:
     locked: Person = person(registry, "戊保险", ["consumer:insurer_e"])
     for _ in range(Settings().console_lockout_failures):

@@ -146,3 +146,14 @@ def test_an_unexpected_error_shows_an_incident_number_not_its_message(
     page = client(broken).get("/boom")
     assert page.status_code == 500 and "事件编号" in page.text
     assert "640104199001011234" not in page.text and "张三" not in page.text
+
+
+def test_a_planted_csrf_cookie_never_reaches_a_page(app: FastAPI) -> None:
+    """A visitor cookie not of the console's own making is replaced, not echoed into the page's
+    form or htmx headers."""
+    browser = client(app)
+    planted = 'x", "HX-Trigger": "evil'
+    browser.cookies.set("ycp_csrf", planted, domain="127.0.0.1", path="/")
+    page = browser.get("/login")
+    assert "evil" not in page.text and "HX-Trigger" not in page.text
+    assert page.cookies.get("ycp_csrf") not in (None, planted)

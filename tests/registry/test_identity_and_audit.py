@@ -40,7 +40,9 @@ def registry(yc_home: Path, pg_url: str) -> Iterator[Registry]:
     del os.environ["YC_REGISTRY_URL"]
 
 
-def file(store: Registry, content: str, launched_by: str | None = None) -> int:
+def file(
+    store: Registry, content: str, launched_by: str | None = None, grantor: str = ADMIN
+) -> int:
     """A pending request for `content`, for a consumer of its own (requests supersede none)."""
     consumer = f"insurer_{content[-3:]}"
     grant = store.grant(
@@ -50,7 +52,7 @@ def file(store: Registry, content: str, launched_by: str | None = None) -> int:
         valid_from=date(2025, 1, 1),
         valid_to=date(2099, 1, 1),
         plan="预案",
-        actor=ADMIN,
+        actor=grantor,
     )
     request, _ = store.file_request(
         "egress-sensor",
@@ -155,9 +157,16 @@ def test_four_eyes_when_the_launcher_is_unknown_or_granted_the_authorization(
     launched = file(registry, "sha256:ddd", launched_by="孙审核")
     with pytest.raises(RegistryError, match="launched the product run"):
         registry.decide(launched, approve=True, reviewer="孙审核", comment="ok")
-    registry.add_user(ADMIN, ["reviewer"], ADMIN)  # the grantor also reviews
+    with pytest.raises(RegistryError, match="separation of duties"):
+        registry.add_user("周管理", ["admin", "reviewer"], ADMIN)
+    with pytest.raises(RegistryError, match="their own roles"):
+        registry.add_user(ADMIN, ["reviewer"], ADMIN)  # no admin makes themselves a reviewer
+    accounts(registry, {"前管理员": ["admin"]})
+    granted = file(registry, "sha256:eee", launched_by="孙审核", grantor="前管理员")
+    registry.remove_roles("前管理员", ["admin"], ADMIN)  # a former admin, now a reviewer
+    registry.add_user("前管理员", ["reviewer"], ADMIN)
     with pytest.raises(RegistryError, match="its grantor may not approve"):
-        registry.decide(launched, approve=True, reviewer=ADMIN, comment="ok")
+        registry.decide(granted, approve=True, reviewer="前管理员", comment="ok")
     assert registry.decide(unknown, approve=True, reviewer=REVIEWER, comment="ok").reviewer
 
 

@@ -86,9 +86,8 @@ class Privacy(BaseModel):
 class ColumnStats(BaseModel):
     nulls_pct: float
     distinct: int | None
-    min: float | None = None
     mean: float | None = None
-    max: float | None = None
+    stddev: float | None = None
 
 
 class ColumnChange(BaseModel):

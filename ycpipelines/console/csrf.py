@@ -2,6 +2,7 @@
 or before sign-in a random cookie the sign-in form repeats; a request without it gets 403."""
 
 import hmac
+import re
 import secrets
 
 from fastapi import HTTPException, Request
@@ -12,7 +13,10 @@ from ycpipelines.console.sessions import SignInNeeded, session_of
 PRE = "ycp_csrf"  # the anonymous token of the sign-in form (double submit)
 HEADER = "x-csrf-token"  # what htmx sends (hx-headers on <body>)
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
-OPEN = frozenset({"/login"})  # the only unsafe path a visitor without a session may post to
+OPEN = frozenset({"/login"})
+TOKEN = re.compile(
+    r"[A-Za-z0-9_-]{43}"
+)  # secrets.token_urlsafe(32)  # the only unsafe path a visitor without a session may post to
 
 
 def form_token(request: Request, app: Console) -> str:
@@ -21,8 +25,8 @@ def form_token(request: Request, app: Console) -> str:
     found = session_of(request, app)
     if found is not None:
         return found.csrf
-    token = request.cookies.get(PRE)
-    if not token:
+    token = request.cookies.get(PRE, "")
+    if not TOKEN.fullmatch(token):  # only a token this console made goes into a page
         token = request.state.new_pre = secrets.token_urlsafe(32)
     return token
 

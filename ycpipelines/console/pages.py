@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from ycpipelines.console.context import Console
 from ycpipelines.console.csrf import PRE, form_token
-from ycpipelines.console.sessions import Viewer
+from ycpipelines.console.sessions import Viewer, secure_cookies
 
 # (path, label, roles that see it; "consumer:" and "bureau:" mean any scoped role of that kind)
 NAV = (
@@ -45,7 +45,5 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         status_code=status,
     )
     if new := getattr(request.state, "new_pre", None):
-        response.set_cookie(
-            PRE, new, httponly=True, samesite="strict", secure=app.settings.console_secure_cookies
-        )
+        response.set_cookie(PRE, new, httponly=True, samesite="strict", secure=secure_cookies(app))
     return response

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from ycpipelines.console.context import App, Console
+from ycpipelines.foundation.environment import is_prod
 from ycpipelines.registry.credentials import ConsoleSessionView, Stage
 
 COOKIE = "ycp_session"
@@ -88,6 +89,11 @@ AwaitingCode = Annotated[ConsoleSessionView, at_stage(Stage.PASSWORD)]
 Enrolling = Annotated[ConsoleSessionView, at_stage(Stage.ENROL)]
 
 
+def secure_cookies(app: Console) -> bool:
+    """Cookies only over TLS when configured, and always in production."""
+    return app.settings.console_secure_cookies or is_prod()
+
+
 def set_session(response: Response, token: str, app: Console) -> None:
     """Put a (new) session token in the cookie: HttpOnly, SameSite=Strict."""
     response.set_cookie(
@@ -95,7 +101,7 @@ def set_session(response: Response, token: str, app: Console) -> None:
         token,
         httponly=True,
         samesite="strict",
-        secure=app.settings.console_secure_cookies,
+        secure=secure_cookies(app),
         path="/",
     )
 

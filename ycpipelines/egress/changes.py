@@ -24,13 +24,13 @@ def relation(path: Path) -> str:
 @dataclass(frozen=True)
 class ColumnStats:
     """One column's distribution: nulls in percent, distinct values, and for numbers their
-    min, mean and max (None where not measured)."""
+    mean and standard deviation (None where not measured): aggregates only, never a value of a
+    row (no minimum or maximum, which are one row's cell)."""
 
     nulls_pct: float
     distinct: int | None
-    min: float | None = None
     mean: float | None = None
-    max: float | None = None
+    stddev: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,17 +65,17 @@ def schema(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
 def stats(
     con: duckdb.DuckDBPyConnection, path: Path, column: str, kind: str, pseudonym: bool
 ) -> ColumnStats:
-    """Nulls always; distinct values unless a pseudonym; min/mean/max of numbers."""
+    """Nulls always; distinct values unless a pseudonym; mean and deviation of numbers."""
     c = quoted(column)
     numeric = NUMERIC.match(kind) and not pseudonym
     parts = [
         f"coalesce(100.0 * count(*) FILTER ({c} IS NULL) / nullif(count(*), 0), 0)",
         "NULL" if pseudonym else f"count(DISTINCT {c})",
-        *([f"min({c})", f"avg({c})", f"max({c})"] if numeric else ["NULL", "NULL", "NULL"]),
+        *([f"avg({c})", f"stddev_pop({c})"] if numeric else ["NULL", "NULL"]),
     ]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {relation(path)}").fetchone()
-    nulls, distinct, low, mean, high = row
-    number = [None if v is None else round(float(v), 4) for v in (low, mean, high)]
+    nulls, distinct, mean, spread = row
+    number = [None if v is None else round(float(v), 4) for v in (mean, spread)]
     return ColumnStats(round(float(nulls), 2), None if distinct is None else int(distinct), *number)
 
 

@@ -95,6 +95,8 @@ class IdentityMixin:
     ) -> User:
         if not name.strip() or (os_account is not None and not os_account.strip()):
             raise RegistryError("an account and its login need a name")
+        if actor == name:
+            raise RegistryError("an admin may not change their own roles; another admin does")
         taken = os_account and session.scalar(select(User).where(User.os_account == os_account))
         if taken and taken.name != name:
             raise RegistryError(f"the login {os_account!r} acts as {taken.name} already")
@@ -102,6 +104,11 @@ class IdentityMixin:
             name=name, roles=[], added_at=datetime.now(UTC), demo=demo
         )
         user.roles = sorted(set(roles) if replace else set(user.roles) | set(roles))
+        if {ADMIN, REVIEWER} <= set(user.roles):
+            raise RegistryError(
+                f"{name}: one account may not both grant (admin) and approve deliveries "
+                "(reviewer); separation of duties"
+            )
         user.os_account = os_account or user.os_account
         session.add(user)
         detail = {"roles": user.roles, "os_account": user.os_account, "demo": user.demo}

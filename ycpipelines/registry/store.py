@@ -4,8 +4,10 @@ deliveries and their downloads, tickets, collection state, the sandbox, alerts, 
 console credentials and sessions, the audit chain) and the reads scoped to one account."""
 
 import random
+import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import cache
 from typing import TypeVar
 
@@ -69,7 +71,13 @@ class Registry(
     def __init__(self, url: str | None = None, settings: Settings | None = None) -> None:
         self.settings = settings = settings or Settings()
         self.url = url or settings.registry
-        self.engine: Engine = create_engine(self.url)
+        sqlite = self.url.startswith("sqlite")
+        # SQLite has one writer at a time: this process's writers queue here, and another
+        # process's writer is waited for (30 s) instead of failing at once.
+        self.engine: Engine = create_engine(
+            self.url, connect_args={"timeout": 30} if sqlite else {}
+        )
+        self._writers = threading.RLock() if sqlite else nullcontext()
         try:
             require_current(self.url, self.engine)
         except RegistryError:
@@ -87,7 +95,7 @@ class Registry(
         a column baseline), wait a little and run it again: each `work` reads the state it
         changes, so a retry sees the winner's row."""
         for attempt in range(attempts):
-            with Session(self.engine, expire_on_commit=False) as session:
+            with self._writers, Session(self.engine, expire_on_commit=False) as session:
                 try:
                     result = work(session)
                     session.commit()
