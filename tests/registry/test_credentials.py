@@ -5,7 +5,7 @@ never a password, hash, code or secret."""
 
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +14,14 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry import credentials as module
+from ycpipelines.registry.credential_rows import reseal
 from ycpipelines.registry.credentials import LoginRefused, Stage, token_hash
+from ycpipelines.registry.models import Credential
 
 from helpers import ADMIN, accounts, upgraded
 
@@ -241,7 +244,8 @@ def test_the_totp_secret_is_encrypted_at_rest(registry: Registry, clock: Clock) 
     planted = pyotp.random_base32()
     with registry.engine.begin() as conn:  # plant a secret the attacker's phone knows
         conn.execute(text("UPDATE credentials SET totp_secret = :s"), {"s": planted})
-    registry.authenticate(REVIEWER, BETTER)
+    with pytest.raises(LoginRefused):
+        registry.authenticate(REVIEWER, BETTER)  # the row's seal no longer verifies
     with pytest.raises(LoginRefused):
         registry.verify_totp(REVIEWER, code(planted, clock.at))
 
@@ -268,8 +272,11 @@ def test_the_console_key_is_made_once_in_development_and_required_in_production(
 def test_a_hash_made_under_old_parameters_is_redone_at_sign_in(registry: Registry) -> None:
     registry.set_password(OPERATOR, GOOD, ADMIN)
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(GOOD)
-    with registry.engine.begin() as conn:
-        conn.execute(text("UPDATE credentials SET password_hash = :h"), {"h": weak})
+    with Session(registry.engine) as session:  # as the registry wrote it years ago: sealed
+        credential = session.get(Credential, OPERATOR)
+        credential.password_hash = weak
+        reseal(registry.console_key(), credential)
+        session.commit()
     registry.authenticate(OPERATOR, GOOD)
     with registry.engine.connect() as conn:
         now_stored = conn.execute(text("SELECT password_hash FROM credentials")).scalar()
@@ -462,3 +469,125 @@ def test_sign_in_on_postgresql_counts_concurrent_failures(pg_url: str, clock: Cl
         assert_no_leak(registry, GOOD, BETTER, secret)
     finally:
         registry.engine.dispose()
+
+
+def race(count: int, attempt: Callable[[], object]) -> list[object]:
+    """`attempt` from `count` threads released together; each result or the exception raised."""
+    start, results = threading.Barrier(count), []
+
+    def run() -> None:
+        start.wait()
+        try:
+            results.append(attempt())
+        except Exception as raised:  # the outcome is what the test counts
+            results.append(raised)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_parallel_wrong_passwords_lock_once_on_sqlite(registry: Registry, clock: Clock) -> None:
+    registry.set_password(OPERATOR, GOOD, OPERATOR)
+    results = race(10, lambda: registry.authenticate(OPERATOR, "Guess-Number-0004"))
+    assert all(isinstance(r, LoginRefused) for r in results), results
+    assert len(entries(registry, "login.locked")) == 1, "locked, and audited exactly once"
+    with pytest.raises(LoginRefused):
+        registry.authenticate(OPERATOR, GOOD)
+    assert registry.sign_in_state(OPERATOR).locked_until is not None
+    assert registry.verify_audit().ok
+
+
+def test_a_code_raced_from_parallel_requests_passes_once(registry: Registry, clock: Clock) -> None:
+    secret = enrolled(registry, clock)
+    assert registry.authenticate(REVIEWER, BETTER) is Stage.PASSWORD
+    used = code(secret, clock.at)
+    results = race(6, lambda: registry.verify_totp(REVIEWER, used))
+    assert results.count(Stage.FULL) == 1, results
+    assert all(isinstance(r, LoginRefused) for r in results if r is not Stage.FULL)
+
+
+def test_a_reset_password_a_lock_or_a_new_role_ends_open_sessions(
+    registry: Registry, clock: Clock
+) -> None:
+    changed = signed_in(registry)
+    clock.move(seconds=1)
+    registry.set_password(OPERATOR, BETTER, OPERATOR)
+    assert registry.console_session(changed) is None, "a password set after the session began"
+
+    reset = registry.open_session(OPERATOR, Stage.FULL)
+    clock.move(seconds=1)
+    registry.set_password(OPERATOR, GOOD, ADMIN)  # an admin's reset
+    assert registry.console_session(reset) is None
+
+    registry.set_password(OPERATOR, BETTER, OPERATOR)
+    locked = registry.open_session(OPERATOR, Stage.FULL)
+    alive = registry.open_session(OPERATOR, Stage.FULL)
+    assert registry.console_session(alive) is not None, "an ordinary session lives"
+    for _ in range(3):
+        with pytest.raises(LoginRefused):
+            registry.authenticate(OPERATOR, "Guess-Number-0005")
+    assert registry.console_session(locked) is None, "the account is locked now"
+
+    clock.move(minutes=16)
+    escalated = registry.open_session(OPERATOR, Stage.FULL)
+    assert registry.console_session(escalated) is not None
+    registry.add_user(OPERATOR, ["admin"], ADMIN)
+    assert registry.console_session(escalated) is None, "an admin now, with no second factor"
+
+
+def test_a_password_change_keeps_the_session_it_was_made_in(
+    registry: Registry, clock: Clock
+) -> None:
+    registry.set_password(OPERATOR, GOOD, ADMIN)
+    assert registry.authenticate(OPERATOR, GOOD) is Stage.CHANGE
+    changing = registry.open_session(OPERATOR, Stage.CHANGE)
+    other = registry.open_session(OPERATOR, Stage.CHANGE)
+    clock.move(seconds=1)
+    registry.change_password(OPERATOR, GOOD, BETTER)
+    clock.move(seconds=1)
+    full = registry.advance_session(changing, Stage.FULL)
+    assert registry.console_session(full).stage is Stage.FULL
+    assert registry.console_session(other).stage is Stage.CHANGE, "it can only change it again"
+
+
+def test_a_credential_row_copied_onto_another_account_signs_nobody_in(
+    registry: Registry, clock: Clock
+) -> None:
+    secret = enrolled(registry, clock)  # the attacker's own account, password and phone
+    registry.set_password(ADMIN, GOOD, ADMIN)
+    columns = "password_hash, totp_secret, totp_confirmed, must_change, changed_at, seal"
+    with registry.engine.begin() as conn:
+        mine = conn.execute(
+            text(f'SELECT {columns} FROM credentials WHERE "user" = :n'), {"n": REVIEWER}
+        ).one()
+        conn.execute(
+            text(
+                "UPDATE credentials SET password_hash = :password_hash, totp_secret = "
+                ":totp_secret, totp_confirmed = :totp_confirmed, must_change = :must_change, "
+                'changed_at = :changed_at, seal = :seal WHERE "user" = :victim'
+            ),
+            mine._asdict() | {"victim": ADMIN},
+        )
+    with pytest.raises(LoginRefused) as refused:
+        registry.authenticate(ADMIN, BETTER)
+    assert str(refused.value) == module.REFUSED
+    with pytest.raises(LoginRefused):
+        registry.verify_totp(ADMIN, code(secret, clock.at))
+    assert entries(registry, "login.failed")[-1].detail["reason"] == "credentials edited"
+    key = registry.console_key()
+    assert key.decrypt(mine.totp_secret).startswith(f"{REVIEWER}\n"), "the secret names its owner"
+    assert registry.authenticate(REVIEWER, BETTER) is Stage.PASSWORD, "the original still works"
+
+
+def test_enrolment_shows_a_new_secret_every_time(registry: Registry, clock: Clock) -> None:
+    registry.set_password(REVIEWER, GOOD, REVIEWER)
+    first = registry.begin_totp(REVIEWER)
+    second = registry.begin_totp(REVIEWER)  # e.g. someone who knows only the password
+    assert first != second
+    with pytest.raises(LoginRefused):
+        registry.confirm_totp(REVIEWER, code(first, clock.at))
+    registry.confirm_totp(REVIEWER, code(second, clock.at))

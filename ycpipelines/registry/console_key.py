@@ -1,6 +1,6 @@
-"""The console's key (控制台密钥): encrypts TOTP secrets at rest (Fernet) and seals session rows
-(HMAC-SHA256), from `YC_CONSOLE_KEY`; in development it is made once under `$YC_HOME/keys`
-(0600), production refuses to run without it."""
+"""The console's key (控制台密钥): encrypts TOTP secrets at rest (Fernet) and seals session and
+credential rows (HMAC-SHA256), from `YC_CONSOLE_KEY`; in development it is made once under
+`$YC_HOME/keys` (0600), production refuses to run without it."""
 
 import base64
 import hashlib
@@ -61,3 +61,7 @@ class ConsoleKey:
     def seal(self, *parts: str) -> str:
         text = "\x1f".join(parts)
         return hmac.new(self.seal_key, text.encode(), hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def verify_seal(stored: str, expected: str) -> bool:
+        return hmac.compare_digest(stored.encode(), expected.encode())

@@ -5,8 +5,11 @@ A sign-in moves through stages: the password (`authenticate`), then the TOTP cod
 account has one (`verify_totp`), or a forced password change (`change_password`) or TOTP
 enrolment (`begin_totp`, `confirm_totp`); only then is a session FULL. Every refusal says the
 same thing whatever was wrong, counts toward the lockout and is audited (the name typed for an
-unknown account masked); no password, hash, code or secret is ever in an entry. Sessions keep
-the cookie's sha256 only, expire when idle and absolutely, and rotate at every stage.
+unknown account masked); no password, hash, code or secret is ever in an entry. Counters and
+used codes are written with conditional UPDATEs (`credential_rows`), and a credential row whose
+seal does not verify signs nobody in. Sessions keep the cookie's sha256 only, expire when idle
+and absolutely, rotate at every stage, and die when the account's password, lock or factor
+says they should (`_revoked`).
 """
 
 import hashlib
@@ -20,6 +23,16 @@ from sqlalchemy.orm import Session
 
 from ycpipelines.foundation.environment import is_prod
 from ycpipelines.registry.console_key import ConsoleKey
+from ycpipelines.registry.credential_rows import (
+    bind_secret,
+    bound_secret,
+    claim_enrolment,
+    claim_step,
+    count_failure,
+    lock,
+    reseal,
+    sealed,
+)
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import ADMIN
 from ycpipelines.registry.models import ConsoleSession, Credential, User
@@ -118,7 +131,7 @@ class CredentialsMixin:
         if not self_service:
             self.require(actor, ADMIN, f"set the password of {name}")
         check_policy(name, password)
-        hashed = hash_password(password)
+        hashed, key = hash_password(password), self.console_key()
 
         def work(session: Session) -> None:
             if session.get(User, name) is None:
@@ -127,6 +140,7 @@ class CredentialsMixin:
             credential = self._new_password(session, credential, name, hashed)
             credential.must_change = not self_service
             credential.locked_until, credential.failures = None, 0
+            reseal(key, credential)
             detail = {"by": "self" if self_service else "admin", "must_change": not self_service}
             self._audit(session, actor, "user.password_set", f"user/{name}", detail)
 
@@ -137,12 +151,13 @@ class CredentialsMixin:
         check_policy(name, new)
         if old == new:
             raise RegistryError("the password is refused: it needs to differ from the old one")
-        self._attempt(name, lambda c: None if password_matches(c.password_hash, old) else "old")
-        hashed = hash_password(new)
+        self._attempt(name, lambda _, c: None if password_matches(c.password_hash, old) else "old")
+        hashed, key = hash_password(new), self.console_key()
 
         def work(session: Session) -> None:
             credential = session.get(Credential, name, with_for_update=True)
             self._new_password(session, credential, name, hashed).must_change = False
+            reseal(key, credential)
             self._audit(session, name, "user.password_changed", f"user/{name}", {})
 
         self._transact(work)
@@ -191,8 +206,9 @@ class CredentialsMixin:
             credential = self._new_password(session, None, name, hashed)
             credential.must_change, credential.failures, credential.locked_until = False, 0, None
             if totp_secret is not None:
-                credential.totp_secret = key.encrypt(totp_secret)
+                credential.totp_secret = bind_secret(key, name, totp_secret)
                 credential.totp_confirmed, credential.totp_last_step = True, None
+            reseal(key, credential)
             detail = {"by": "admin", "demo": True, "totp": totp_secret is not None}
             self._audit(session, actor, "user.password_set", f"user/{name}", detail)
 
@@ -205,14 +221,16 @@ class CredentialsMixin:
             raise RegistryError("YC_ENV=prod: demo accounts are for development only")
         with Session(self.engine) as session:
             user, credential = session.get(User, name), session.get(Credential, name)
-        secret = credential and credential.totp_confirmed and credential.totp_secret
+        key = self.console_key()
+        secret = credential and credential.totp_confirmed and bound_secret(key, credential)
         if user is None or not user.demo or not secret:
             raise RegistryError(f"{name} is not a demo account with a second factor")
-        return current_code(self.console_key().decrypt(secret) or "", now())
+        return current_code(secret, now())
 
     def _new_password(
         self, session: Session, credential: Credential | None, name: str, hashed: str
     ) -> Credential:
+        """The row with a new password hash (the caller sets `must_change`, then reseals)."""
         credential = credential or session.get(Credential, name)
         if credential is None:
             credential = Credential(user=name, failures=0, totp_confirmed=False)
@@ -227,11 +245,14 @@ class CredentialsMixin:
         keeps its failure count until the code is right, so guessing codes behind a known
         password still locks it; its forced change waits until after the code."""
 
-        def check(credential: Credential) -> str | None:
+        key = self.console_key()
+
+        def check(_: Session, credential: Credential) -> str | None:
             if not password_matches(credential.password_hash, password):
                 return "password"
             if needs_rehash(credential.password_hash):
                 credential.password_hash = hash_password(password)
+                reseal(key, credential)
             return None
 
         credential = self._attempt(name, check, reset=lambda c: not c.totp_confirmed)
@@ -242,38 +263,36 @@ class CredentialsMixin:
         return Stage.ENROL if self.needs_totp(name) else Stage.FULL
 
     def verify_totp(self, name: str, code: str) -> Stage:
-        """Check a TOTP code of an enrolled account; a step used before is refused. Returns
-        the next stage: CHANGE when the password must be changed, else FULL."""
+        """Check a TOTP code of an enrolled account; a step used before is refused, also when
+        one code is raced from several requests. Returns the next stage: CHANGE when the
+        password must be changed, else FULL."""
         key = self.console_key()
 
-        def check(credential: Credential) -> str | None:
-            secret = key.decrypt(credential.totp_secret or "")
+        def check(session: Session, credential: Credential) -> str | None:
+            secret = bound_secret(key, credential)
             confirmed = credential.totp_confirmed and secret
             step = matched_step(secret, code, now()) if confirmed else None
             if step is None:
                 return "code"
-            if credential.totp_last_step is not None and step <= credential.totp_last_step:
-                return "replayed code"
-            credential.totp_last_step = step
-            return None
+            return None if claim_step(session, name, step) else "replayed code"
 
         credential = self._attempt(name, check)
         return Stage.CHANGE if must_change(credential, now()) else Stage.FULL
 
     def begin_totp(self, name: str) -> str:
-        """The unconfirmed TOTP secret (base32, for the enrolment page): the pending one again
-        (a reloaded page keeps what was scanned), else a new one; refused for an account without
-        a password or with a confirmed second factor already."""
+        """A new unconfirmed TOTP secret (base32, for the enrolment page) at every call: a
+        pending one is never shown again, so knowing the password does not reveal the secret
+        the account's owner scans; refused for an account without a password or with a
+        confirmed second factor already."""
         key = self.console_key()
 
         def work(session: Session) -> str:
             credential = session.get(Credential, name, with_for_update=True)
             if credential is None or credential.totp_confirmed:
                 raise RegistryError(f"{name} cannot enrol a second factor now")
-            if pending := key.decrypt(credential.totp_secret or ""):
-                return pending
             secret = new_secret()
-            credential.totp_secret, credential.totp_last_step = key.encrypt(secret), None
+            credential.totp_secret = bind_secret(key, name, secret)
+            reseal(key, credential).totp_last_step = None
             self._audit(session, name, "totp.enrolment_started", f"user/{name}", {})
             return secret
 
@@ -284,13 +303,12 @@ class CredentialsMixin:
         toward the lockout."""
         key = self.console_key()
 
-        def check(credential: Credential) -> str | None:
-            secret = key.decrypt(credential.totp_secret or "")
+        def check(session: Session, credential: Credential) -> str | None:
+            secret = bound_secret(key, credential)
             pending = secret and not credential.totp_confirmed
             step = matched_step(secret, code, now()) if pending else None
-            if step is None:
+            if step is None or not claim_enrolment(key, session, credential, step):
                 return "enrolment code"
-            credential.totp_confirmed, credential.totp_last_step = True, step
             return None
 
         self._attempt(name, check, on_success=("totp.enrolled", {}))
@@ -303,15 +321,14 @@ class CredentialsMixin:
     def _attempt(
         self,
         name: str,
-        check: Callable[[Credential], str | None],
+        check: Callable[[Session, Credential], str | None],
         reset: Callable[[Credential], bool] = lambda c: True,
         on_success: tuple[str, dict] | None = None,
     ) -> Credential:
         """Run one sign-in check under the lockout rule in one transaction: refused for an
-        unknown account, a demo account in production or a locked one (each taking the time a
-        password check takes); a failed check counts, and the limit locks the account."""
-        limit = self.settings.console_lockout_failures
-        lock_for = timedelta(minutes=self.settings.console_lockout_minutes)
+        unknown account, a demo account in production, a locked one or a row whose seal does
+        not verify (each taking the time a password check takes); a failed check counts, and
+        the limit locks the account."""
 
         def work(session: Session) -> tuple[str | None, Credential | None]:
             at, user = now(), session.get(User, name)
@@ -321,14 +338,9 @@ class CredentialsMixin:
                 verify_nothing()
                 self._audit_failure(session, name, refusal, known=user is not None)
                 return refusal, None
-            reason = check(credential)
+            reason = check(session, credential)
             if reason is not None:
-                credential.failures += 1
-                self._audit_failure(session, name, reason, credential.failures)
-                if credential.failures >= limit:
-                    credential.failures, credential.locked_until = 0, at + lock_for
-                    detail = {"failures": limit, "until": (at + lock_for).isoformat()}
-                    self._audit(session, "(sign-in)", "login.locked", f"user/{name}", detail)
+                self._count_failure(session, name, reason, at)
                 return reason, None
             if reset(credential):
                 credential.failures, credential.locked_until = 0, None
@@ -341,12 +353,26 @@ class CredentialsMixin:
             raise LoginRefused(REFUSED)
         return credential
 
-    @staticmethod
-    def _refusal(user: User | None, credential: Credential | None, at: datetime) -> str | None:
+    def _count_failure(self, session: Session, name: str, reason: str, at: datetime) -> None:
+        """Count a failed check atomically; the attempt whose conditional UPDATE locks the
+        account audits `login.locked`, so a burst of parallel failures locks it once."""
+        limit = self.settings.console_lockout_failures
+        until = at + timedelta(minutes=self.settings.console_lockout_minutes)
+        failures = count_failure(session, name)
+        self._audit_failure(session, name, reason, failures)
+        if failures >= limit and lock(session, name, limit, until, at):
+            detail = {"failures": limit, "until": until.isoformat()}
+            self._audit(session, "(sign-in)", "login.locked", f"user/{name}", detail)
+
+    def _refusal(
+        self, user: User | None, credential: Credential | None, at: datetime
+    ) -> str | None:
         if user is None or credential is None:
             return "unknown account" if user is None else "no password"
         if user.demo and is_prod():
             return "demo account in production"
+        if not sealed(self.console_key(), credential):
+            return "credentials edited"
         return "locked" if locked_until(credential, at) is not None else None
 
     def _audit_failure(
@@ -419,7 +445,7 @@ class CredentialsMixin:
     ) -> str:
         user = session.get(User, name)
         credential = session.get(Credential, name)
-        if user is None or credential is None or (user.demo and is_prod()):
+        if self._refusal(user, credential, at) is not None:
             raise LoginRefused(REFUSED)
         if stage is Stage.FULL:
             self._check_full(name, credential, at)
@@ -449,20 +475,36 @@ class CredentialsMixin:
 
     def _live_session(self, session: Session, token: str) -> ConsoleSession | None:
         """The session row of `token` if it is live and as the registry wrote it; an expired
-        one is deleted."""
+        or revoked one (`_revoked`) is deleted."""
         row = session.get(ConsoleSession, token_hash(token), with_for_update=True)
         if row is None:
             return None
-        at, user = now(), session.get(User, row.user)
+        forged = not secrets.compare_digest(row.seal, self._session_seal(row))
+        if forged:
+            return None
+        at = now()
         idle = timedelta(minutes=self.settings.console_idle_minutes)
         expired = at - aware(row.last_seen) > idle or at >= aware(row.expires_at)
-        if expired:
+        if expired or self._revoked(session, row, at):
             session.delete(row)
             return None
-        forged = not secrets.compare_digest(row.seal, self._session_seal(row))
-        if forged or user is None or (user.demo and is_prod()):
-            return None
         return row
+
+    def _revoked(self, session: Session, row: ConsoleSession, at: datetime) -> bool:
+        """Whether the account's state now ends the session (会话失效): it may not sign in (no
+        account or password, a demo in production, a row edited, locked); its password was set
+        or changed after the session began (a CHANGE session exists to make that change and
+        can do nothing else); or a FULL session's account must now change its password, or
+        has a TOTP role without a confirmed second factor."""
+        user, credential = session.get(User, row.user), session.get(Credential, row.user)
+        if self._refusal(user, credential, at) is not None:
+            return True
+        if row.stage != Stage.CHANGE and aware(credential.changed_at) > aware(row.created_at):
+            return True
+        if row.stage != Stage.FULL:
+            return False
+        unenrolled = not credential.totp_confirmed and self.needs_totp(row.user)
+        return must_change(credential, at) or unenrolled
 
     def _session_seal(self, row: ConsoleSession) -> str:
         times = (aware(t).isoformat() for t in (row.created_at, row.last_seen, row.expires_at))

@@ -149,7 +149,8 @@ class User(Base):
 
 class Credential(Base):
     """An account's console credentials (登录凭据): an argon2id password hash, the TOTP second
-    factor's secret encrypted at rest, and the consecutive failures that lock it."""
+    factor's secret encrypted at rest (bound to the account), and the consecutive failures that
+    lock it; `seal` binds the values that decide a sign-in to the account."""
 
     __tablename__ = "credentials"
 
@@ -162,6 +163,8 @@ class Credential(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last code used
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # a keyed hash of user, hash, secret, flags and changed_at: a row copied or edited is void
+    seal: Mapped[str] = mapped_column(String(64))
 
 
 class ConsoleSession(Base):

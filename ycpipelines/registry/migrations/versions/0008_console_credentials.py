@@ -1,5 +1,6 @@
 """Console credentials (登录凭据与会话): argon2id password hashes, the TOTP second factor's
-encrypted secret and the lockout counters, and the console's sessions (the cookie's sha256 only).
+encrypted secret, the lockout counters and a keyed seal binding each row to its account, and
+the console's sessions (the cookie's sha256 only).
 
 Revision ID: 0008
 Revises: 0007
@@ -24,6 +25,7 @@ def upgrade() -> None:
         sa.Column("totp_last_step", sa.BigInteger),
         sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
         sa.Column("locked_until", sa.DateTime(timezone=True)),
+        sa.Column("seal", sa.String(64), nullable=False),
     )
     op.create_table(
         "console_sessions",
