@@ -61,8 +61,10 @@ def egress_registry(yc_home: Path, databases: Callable[[str], str]) -> Iterator[
     from ycpipelines.registry import Registry
 
     os.environ["YC_REGISTRY_URL"] = upgraded(databases("postgresql"))
-    yield Registry()
-    del os.environ["YC_REGISTRY_URL"]
+    try:
+        yield Registry()
+    finally:
+        del os.environ["YC_REGISTRY_URL"]
 
 
 @pytest.fixture(scope="session", autouse=True)

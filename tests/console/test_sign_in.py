@@ -88,13 +88,48 @@ def test_an_initial_password_must_be_changed_then_the_second_factor_enrolled(
     assert browser.post("/password", data=weak).status_code == 400
     fine = {"old": FIRST, "new": PASSWORD, "again": PASSWORD, "csrf": token}
     assert browser.post("/password", data=fine).headers["location"] == "/login/enrol"
-    page = browser.get("/login/enrol")  # once: every visit shows a new secret
-    assert page.status_code == 200 and "data:image/svg+xml" in page.text
+    first = browser.get("/login/enrol")  # once: every visit shows a new secret
+    token = CSRF.search(first.text).group(1)
+    wrong = pyotp.TOTP(pyotp.random_base32()).now()
+    answer = browser.post("/login/enrol", data={"code": wrong, "csrf": token})
+    assert answer.headers["location"] == "/login/enrol?wrong=1"
+    page = browser.get(answer.headers["location"])  # a new secret to scan, and why
+    assert (
+        page.status_code == 200
+        and "data:image/svg+xml" in page.text
+        and "验证码不正确" in page.text
+    )
     secret = page.text.split('class="mono secret">')[1].split("<")[0].strip()
+    assert secret and secret not in first.text
     token = CSRF.search(page.text).group(1)
     code = pyotp.TOTP(secret).now()
     assert browser.post("/login/enrol", data={"code": code, "csrf": token}).status_code == 303
     assert browser.get("/").status_code == 200
+
+
+def test_a_signed_in_password_change_keeps_the_person_signed_in_and_ends_the_old_session(
+    app: FastAPI, registry: Registry
+) -> None:
+    changer = person(registry, "换密码的顾客", ["consumer:changer"])
+    browser = sign_in(app, changer)
+    old = browser.cookies[COOKIE]
+    token = form_token(browser, "/password")
+    new = "Another-pilot-pass-26!"
+    sent = {"old": changer.password, "new": new, "again": new, "csrf": token}
+    assert browser.post("/password", data=sent).headers["location"] == "/?changed=1"
+    assert browser.cookies[COOKIE] != old and registry.console_session(old) is None
+    assert "密码已修改" in browser.get("/?changed=1").text
+    changer.password = new
+
+
+def test_an_id_beyond_the_registry_s_keys_is_a_clear_refusal_not_an_error(
+    app: FastAPI, reviewer: Person
+) -> None:
+    browser = sign_in(app, reviewer)
+    for path in ("/desk/99999999999999999999999", "/desk/2147483648/form.pdf"):
+        assert browser.get(path).status_code == 422, path
+    huge = "/admin/authorizations?done=revoked&id=99999999999999999999999"
+    assert browser.get(huge).status_code in (200, 403)
 
 
 def test_logout_ends_the_session_on_the_server(

@@ -223,3 +223,17 @@ def test_the_form_of_a_published_request_names_the_delivered_files_hash(desk: di
     assert delivery.sha256 in text and request.content_hash in text
     assert "approved, verified in the audit chain" in text
     assert "not delivered" in pdf_text(review_form_pdf(sheet_of(desk, PENDING), None, REVIEWER))
+
+
+def test_a_mean_of_fewer_rows_than_k_is_not_shown(tmp_path: Path) -> None:
+    """A mean standing on fewer than k rows is those rows' own values: the change view omits it."""
+    from ycpipelines.egress.changes import stats
+    from ycpipelines.foundation.lake import duck
+
+    few = tmp_path / "few.parquet"
+    with duck() as con:
+        con.execute(f"COPY (SELECT * FROM range(3) t(fee)) TO '{few}' (FORMAT parquet)")
+        hidden = stats(con, few, "fee", "BIGINT", False, smallest=5)
+        shown = stats(con, few, "fee", "BIGINT", False, smallest=3)
+    assert hidden.mean is None and hidden.stddev is None and hidden.distinct == 3
+    assert shown.mean == 1.0

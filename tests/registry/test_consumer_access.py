@@ -26,9 +26,9 @@ HEALTH, POLICE = "卫健委甲", "公安甲"  # accounts of the bureaus health a
 
 
 @pytest.fixture
-def registry(yc_home: Path, pg_url: str) -> Iterator[Registry]:
+def registry(yc_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Registry]:
     """A fresh registry with a reviewer, the supervisor, two consumers and two bureaus."""
-    os.environ["YC_REGISTRY_URL"] = upgraded(pg_url)
+    monkeypatch.setenv("YC_REGISTRY_URL", upgraded(pg_url))
     store = Registry(pg_url)
     accounts(
         store,
@@ -43,7 +43,6 @@ def registry(yc_home: Path, pg_url: str) -> Iterator[Registry]:
     )
     yield store
     store.engine.dispose()
-    del os.environ["YC_REGISTRY_URL"]
 
 
 @pytest.fixture
@@ -170,7 +169,7 @@ def test_a_zone_file_swapped_for_a_link_or_during_the_copy_is_refused(
     os.replace(kept, zone_file)
     original = module.open_regular
 
-    def swapped_after_the_checks(path: Path) -> int:  # the race: between the checks and the read
+    def swapped_after_the_checks(path: Path) -> object:  # the race: between the checks and the read
         path.write_text("score\n0.1\n", encoding="utf-8")
         return original(path)
 

@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, Security
+from fastapi import APIRouter, Query, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from ycpipelines.console import api_models as out
-from ycpipelines.console.context import App
+from ycpipelines.console.context import App, Id
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import COOKIE, SignedIn, SignInNeeded, Viewer, session_of
 from ycpipelines.egress.desk import review_sheet
@@ -40,7 +40,6 @@ CSRF = {
     ]
 }
 RequestStatus = StrEnum("RequestStatus", {s: s for s in sorted(set(REQUEST_STATES.values()))})
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 class Refusal(BaseModel):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi import Path as InPath
 from fastapi.templating import Jinja2Templates
 
 from ycpipelines.catalog import Catalog
@@ -31,3 +32,6 @@ def console(request: Request) -> Console:
 
 
 App = Annotated[Console, Depends(console)]
+# A record id in a path: bounded like the registry's integer keys (a larger one is a 422).
+MAX_ID = 2_147_483_647
+Id = Annotated[int, InPath(ge=1, le=MAX_ID)]

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.types import Receive, Scope, Send
 
-from ycpipelines.console.context import App, Console
+from ycpipelines.console.context import App, Console, Id
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
@@ -93,7 +93,7 @@ def deliveries(request: Request, seen: Consumer, app: App) -> Response:
 
 
 @router.get("/deliveries/{delivery_id}/download")
-def download(delivery_id: int, seen: Consumer, app: App) -> PrivateCopy:
+def download(delivery_id: Id, seen: Consumer, app: App) -> PrivateCopy:
     """The delivered bytes, as the registry checked them into a private copy (deleted once
     sent); the header repeats their SHA-256 for the consumer to compare."""
     found = app.registry.open_download(seen.name, delivery_id)
@@ -108,7 +108,7 @@ def download(delivery_id: int, seen: Consumer, app: App) -> PrivateCopy:
 
 @router.post("/deliveries/{delivery_id}/destroyed")
 def destroyed(
-    request: Request, delivery_id: int, seen: Consumer, app: App, note: Note = ""
+    request: Request, delivery_id: Id, seen: Consumer, app: App, note: Note = ""
 ) -> Response:
     """Confirm that every copy of a revoked or ended version was destroyed; the registry's
     refusal is shown on the page."""

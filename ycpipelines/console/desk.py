@@ -9,13 +9,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ycpipelines.console.context import App, Console
+from ycpipelines.console.context import App, Console, Id
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
 from ycpipelines.egress.desk import review_sheet
 from ycpipelines.egress.form import printed_form
-from ycpipelines.foundation.clock import stamp
+from ycpipelines.foundation.clock import as_utc, stamp
 from ycpipelines.registry import RegistryError
 from ycpipelines.registry.models import ApprovalRequest
 from ycpipelines.registry.requests import Decision
@@ -35,18 +35,11 @@ STATUS = {
 }
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """A registry instant with its zone (SQLite keeps none: UTC)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def waited(since: datetime | None, now: datetime) -> str:
     """How long a request has waited, in days and hours, or minutes (等待时长)."""
     if since is None:
         return ""
-    minutes = max(0, int((now - aware(since)).total_seconds() // 60))
+    minutes = max(0, int((now - as_utc(since)).total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     if days:
         return f"{days} 天 {rest // 60} 小时"
@@ -73,9 +66,9 @@ def desk(request: Request, seen: Reader, app: App) -> Response:
     now = datetime.now(UTC)
     seeable = app.registry.visible_requests(seen.name)
     pending = [r for r in seeable if r.status == "pending"]
-    pending.sort(key=lambda r: (aware(r.requested_at), r.id))
+    pending.sort(key=lambda r: (as_utc(r.requested_at), r.id))
     decided = [r for r in seeable if r.status in DECIDED and r.decided_at]
-    decided.sort(key=lambda r: (aware(r.decided_at), r.id), reverse=True)
+    decided.sort(key=lambda r: (as_utc(r.decided_at), r.id), reverse=True)
     return render(
         request,
         "desk.html",
@@ -120,14 +113,14 @@ def request_page(
 
 
 @router.get("/desk/{request_id}")
-def request_sheet(request: Request, request_id: int, seen: Reader, app: App) -> Response:
+def request_sheet(request: Request, request_id: Id, seen: Reader, app: App) -> Response:
     return request_page(request, app, seen, request_id)
 
 
 @router.post("/desk/{request_id}/decision")
 def decide(
     request: Request,
-    request_id: int,
+    request_id: Id,
     decision: Annotated[Literal["approve", "reject"], Form()],
     seen: Reviewer,
     app: App,
@@ -145,7 +138,7 @@ def decide(
 
 
 @router.get("/desk/{request_id}/form.pdf")
-def review_form(request_id: int, seen: Reader, app: App) -> Response:
+def review_form(request_id: Id, seen: Reader, app: App) -> Response:
     """The 出域审核单 as a PDF download (audited `egress.form_printed`)."""
     app.registry.request_for(seen.name, request_id)
     pdf, _ = printed_form(app.registry, app.catalog, request_id, seen.name)

@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from ycpipelines.console.pages import render
-from ycpipelines.console.sessions import SignInNeeded
+from ycpipelines.console.sessions import SignInNeeded, end_session
 from ycpipelines.registry import NotFound, RegistryError
+from ycpipelines.registry.credentials import LoginRefused
 
 log = logging.getLogger("ycpipelines.console")
 TITLES = {401: "请先登录", 403: "无权限", 404: "未找到", 409: "不符合规则", 422: "输入有误"}
@@ -43,6 +44,15 @@ async def not_found(request: Request, error: NotFound) -> Response:
     return refusal(request, 404, "未找到，或不属于您 (not found)")
 
 
+async def session_ended(request: Request, error: LoginRefused) -> Response:
+    """A sign-in step refused after its check (the session ended meanwhile): sign in again."""
+    if is_api(request):
+        return JSONResponse({"detail": "未登录 (sign in first)"}, status_code=401)
+    response = RedirectResponse("/login", status_code=303)
+    end_session(response)
+    return response
+
+
 async def rule(request: Request, error: RegistryError) -> Response:
     return refusal(request, 409, str(error))
 
@@ -66,5 +76,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SignInNeeded, sign_in)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(LoginRefused, session_ended)
     app.add_exception_handler(RegistryError, rule)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ycpipelines.catalog import Product
-from ycpipelines.console.context import App, Console
+from ycpipelines.console.context import MAX_ID, App, Console, Id
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
@@ -47,7 +47,8 @@ def notice(app: Console, request: Request) -> str | None:
     """What the last action did; a revocation repeats its authorization's 预案."""
     done = DONE.get(request.query_params.get("done", ""))
     grant = request.query_params.get("id", "")
-    if done and request.query_params.get("done") == "revoked" and grant.isdigit():
+    revoked = request.query_params.get("done") == "revoked"
+    if done and revoked and grant.isdigit() and int(grant) <= MAX_ID:
         try:
             return f"{done}{app.registry.authorization(int(grant)).plan}"
         except RegistryError:
@@ -157,7 +158,7 @@ def grant(
 @router.post(PAGE + "/{grant_id}/status")
 def change(
     request: Request,
-    grant_id: int,
+    grant_id: Id,
     seen: Admin,
     app: App,
     status: Annotated[Literal["suspended", "active", "revoked"], Form()],

@@ -78,7 +78,9 @@ def enrol_page(
     secret = app.registry.begin_totp(found.user)
     uri = f"otpauth://totp/{ISSUER}:{found.user}?secret={secret}&issuer={ISSUER}"
     qr = segno.make(uri, error="m").svg_data_uri(scale=4)
-    return render(request, "enrol.html", secret=secret, qr=qr)
+    wrong = "验证码不正确，请用新的二维码重新绑定 (wrong code: scan the new QR code)"
+    error = wrong if request.query_params.get("wrong") else None
+    return render(request, "enrol.html", secret=secret, qr=qr, error=error)
 
 
 @router.post("/login/enrol")
@@ -90,8 +92,8 @@ def enrol(
 ) -> Response:
     try:
         app.registry.confirm_totp(found.user, code.strip())
-    except LoginRefused as refused:
-        return render(request, "enrol.html", status=401, error=str(refused), again=True)
+    except LoginRefused:  # a new secret to scan: the page never shows one twice
+        return RedirectResponse("/login/enrol?wrong=1", status_code=303)
     return moved(app, app.registry.advance_session(token_of(request), Stage.FULL), Stage.FULL)
 
 

@@ -59,7 +59,12 @@ def change(
         app.registry.change_password(found.user, old, new)
     except RegistryError as refused:
         return render(request, "password.html", status=400, error=str(refused), forced=forced)
-    stage = app.registry.stage_after_password(found.user) if forced else Stage.FULL
-    response = RedirectResponse(STAGE_PAGES[stage] if forced else "/?changed=1", 303)
-    set_session(response, app.registry.advance_session(token_of(request), stage), app)
+    if forced:  # the session that made the change goes on to the next step
+        stage = app.registry.stage_after_password(found.user)
+        token = app.registry.advance_session(token_of(request), stage)
+        response = RedirectResponse(STAGE_PAGES[stage], 303)
+    else:  # a new password ends every earlier session, this one too: a new one begins
+        token = app.registry.open_session(found.user, Stage.FULL)
+        response = RedirectResponse("/?changed=1", 303)
+    set_session(response, token, app)
     return response

@@ -10,6 +10,7 @@ import duckdb
 
 from ycpipelines.foundation.lake import duck, quoted
 
+SMALLEST = 10  # rows a mean must stand on when the product names no k
 NUMERIC = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*)$")
 
 
@@ -63,24 +64,35 @@ def schema(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
 
 
 def stats(
-    con: duckdb.DuckDBPyConnection, path: Path, column: str, kind: str, pseudonym: bool
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    column: str,
+    kind: str,
+    pseudonym: bool,
+    smallest: int = SMALLEST,
 ) -> ColumnStats:
-    """Nulls always; distinct values unless a pseudonym; mean and deviation of numbers."""
+    """Nulls always; distinct values unless a pseudonym; mean and deviation of numbers, when at
+    least `smallest` rows hold one (else a mean would be a few rows' own values)."""
     c = quoted(column)
     numeric = NUMERIC.match(kind) and not pseudonym
     parts = [
         f"coalesce(100.0 * count(*) FILTER ({c} IS NULL) / nullif(count(*), 0), 0)",
         "NULL" if pseudonym else f"count(DISTINCT {c})",
         *([f"avg({c})", f"stddev_pop({c})"] if numeric else ["NULL", "NULL"]),
+        f"count({c})",
     ]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {relation(path)}").fetchone()
-    nulls, distinct, mean, spread = row
-    number = [None if v is None else round(float(v), 4) for v in (mean, spread)]
+    nulls, distinct, mean, spread, held = row
+    number = [None if v is None or held < smallest else round(float(v), 4) for v in (mean, spread)]
     return ColumnStats(round(float(nulls), 2), None if distinct is None else int(distinct), *number)
 
 
 def compare(
-    before: Path, after: Path, pseudonyms: list[str], previous: tuple[int, str]
+    before: Path,
+    after: Path,
+    pseudonyms: list[str],
+    previous: tuple[int, str],
+    smallest: int = SMALLEST,
 ) -> ChangeView:
     """Rows, schema and per-column distributions of `after` against `before`."""
     with duck() as con:
@@ -92,10 +104,10 @@ def compare(
         distribution = [
             ColumnChange(
                 column,
-                stats(con, before, column, old[column], column in pseudonyms)
+                stats(con, before, column, old[column], column in pseudonyms, smallest)
                 if column in old
                 else None,
-                stats(con, after, column, new[column], column in pseudonyms)
+                stats(con, after, column, new[column], column in pseudonyms, smallest)
                 if column in new
                 else None,
                 column in pseudonyms,

@@ -1,16 +1,17 @@
 """The bytes a reviewer's evidence is computed from (审核样本文件): a private copy of a file, hashed
 while it is copied, so what is sampled and measured is exactly what was hashed."""
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from upath import UPath
 
+from ycpipelines.foundation.files import copy_hashed, open_regular
 from ycpipelines.foundation.lake import lake_path
 
 
@@ -30,13 +31,17 @@ def private_copy(location: str | UPath) -> Iterator[Content]:
     with tempfile.TemporaryDirectory(prefix="ycp-desk-") as folder:
         os.chmod(folder, 0o700)
         target = Path(folder) / f"content{source.suffix}"
-        digest = hashlib.sha256()
         try:
-            with source.open("rb") as original, target.open("wb") as copy:
-                for block in iter(lambda: original.read(1 << 20), b""):
-                    digest.update(block)
-                    copy.write(block)
+            with reading(source) as original, target.open("wb") as copy:
+                digest = copy_hashed(original, copy)
         except OSError:
             yield Content(None, None)
             return
-        yield Content(target, f"sha256:{digest.hexdigest()}")
+        yield Content(target, digest)
+
+
+def reading(source: UPath) -> BinaryIO:
+    """A local file only if it is a regular one (no link, no FIFO); object storage as it is."""
+    if source.protocol in ("", "file", "local"):
+        return open_regular(Path(source.path))
+    return source.open("rb")

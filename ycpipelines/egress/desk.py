@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ycpipelines.catalog import Catalog, Dataset, Product, SourceField
-from ycpipelines.egress.changes import ChangeView, compare
+from ycpipelines.egress.changes import SMALLEST, ChangeView, compare
 from ycpipelines.egress.content import private_copy
 from ycpipelines.egress.privacy_rows import PrivacyRow, privacy_rows
 from ycpipelines.egress.sample import SampleView, masked_sample
@@ -248,7 +248,8 @@ def changes_since(
             note = f"not compared: delivery {previous.version}'s file is gone or not as recorded"
             return None, note
         pseudonyms = pseudonym_columns(catalog, product) if product else []
-        view = compare(before.path, path, pseudonyms, (previous.id, previous.version))
+        smallest = product.k if product and product.k else SMALLEST
+        view = compare(before.path, path, pseudonyms, (previous.id, previous.version), smallest)
     return view, f"compared with delivery {previous.version} ({previous.rows} rows)"
 
 

@@ -2,7 +2,7 @@
 reviewer, the decision's time and its entry in the audit chain. A request without a verified
 decision prints as pending, never as a decision."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -16,7 +16,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from ycpipelines.catalog import Catalog
 from ycpipelines.egress.desk import ReviewSheet, review_sheet
-from ycpipelines.foundation.clock import PILOT_ZONE, stamp
+from ycpipelines.foundation.clock import stamp
 from ycpipelines.registry import Registry
 from ycpipelines.registry.requests import Decision
 
@@ -77,7 +77,7 @@ def binding_rows(sheet: ReviewSheet, decision: Decision | None, printed_by: str)
     """What the form is bound to, label beside value."""
     request = sheet.request
     conclusion, reviewer, when = verdict(sheet, decision)
-    printed_at = datetime.now(PILOT_ZONE).isoformat(timespec="seconds")
+    printed_at = stamp(datetime.now(UTC))
     return [
         ("申请编号 request", latin(request["id"])),
         ("场景 scenario", latin(request["scenario"])),
@@ -91,7 +91,10 @@ def binding_rows(sheet: ReviewSheet, decision: Decision | None, printed_by: str)
         ("审计链条目 audit entry", latin(decision.entry_id) if decision else "—"),
         ("用途 purpose", text(sheet.purpose)),
         ("法律依据 legal basis", text(sheet.legal_basis)),
-        ("保存期限 retention", latin(f"{sheet.retention_days} days")),
+        (
+            "保存期限 retention",
+            latin(f"{sheet.retention_days} days" if sheet.retention_days else "—"),
+        ),
         ("价格 price", latin(sheet.price)),
         ("打印人 printed by", text(printed_by)),
         ("打印时间 printed at", latin(printed_at)),

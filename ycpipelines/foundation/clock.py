@@ -14,6 +14,14 @@ def pilot_today(now: datetime | None = None) -> date:
     return moment.astimezone(PILOT_ZONE).date()
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored instant in UTC, whatever zone the database returns it in (SQLite keeps none:
+    a naive value is UTC)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def stamp(moment: datetime | None) -> str:
     """An instant as ISO 8601 in the pilot's zone, e.g. 2025-06-30T09:12:03+08:00; a naive
     value (SQLite keeps no zone) is UTC."""

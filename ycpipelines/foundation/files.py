@@ -18,12 +18,16 @@ A home made before this rule keeps its world-readable files: `ycp` tightens it o
 (`tighten`) and says how many entries it changed; `.env` is made 0600 whenever it is looser.
 """
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from ycpipelines.foundation.settings import Settings
+
+COPY_BLOCK = 1 << 20
 
 PRIVATE_UMASK = 0o077
 DIR_MODE = 0o700
@@ -114,3 +118,22 @@ def private_platform(cwd: Path, settings: Settings) -> int:
     rule left them readable; the number of entries changed."""
     roots, zone = platform_roots(settings)
     return private_env(cwd / ".env") + tighten(roots, zone)
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """A file opened for reading that is a regular file, never through a symbolic link (nor a
+    FIFO, which would block the reader)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IsADirectoryError(f"{path.name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def copy_hashed(original: BinaryIO, copy: BinaryIO) -> str:
+    """Copy `original` into `copy`, hashing the same bytes; `sha256:<hex>` of what was copied."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: original.read(COPY_BLOCK), b""):
+        digest.update(block)
+        copy.write(block)
+    return f"sha256:{digest.hexdigest()}"

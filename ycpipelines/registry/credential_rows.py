@@ -3,24 +3,21 @@ sign-in, the TOTP secret encrypted together with the account's name, and the cou
 with conditional UPDATEs, so that concurrent sign-ins cannot lose a failure or reuse a code on
 SQLite (which ignores SELECT … FOR UPDATE) any more than on PostgreSQL."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ycpipelines.foundation.clock import as_utc
 from ycpipelines.registry.console_key import ConsoleKey
 from ycpipelines.registry.models import Credential
-
-
-def utc(at: datetime) -> datetime:
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def row_seal(key: ConsoleKey, c: Credential, confirmed: bool | None = None) -> str:
     """The keyed seal of the row's sign-in values (`confirmed` overrides `totp_confirmed`)."""
     confirmed = c.totp_confirmed if confirmed is None else confirmed
     flags = f"{int(bool(confirmed))}{int(bool(c.must_change))}"
-    changed = utc(c.changed_at).isoformat()
+    changed = as_utc(c.changed_at).isoformat()
     return key.seal("credential", c.user, c.password_hash, c.totp_secret or "", flags, changed)
 
 

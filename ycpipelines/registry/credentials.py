@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from ycpipelines.foundation.clock import as_utc
 from ycpipelines.foundation.environment import is_prod
 from ycpipelines.registry.console_key import ConsoleKey
 from ycpipelines.registry.credential_rows import (
@@ -89,26 +90,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def aware(at: datetime | None) -> datetime | None:
-    """A stored time in UTC, whatever zone the database returns it in (SQLite: none)."""
-    if at is None:
-        return None
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def locked_until(credential: Credential, at: datetime) -> datetime | None:
     """When the account's lock ends, while it is locked at `at` (else None)."""
-    locked = aware(credential.locked_until)
+    locked = as_utc(credential.locked_until)
     return locked if locked is not None and at < locked else None
 
 
 def must_change(credential: Credential, at: datetime) -> bool:
     """Set by an admin's password, or the password is older than `MAX_AGE` (口令定期更换)."""
-    return credential.must_change or at - aware(credential.changed_at) > MAX_AGE
+    return credential.must_change or at - as_utc(credential.changed_at) > MAX_AGE
 
 
 class CredentialsMixin:
@@ -411,7 +405,7 @@ class CredentialsMixin:
                 return None
             row.last_seen = now()
             row.seal = self._session_seal(row)
-            return ConsoleSessionView(row.user, Stage(row.stage), row.csrf, aware(row.expires_at))
+            return ConsoleSessionView(row.user, Stage(row.stage), row.csrf, as_utc(row.expires_at))
 
         return self._transact(work)
 
@@ -425,7 +419,7 @@ class CredentialsMixin:
                 raise LoginRefused("the session has ended: sign in again")
             session.delete(row)
             session.flush()
-            return self._put_session(session, row.user, Stage(stage), now(), aware(row.expires_at))
+            return self._put_session(session, row.user, Stage(stage), now(), as_utc(row.expires_at))
 
         return self._transact(work)
 
@@ -484,7 +478,7 @@ class CredentialsMixin:
             return None
         at = now()
         idle = timedelta(minutes=self.settings.console_idle_minutes)
-        expired = at - aware(row.last_seen) > idle or at >= aware(row.expires_at)
+        expired = at - as_utc(row.last_seen) > idle or at >= as_utc(row.expires_at)
         if expired or self._revoked(session, row, at):
             session.delete(row)
             return None
@@ -499,7 +493,7 @@ class CredentialsMixin:
         user, credential = session.get(User, row.user), session.get(Credential, row.user)
         if self._refusal(user, credential, at) is not None:
             return True
-        if row.stage != Stage.CHANGE and aware(credential.changed_at) > aware(row.created_at):
+        if row.stage != Stage.CHANGE and as_utc(credential.changed_at) > as_utc(row.created_at):
             return True
         if row.stage != Stage.FULL:
             return False
@@ -507,5 +501,5 @@ class CredentialsMixin:
         return must_change(credential, at) or unenrolled
 
     def _session_seal(self, row: ConsoleSession) -> str:
-        times = (aware(t).isoformat() for t in (row.created_at, row.last_seen, row.expires_at))
+        times = (as_utc(t).isoformat() for t in (row.created_at, row.last_seen, row.expires_at))
         return self.console_key().seal(row.token_hash, row.user, row.stage, row.csrf, *times)

@@ -3,9 +3,7 @@
 temporary file (0600) and hashed in the same read, so what is handed out is exactly what was
 checked; a file changed since its delivery is refused (audited) and nothing is handed out."""
 
-import hashlib
 import os
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +12,12 @@ from typing import NoReturn
 from sqlalchemy.orm import Session
 
 from ycpipelines.foundation.clock import pilot_today
-from ycpipelines.foundation.files import FILE_MODE
+from ycpipelines.foundation.files import FILE_MODE, copy_hashed, open_regular
 from ycpipelines.registry.deliveries import DELIVERED, standing
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import Authorization, Delivery
 
 DOWNLOADED, DOWNLOAD_REFUSED = "delivery.downloaded", "delivery.download_refused"
-BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -34,31 +31,18 @@ class DownloadFile:
     delivery_id: int
 
 
-def open_regular(path: Path) -> int:
-    """A read descriptor of a regular file, never through a symbolic link (nor a FIFO)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise IsADirectoryError(f"{path.name} is not a regular file")
-    return fd
-
-
 def private_copy(source: Path) -> tuple[Path, str]:
     """Copy `source` into a new private temporary file, hashing the bytes as they are copied;
     returns the copy and `sha256:<hex>` of exactly what it holds."""
     fd, name = tempfile.mkstemp(prefix="ycp-download-", suffix=source.suffix)
-    digest = hashlib.sha256()
     try:
-        with os.fdopen(fd, "wb") as copy:
+        with os.fdopen(fd, "wb") as copy, open_regular(source) as original:
             os.fchmod(copy.fileno(), FILE_MODE)
-            with os.fdopen(open_regular(source), "rb") as original:
-                for block in iter(lambda: original.read(BLOCK), b""):
-                    digest.update(block)
-                    copy.write(block)
+            digest = copy_hashed(original, copy)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
-    return Path(name), f"sha256:{digest.hexdigest()}"
+    return Path(name), digest
 
 
 def download_name(delivery: Delivery) -> str:
