@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from ycpipelines.catalog import Product, Thresholds
-from ycpipelines.deid.anonymity import anonymity
 from ycpipelines.foundation.lake import duck
+from ycpipelines.products.build import product_anonymity
 
 # What each row measures, as the review sheet and the printed form name it.
 PRIVACY_LABELS = {
@@ -62,16 +62,7 @@ def risk_rows(figures: dict[str, Any], required: Thresholds | None) -> list[Priv
 def smallest_l(product: Product, path: Path) -> int | None:
     """ℓ-diversity of the product file, measured with DuckDB when the build did not record it."""
     with duck() as con:
-        figures = anonymity(
-            con,
-            f"read_parquet('{path}')",
-            product.quasi_identifiers,
-            product.required.k,
-            subject=product.subject,
-            sensitive=product.sensitive,
-            l_diversity=product.l_diversity,
-        )
-    return figures.smallest_l
+        return product_anonymity(con, product, path).smallest_l
 
 
 def diversity_row(product: Product, figures: dict[str, Any], path: Path | None) -> PrivacyRow:

@@ -3,13 +3,14 @@
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 from upath import UPath
 
 from ycpipelines.catalog import Catalog, Policy, Product
-from ycpipelines.deid.anonymity import anonymity
+from ycpipelines.deid.anonymity import Anonymity, anonymity
 from ycpipelines.deid.privacy import residual_check, residual_identifiers
 from ycpipelines.deid.pseudonym import key_versions
 from ycpipelines.foundation.keys import AssetRef, Layer
@@ -138,6 +139,26 @@ class Protection:
     small_cells: int | None = None
 
 
+def product_anonymity(
+    con: duckdb.DuckDBPyConnection,
+    product: Product,
+    path: Path | UPath,
+    population: str | None = None,
+) -> Anonymity:
+    """k-anonymity, ℓ-diversity and re-identification figures of a row-level product's file, by
+    its manifest (quasi-identifiers, k, subject, sensitive attribute)."""
+    return anonymity(
+        con,
+        f"read_parquet('{path}')",
+        product.quasi_identifiers,
+        product.required.k,
+        subject=product.subject,
+        sensitive=product.sensitive,
+        l_diversity=product.l_diversity,
+        population=population,
+    )
+
+
 def protect(
     con: duckdb.DuckDBPyConnection, made: Recipe, path: UPath, inputs: Mapping[str, str]
 ) -> Protection:
@@ -149,16 +170,8 @@ def protect(
         found = con.execute(f"SELECT count(*) FILTER ({small}) FROM read_parquet('{path}')")
         cells = int(found.fetchone()[0])
         return Protection([small_cells_check(product, cells)], small_cells=cells)
-    figures = anonymity(
-        con,
-        f"read_parquet('{path}')",
-        product.quasi_identifiers,
-        product.required.k,
-        subject=product.subject,
-        sensitive=product.sensitive,
-        l_diversity=product.l_diversity,
-        population=made.population(inputs) if made.population else None,
-    )
+    population = made.population(inputs) if made.population else None
+    figures = product_anonymity(con, product, path, population)
     return Protection(
         anonymity_checks(product, figures),
         smallest_group=figures.smallest_class,
