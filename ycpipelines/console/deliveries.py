@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
 from starlette.types import Receive, Scope, Send
 
 from ycpipelines.console.context import App, Console, Id
@@ -34,8 +33,8 @@ STANDINGS = {  # standing -> (label, css class)
 
 
 class PrivateCopy(FileResponse):
-    """A private download copy: its background task deletes it once sent, and it is deleted
-    too when sending fails (the client went away), so no copy outlives its request."""
+    """A private download copy, deleted once sent or when sending fails (the client went away),
+    so no copy outlives its request."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -102,7 +101,6 @@ def download(delivery_id: Id, seen: Consumer, app: App) -> PrivateCopy:
         filename=found.filename,
         media_type="application/octet-stream",
         headers={"X-Content-SHA256": found.sha256},
-        background=BackgroundTask(found.path.unlink, missing_ok=True),
     )
 
 
