@@ -16,11 +16,13 @@ from typing import ClassVar
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from sqlalchemy import update
 from stdnum.cn import uscc
 
 from ycpipelines.catalog import Catalog, load_catalog
 from ycpipelines.catalog.models import SourceField
+from ycpipelines.cli import main
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.feedback import Finding
 from ycpipelines.foundation.settings import Settings
@@ -287,6 +289,8 @@ def webhook() -> Iterator[str]:
 def test_the_webhook_gets_each_notice_once(registry: Registry, webhook: str) -> None:
     name, entity, n = applicant(registry)
     pending = registry.apply_for_admission(name, application(entity, n, contact="13912345678"))
+    unset = CliRunner().invoke(main, ["notify", "--json"])  # no webhook yet: sent later
+    assert unset.exit_code == 0 and json.loads(unset.stdout)[0]["posted"] >= 1, unset.output
     Webhook.received.clear()
     first = post_notices(registry, webhook, TODAY)
     assert first.posted == len(Webhook.received) >= 1

@@ -19,11 +19,12 @@ class Posted:
 
 
 def post_notices(registry: Registry, url: str | None, today: date) -> Posted:
-    """Raise every waiting notice once and post the new ones (and any never posted)."""
+    """Raise every waiting notice once and post those the webhook has not accepted yet (new,
+    or unsent while the webhook was unset, failing or answering an error)."""
     notices = registry.notices(today)
     outcomes = []
     for notice in notices:
-        alert, created = registry.raise_notice(notice)
-        if created or alert.notified is None:
+        alert, _ = registry.raise_notice(notice)
+        if not (alert.notified or "").startswith("HTTP 2"):
             outcomes.append(notify(registry, alert, url))
     return Posted(len(notices), len(outcomes), outcomes)
