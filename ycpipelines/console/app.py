@@ -7,7 +7,18 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ycpipelines.catalog import Catalog, load_catalog
-from ycpipelines.console import admin, api, deliveries, desk, errors, home, login, password
+from ycpipelines.console import (
+    admin,
+    api,
+    bureau,
+    bureau_api,
+    deliveries,
+    desk,
+    errors,
+    home,
+    login,
+    password,
+)
 from ycpipelines.console.context import HERE, Console
 from ycpipelines.console.csrf import csrf_guard
 from ycpipelines.foundation.clock import stamp
@@ -67,5 +78,7 @@ def create_app(
     errors.install(app)
     app.middleware("http")(guarded)
     for module in (login, password, home, desk, deliveries, admin, api):
+        app.include_router(module.router)
+    for module in (bureau, bureau_api):
         app.include_router(module.router)
     return app

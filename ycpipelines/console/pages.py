@@ -17,6 +17,8 @@ NAV = (
     ("/admin/users", "账户与角色", ("admin", "supervisor")),
     ("/admin/authorizations", "授权与预案", ("admin", "supervisor")),
     ("/password", "修改密码", None),
+    ("/bureau", "数源部门", ("bureau:",)),
+    ("/bureau/tickets", "问题工单", ("admin", "operator", "supervisor")),
 )
 
 
