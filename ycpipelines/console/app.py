@@ -11,6 +11,8 @@ from ycpipelines.console import (
     admin,
     admission,
     api,
+    bureau,
+    bureau_api,
     deliveries,
     demands,
     desk,
@@ -78,5 +80,7 @@ def create_app(
     errors.install(app)
     app.middleware("http")(guarded)
     for module in (login, password, home, desk, deliveries, admin, api, admission, demands):
+        app.include_router(module.router)
+    for module in (bureau, bureau_api):
         app.include_router(module.router)
     return app

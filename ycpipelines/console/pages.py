@@ -20,6 +20,8 @@ NAV = (
     ("/password", "修改密码", None),
     ("/admission", "准入", ("admin", "-")),
     ("/demands", "供需对接", ("consumer:", "lab", "reviewer")),
+    ("/bureau", "数源部门", ("bureau:",)),
+    ("/bureau/tickets", "问题工单", ("admin", "operator", "supervisor")),
 )
 
 

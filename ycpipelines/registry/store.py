@@ -22,6 +22,7 @@ from ycpipelines.registry.alerts import AlertsMixin
 from ycpipelines.registry.anchor import Anchor
 from ycpipelines.registry.audit import FIRST, HEAD, AuditMixin
 from ycpipelines.registry.authorizations import AuthorizationsMixin
+from ycpipelines.registry.backfills import BackfillsMixin
 from ycpipelines.registry.collection import CollectionMixin
 from ycpipelines.registry.credentials import CredentialsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
@@ -66,6 +67,7 @@ class Registry(
     AdmissionsMixin,
     DemandsMixin,
     NotificationsMixin,
+    BackfillsMixin,
 ):
     """Operations on the registry; every change is audited in the same transaction, and the
     range of entries each transaction wrote is signed outside the database.
