@@ -7,7 +7,19 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ycpipelines.catalog import Catalog, load_catalog
-from ycpipelines.console import admin, api, deliveries, desk, errors, home, login, password
+from ycpipelines.console import (
+    admin,
+    api,
+    deliveries,
+    desk,
+    errors,
+    home,
+    login,
+    maps,
+    password,
+    settlements,
+    supervision,
+)
 from ycpipelines.console.context import HERE, Console
 from ycpipelines.console.csrf import csrf_guard
 from ycpipelines.foundation.clock import stamp
@@ -66,6 +78,17 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     errors.install(app)
     app.middleware("http")(guarded)
-    for module in (login, password, home, desk, deliveries, admin, api):
+    for module in (
+        login,
+        password,
+        home,
+        desk,
+        deliveries,
+        admin,
+        api,
+        supervision,
+        settlements,
+        maps,
+    ):
         app.include_router(module.router)
     return app

@@ -17,6 +17,11 @@ NAV = (
     ("/admin/users", "账户与角色", ("admin", "supervisor")),
     ("/admin/authorizations", "授权与预案", ("admin", "supervisor")),
     ("/password", "修改密码", None),
+    ("/audit", "审计日志", ("admin", "supervisor")),
+    ("/supervision/deliveries", "交付与撤回", ("admin", "supervisor")),
+    ("/settlements", "收益分配", ("admin", "supervisor")),
+    ("/lineage", "血缘", ("admin", "supervisor")),
+    ("/resources", "资源图谱", ("admin", "supervisor")),
 )
 
 

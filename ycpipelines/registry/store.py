@@ -26,6 +26,7 @@ from ycpipelines.registry.deliveries import DeliveriesMixin
 from ycpipelines.registry.downloads import DownloadsMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import IdentityMixin
+from ycpipelines.registry.ledger import LedgerMixin
 from ycpipelines.registry.models import RegistryMeta
 from ycpipelines.registry.requests import RequestsMixin
 from ycpipelines.registry.sandbox import SandboxMixin
@@ -59,6 +60,7 @@ class Registry(
     CollectionMixin,
     SandboxMixin,
     AlertsMixin,
+    LedgerMixin,
 ):
     """Operations on the registry; every change is audited in the same transaction, and the
     range of entries each transaction wrote is signed outside the database.
