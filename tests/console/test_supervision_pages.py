@@ -99,19 +99,19 @@ def test_a_form_without_its_token_is_refused(admin: TestClient, registry: Regist
 
 
 def test_search_filters_really_filter(registry: Registry, supervisor: TestClient) -> None:
-    registry.audit(SUPERVISOR, "probe.alpha", "probe/mine-1", {"n": 1})
-    registry.audit(CONSUMER, "probe.beta", "probe/theirs-1", {"n": 2})
+    registry.audit(SUPERVISOR, "filter.alpha", "filter/mine-1", {"n": 1})
+    registry.audit(CONSUMER, "filter.beta", "filter/theirs-1", {"n": 2})
     mine = rows(supervisor.get("/audit", params={"actor": SUPERVISOR}).text)
-    assert any("probe/mine-1" in r for r in mine)
-    assert all(SUPERVISOR in r for r in mine) and not any("probe/theirs-1" in r for r in mine)
-    by_action = rows(supervisor.get("/audit", params={"action": "probe.b"}).text)
-    assert len(by_action) == 1 and "probe/theirs-1" in by_action[0]
-    by_subject = rows(supervisor.get("/audit", params={"subject": "probe/mine"}).text)
+    assert any("filter/mine-1" in r for r in mine)
+    assert all(SUPERVISOR in r for r in mine) and not any("filter/theirs-1" in r for r in mine)
+    by_action = rows(supervisor.get("/audit", params={"action": "filter.b"}).text)
+    assert len(by_action) == 1 and "filter/theirs-1" in by_action[0]
+    by_subject = rows(supervisor.get("/audit", params={"subject": "filter/mine"}).text)
     assert len(by_subject) == 1 and '{"n": 1}' in by_subject[0]
     today, tomorrow = str(TODAY), str(TODAY + timedelta(days=1))
-    dated = supervisor.get("/audit", params={"action": "probe.", "since": today, "until": today})
+    dated = supervisor.get("/audit", params={"action": "filter.", "since": today, "until": today})
     assert len(rows(dated.text)) == 2
-    later = supervisor.get("/audit", params={"action": "probe.", "since": tomorrow})
+    later = supervisor.get("/audit", params={"action": "filter.", "since": tomorrow})
     assert "no entries" in later.text
     assert supervisor.get("/audit", params={"since": "2025-02-30"}).status_code == 422
 
