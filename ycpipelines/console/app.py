@@ -19,7 +19,10 @@ from ycpipelines.console import (
     errors,
     home,
     login,
+    maps,
     password,
+    settlements,
+    supervision,
 )
 from ycpipelines.console.context import HERE, Console
 from ycpipelines.console.csrf import csrf_guard
@@ -79,8 +82,21 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     errors.install(app)
     app.middleware("http")(guarded)
-    for module in (login, password, home, desk, deliveries, admin, api, admission, demands):
-        app.include_router(module.router)
-    for module in (bureau, bureau_api):
+    for module in (
+        login,
+        password,
+        home,
+        desk,
+        deliveries,
+        admin,
+        api,
+        admission,
+        demands,
+        bureau,
+        bureau_api,
+        supervision,
+        settlements,
+        maps,
+    ):
         app.include_router(module.router)
     return app

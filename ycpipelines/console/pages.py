@@ -22,6 +22,11 @@ NAV = (
     ("/demands", "供需对接", ("consumer:", "lab", "reviewer")),
     ("/bureau", "数源部门", ("bureau:",)),
     ("/bureau/tickets", "问题工单", ("admin", "operator", "supervisor")),
+    ("/audit", "审计日志", ("admin", "supervisor")),
+    ("/supervision/deliveries", "交付与撤回", ("admin", "supervisor")),
+    ("/settlements", "收益分配", ("admin", "supervisor")),
+    ("/lineage", "血缘", ("admin", "supervisor")),
+    ("/resources", "资源图谱", ("admin", "supervisor")),
 )
 
 

@@ -30,6 +30,7 @@ from ycpipelines.registry.demands import DemandsMixin
 from ycpipelines.registry.downloads import DownloadsMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import IdentityMixin
+from ycpipelines.registry.ledger import LedgerMixin
 from ycpipelines.registry.models import RegistryMeta
 from ycpipelines.registry.notifications import NotificationsMixin
 from ycpipelines.registry.requests import RequestsMixin
@@ -68,6 +69,7 @@ class Registry(
     DemandsMixin,
     NotificationsMixin,
     BackfillsMixin,
+    LedgerMixin,
 ):
     """Operations on the registry; every change is audited in the same transaction, and the
     range of entries each transaction wrote is signed outside the database.
