@@ -148,6 +148,10 @@ def test_the_lab_approves_and_the_page_names_the_proposal(
     decided = next(d for d in registry.demands() if d.id == filed.id)
     grant = registry.authorization(decided.authorization_id)
     assert (grant.consumer, grant.granted_by) == (entity, LAB)
+    assert filed.scenario in consumer.get(answer.headers["location"]).text  # its own demand
+    snoop, _ = admitted_consumer(app, registry, admin)  # another consumer reads the notice
+    peek = snoop.get(answer.headers["location"])
+    assert peek.status_code == 404 and filed.scenario not in peek.text
 
 
 def test_notices_on_home_only_for_their_roles(
@@ -218,3 +222,11 @@ def test_the_loop_in_a_browser(app: FastAPI, registry: Registry, tmp_path: Path)
     approved = [d for d in registry.demands() if d.consumer == entity]
     assert [d.status for d in approved] == ["approved"]
     assert (registry.proposals_dir() / approved[0].proposal).is_file()
+
+
+def test_a_catalog_consumer_id_is_refused_on_the_page(app: FastAPI, registry: Registry) -> None:
+    """demo_insurer is a consumer the catalog's products name: applying for it is refused."""
+    who, browser, n = newcomer(app, registry)
+    answer = post(browser, "/admission", **applying(n, entity_id="demo_insurer"))
+    assert answer.status_code == 409 and "taken" in answer.text
+    assert registry.admissions_of(who.name) == []

@@ -131,6 +131,30 @@ def test_pages_are_bounded(registry: Registry, supervisor: TestClient) -> None:
     assert supervisor.get("/audit", params={"actor": "x" * 500}).status_code == 422
 
 
+@pytest.mark.parametrize(
+    "query", ["until=9999-12-31", "since=0001-01-01", "until=0001-01-01", "since=1899-12-31"]
+)
+def test_days_outside_the_calendar_are_a_422_not_a_crash(
+    supervisor: TestClient, query: str
+) -> None:
+    answer = supervisor.get(f"/audit?{query}")
+    assert answer.status_code == 422 and "1900..9998" in answer.text
+    assert supervisor.get("/audit?since=1900-01-01&until=9998-12-31").status_code == 200
+
+
+@pytest.mark.parametrize("period", ["9999-12", "0001-01"])
+def test_a_month_outside_the_calendar_is_a_409_not_a_crash(
+    admin: TestClient, registry: Registry, period: str
+) -> None:
+    for path, data in (
+        ("/settlements", {"period": period}),
+        (f"/settlements/{period}/reopen", {"reason": "x"}),
+    ):
+        answer = post(admin, path, **data)
+        assert answer.status_code == 409 and "1900..9998" in html.unescape(answer.text)
+    assert registry.settlements(period=period) == []
+
+
 def test_an_edited_audit_row_shows_broken_at_that_entry(
     registry: Registry, supervisor: TestClient
 ) -> None:

@@ -102,11 +102,11 @@ def settled(world: dict, decided: dict) -> dict:
     """The month settled once, over every delivery the registry held at that moment."""
     deliveries = world["registry"].deliveries()
     period = f"{TODAY:%Y-%m}"
-    return {
-        "deliveries": deliveries,
-        "period": period,
-        "output": ycp("ledger", "settle", "--period", period, "--json"),
-    }
+    assert "has not ended" in ycp("ledger", "settle", "--period", period, ok=False)
+    with pytest.MonkeyPatch.context() as later:  # the month has ended
+        later.setattr("ycpipelines.registry.deliveries.period_ended", lambda end: True)
+        output = ycp("ledger", "settle", "--period", period, "--json")
+    return {"deliveries": deliveries, "period": period, "output": output}
 
 
 def test_one_request_per_authorized_consumer_with_the_evidence(world: dict) -> None:

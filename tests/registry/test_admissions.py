@@ -9,7 +9,7 @@ import json
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -19,6 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
 from ycpipelines.catalog import Catalog, load_catalog
@@ -32,11 +33,14 @@ from ycpipelines.registry import NotFound, Registry, RegistryError
 from ycpipelines.registry.admission_models import Demand
 from ycpipelines.registry.admissions import Application
 from ycpipelines.registry.demands import Demanded
+from ycpipelines.registry.models import ApprovalRequest, Delivery
+from ycpipelines.registry.proposals import propose
 from ycpipelines.registry.resource import RegistryResource
 
 from helpers import ADMIN, accounts
 
 TODAY = pilot_today()
+CATALOG = load_catalog(Settings().catalog)
 COUNTER = itertools.count(1)
 LAB, REVIEWER, SUPERVISOR = "吴评审", "钱审核", "孙监管"
 
@@ -87,8 +91,8 @@ def applicant(registry: Registry) -> tuple[str, str, int]:
 
 def admitted(registry: Registry) -> tuple[str, str]:
     name, entity, n = applicant(registry)
-    made = registry.apply_for_admission(name, application(entity, n))
-    registry.decide_admission(made.id, ADMIN, True, "资质齐全")
+    made = registry.apply_for_admission(name, application(entity, n), CATALOG)
+    registry.decide_admission(made.id, ADMIN, True, "资质齐全", CATALOG)
     return name, entity
 
 
@@ -111,11 +115,11 @@ def test_a_bad_uscc_is_refused_and_a_valid_one_accepted(registry: Registry) -> N
     good = valid_uscc(n)
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     with pytest.raises(RegistryError, match="USCC is not valid") as refused:
-        registry.apply_for_admission(name, application(entity, n, uscc=bad))
+        registry.apply_for_admission(name, application(entity, n, uscc=bad), CATALOG)
     assert bad not in str(refused.value)
     with pytest.raises(RegistryError, match="security commitments"):
-        registry.apply_for_admission(name, application(entity, n, commitments=False))
-    made = registry.apply_for_admission(name, application(entity, n, uscc=good.lower()))
+        registry.apply_for_admission(name, application(entity, n, commitments=False), CATALOG)
+    made = registry.apply_for_admission(name, application(entity, n, uscc=good.lower()), CATALOG)
     assert (made.status, made.uscc) == ("pending", good)
     entry = registry.history(f"admission/{made.id}")[-1]
     assert good not in json.dumps(entry.detail, ensure_ascii=False)  # masked in the chain
@@ -123,42 +127,42 @@ def test_a_bad_uscc_is_refused_and_a_valid_one_accepted(registry: Registry) -> N
 
 def test_only_an_admin_admits_with_a_reason(registry: Registry) -> None:
     name, entity, n = applicant(registry)
-    made = registry.apply_for_admission(name, application(entity, n))
+    made = registry.apply_for_admission(name, application(entity, n), CATALOG)
     for who in (LAB, SUPERVISOR, name):
         with pytest.raises(RegistryError, match="needs the admin role"):
-            registry.decide_admission(made.id, who, True, "ok")
+            registry.decide_admission(made.id, who, True, "ok", CATALOG)
         assert any(f"decide admission {made.id}" in r for r in refusals(registry, who))
     with pytest.raises(RegistryError, match="needs a reason"):
-        registry.decide_admission(made.id, ADMIN, True, "  ")
-    registry.decide_admission(made.id, ADMIN, True, "资质齐全")
+        registry.decide_admission(made.id, ADMIN, True, "  ", CATALOG)
+    registry.decide_admission(made.id, ADMIN, True, "资质齐全", CATALOG)
     assert f"consumer:{entity}" in registry.verified_roles(name)
     with pytest.raises(RegistryError, match="not pending"):
-        registry.decide_admission(made.id, ADMIN, False, "again")
+        registry.decide_admission(made.id, ADMIN, False, "again", CATALOG)
 
 
 def test_an_account_with_roles_or_a_taken_entity_id_cannot_apply(registry: Registry) -> None:
     with pytest.raises(RegistryError, match="no roles yet"):
-        registry.apply_for_admission(LAB, application("lab_entity", 999_001))
+        registry.apply_for_admission(LAB, application("lab_entity", 999_001), CATALOG)
     name, _, n = applicant(registry)
     accounts(registry, {"丙保险": ["consumer:insurer_c"]})
     with pytest.raises(RegistryError, match="taken"):  # would open insurer_c's deliveries
-        registry.apply_for_admission(name, application("insurer_c", n))
+        registry.apply_for_admission(name, application("insurer_c", n), CATALOG)
 
 
 def test_an_edited_application_is_refused(registry: Registry) -> None:
     name, entity, n = applicant(registry)
-    made = registry.apply_for_admission(name, application(entity, n))
+    made = registry.apply_for_admission(name, application(entity, n), CATALOG)
     with registry.engine.begin() as db:
         db.execute(update(type(made)).where(type(made).id == made.id).values(entity_name="别家"))
     with pytest.raises(RegistryError, match="not what its application entry recorded"):
-        registry.decide_admission(made.id, ADMIN, True, "资质齐全")
+        registry.decide_admission(made.id, ADMIN, True, "资质齐全", CATALOG)
     assert registry.user(name).roles == []
 
 
 def test_only_an_admitted_consumer_files_a_demand(registry: Registry, catalog: Catalog) -> None:
     name, entity, n = applicant(registry)
-    refused = registry.apply_for_admission(name, application(entity, n))
-    registry.decide_admission(refused.id, ADMIN, False, "资质不全")
+    refused = registry.apply_for_admission(name, application(entity, n), CATALOG)
+    registry.decide_admission(refused.id, ADMIN, False, "资质不全", CATALOG)
     with pytest.raises(RegistryError, match="not admitted"):
         registry.file_demand(name, demand(entity, "claims_verification", ["gender"]), catalog)
     # a consumer role granted by hand is no admission
@@ -248,7 +252,7 @@ def test_notices_reach_only_their_roles(registry: Registry, catalog: Catalog) ->
         )  # fmt: skip
     health = {t.id for t in registry.tickets(bureau="health", status="open")}
     name, entity, n = applicant(registry)
-    pending = registry.apply_for_admission(name, application(entity, n))
+    pending = registry.apply_for_admission(name, application(entity, n), CATALOG)
     consumer, consumer_entity = admitted(registry)
     filed = registry.file_demand(
         consumer, demand(consumer_entity, "claims_verification", ["gender"]), catalog
@@ -290,7 +294,9 @@ def webhook() -> Iterator[str]:
 
 def test_the_webhook_gets_each_notice_once(registry: Registry, webhook: str) -> None:
     name, entity, n = applicant(registry)
-    pending = registry.apply_for_admission(name, application(entity, n, contact="13912345678"))
+    pending = registry.apply_for_admission(
+        name, application(entity, n, contact="13912345678"), CATALOG
+    )
     unset = CliRunner().invoke(main, ["notify", "--json"])  # no webhook yet: sent later
     assert unset.exit_code == 0 and json.loads(unset.stdout)[0]["posted"] >= 1, unset.output
     Webhook.received.clear()
@@ -310,7 +316,7 @@ def test_the_notice_sensor_posts_a_new_notice_once(
 ) -> None:
     """The daemon's `platform_notices` sensor does what `ycp notify` does, once per notice."""
     name, entity, n = applicant(registry)
-    pending = registry.apply_for_admission(name, application(entity, n))
+    pending = registry.apply_for_admission(name, application(entity, n), CATALOG)
     monkeypatch.setenv("YC_ALERT_WEBHOOK", webhook)
     resource = RegistryResource(url=registry.url)
     Webhook.received.clear()
@@ -319,3 +325,93 @@ def test_the_notice_sensor_posts_a_new_notice_once(
             platform_notices(context)
     subjects = [m["subject"] for m in Webhook.received]
     assert subjects.count(f"admission/{pending.id}") == 1
+
+
+def test_an_entity_id_the_catalog_or_the_registry_names_cannot_be_claimed(
+    registry: Registry,
+) -> None:
+    """A consumer id the products name (demo_insurer), or one with a delivery or an approval
+    request, is another party's; an admin's grant of a consumer role another account applied
+    for is refused too."""
+    name, entity, n = applicant(registry)
+    named = {p.consumer for p in CATALOG.products}
+    for claimed in sorted(named):
+        with pytest.raises(RegistryError, match="taken"):
+            registry.apply_for_admission(name, application(claimed, n), CATALOG)
+    with Session(registry.engine) as session, session.begin():
+        session.add(delivery_row(f"delivered_{n}"))
+        session.add(request_row(f"requested_{n}"))
+    for claimed in (f"delivered_{n}", f"requested_{n}"):
+        with pytest.raises(RegistryError, match="taken"):
+            registry.apply_for_admission(name, application(claimed, n), CATALOG)
+    made = registry.apply_for_admission(name, application(entity, n), CATALOG)
+    with pytest.raises(RegistryError, match="another account applied for"):
+        registry.add_user(f"冒名{n}", [f"consumer:{entity}"], ADMIN)
+    registry.decide_admission(made.id, ADMIN, True, "资质齐全", CATALOG)
+    with pytest.raises(RegistryError, match="another account applied for"):
+        registry.add_user(name + "副", ["lab", f"consumer:{entity}"], ADMIN)
+    assert registry.user(f"冒名{n}") is None
+    assert f"consumer:{entity}" in registry.verified_roles(name)
+
+
+def delivery_row(consumer: str) -> Delivery:
+    return Delivery(
+        request_id=0, authorization_id=0, consumer=consumer, scenario="s", version="v1",
+        path="/zone/p", sha256="sha256:x", product_sha256="sha256:y", rows=1, fingerprint="k",
+        price_cents=0, contributions={}, status="delivered", delivered_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def request_row(consumer: str) -> ApprovalRequest:
+    return ApprovalRequest(
+        scenario="s", consumer=consumer, content_hash="sha256:z", row_count=1,
+        product_path="/p", product_run_id="r", evidence={}, requested_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def test_an_account_acting_for_the_consumer_does_not_decide_its_demand(
+    registry: Registry,
+) -> None:
+    filer, entity = admitted(registry)
+    insider = f"内部人{entity}"
+    accounts(registry, {insider: ["lab"]})
+    with pytest.raises(RegistryError, match="another account applied for"):
+        registry.add_user(insider, [f"consumer:{entity}"], ADMIN)
+    # a colleague holding the role from before that rule (granted below add_user's check)
+    role = [f"consumer:{entity}"]
+    registry._transact(lambda s: registry._put_user(s, ADMIN, insider, role, None, False))
+    filed = registry.file_demand(filer, demand(entity, "claims_verification", ["gender"]), CATALOG)
+    with pytest.raises(RegistryError, match=f"acts for {entity}; another account decides"):
+        registry.decide_demand(filed.id, insider, True, "自己批自己", CATALOG, plan="预案")
+    assert any(f"acts for {entity}" in r for r in refusals(registry, insider))
+    decided = registry.decide_demand(filed.id, LAB, True, "同意", CATALOG, plan="预案")
+    assert decided.status == "approved"
+
+
+def test_an_account_name_is_one_printable_line(registry: Registry, tmp_path: Path) -> None:
+    for bad in ("评审\nscenario: injected", "评审\u2028x", "评审\x00", "评审\u202e"):
+        with pytest.raises(RegistryError, match="printable text"):
+            registry.add_user(bad, ["lab"], ADMIN)
+        assert registry.user(bad) is None
+
+
+def test_a_proposal_header_stays_a_comment_and_is_written_before_the_approval(
+    registry: Registry, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    name, entity = admitted(registry)
+    fields = ["outpatient_visits.gender"]
+    filed = registry.file_demand(name, demand(entity, f"scenario_{entity}", fields), catalog)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setattr(registry, "proposals_dir", lambda: blocked / "proposals")
+    with pytest.raises(OSError):
+        registry.decide_demand(filed.id, LAB, True, "场景合理", catalog, plan="预案")
+    assert (
+        registry.demands()
+        and next(d for d in registry.demands() if d.id == filed.id).status == "pending"
+    ), "no approval recorded when its proposal could not be written"
+    assert not [e for e in registry.history(f"demand/{filed.id}") if e.action != "demand.filed"]
+    monkeypatch.undo()
+    text = propose(filed, [], entity, "评审\nscenario: injected\u2028k: 1", TODAY).text
+    assert yaml.safe_load(text)["scenario"] == filed.scenario
+    assert text.splitlines()[0].startswith("# 产品清单提案") and "?scenario: injected?k" in text

@@ -114,10 +114,9 @@ def test_a_bureau_backfills_its_own_dataset_only(registry: Registry) -> None:
     for dataset in ("residents", "no_such_dataset"):  # another bureau's, and none: the same
         with pytest.raises(NotFound, match=f"^no dataset {dataset}$"):
             request_backfill(registry, catalog, HEALTH, dataset, first, last)
-    with pytest.raises(NotFound):
-        registry.request_backfill(
-            HEALTH, bureau="population", dataset="residents", first=first, last=last
-        )
+    for dataset in ("no_such_dataset", "residents"):  # the registry method alone, the same
+        with pytest.raises(NotFound):
+            registry.request_backfill(HEALTH, catalog, dataset=dataset, first=first, last=last)
     with pytest.raises(RegistryError, match="outside the partitions"):
         request_backfill(registry, catalog, HEALTH, "outpatient_visits", date(2024, 1, 1), last)
     assert len(registry.backfills_for(OPERATOR)) == before
@@ -125,6 +124,28 @@ def test_a_bureau_backfills_its_own_dataset_only(registry: Registry) -> None:
     assert found.id in {b.id for b in registry.backfills_for(HEALTH)}
     refused = [e for e in registry.history(f"user/{HEALTH}") if e.action == "access.refused"]
     assert refused[-1].detail["reason"] == f"dataset residents is not visible to {HEALTH}"
+
+
+def test_an_open_request_s_days_are_not_requested_again(registry: Registry) -> None:
+    """The same days again while a request is open would be a second Dagster backfill of the
+    same partitions; days that do not intersect, or another dataset's, are fine."""
+    catalog = load_catalog(Settings().catalog)
+    first = request_backfill(
+        registry, catalog, HEALTH, "outpatient_visits", date(2025, 5, 10), date(2025, 5, 12)
+    )
+    for days in ((10, 12), (12, 14), (1, 10), (11, 11), (1, 31)):
+        with pytest.raises(RegistryError, match=f"backfill request {first.id} .* not finished"):
+            request_backfill(
+                registry, catalog, BOTH, "outpatient_visits", *(date(2025, 5, d) for d in days)
+            )
+    later = request_backfill(
+        registry, catalog, HEALTH, "outpatient_visits", date(2025, 5, 13), date(2025, 5, 13)
+    )
+    registry.backfill_progress(first.id, done=3, failed=0, rows=9, finished=True, ok=True)
+    again = request_backfill(
+        registry, catalog, HEALTH, "outpatient_visits", date(2025, 5, 10), date(2025, 5, 12)
+    )
+    assert len({first.id, later.id, again.id}) == 3
 
 
 def test_the_sensor_submits_a_requested_backfill_and_records_its_progress(

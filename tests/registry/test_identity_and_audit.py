@@ -494,3 +494,14 @@ def test_masks_show_ends_only_of_full_identifiers() -> None:
         assert mask("12345678", fields[standard]).startswith("12******")
     assert shown_name("nickname") == "nickname"
     assert "13812345678" not in shown_name("联系人13812345678")
+
+
+def test_a_reviewer_acting_for_the_consumer_does_not_decide_its_request(
+    registry: Registry,
+) -> None:
+    request = file(registry, "sha256:fff", launched_by=OPERATOR)
+    accounts(registry, {"保险审核": ["reviewer", "consumer:insurer_fff"]})
+    with pytest.raises(RegistryError, match="acts for insurer_fff, the consumer of request"):
+        registry.decide(request, approve=True, reviewer="保险审核", comment="自己批自己")
+    assert registry.request(request).status == "pending"
+    assert registry.decide(request, approve=True, reviewer=REVIEWER, comment="ok").reviewer

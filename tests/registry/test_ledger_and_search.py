@@ -3,7 +3,7 @@ PostgreSQL: a reopening by a non-admin or without a reason is refused, a reopene
 its history and settles again, the chain still verifies; a search filters in the database."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -159,3 +159,43 @@ def test_the_cli_reopens_as_the_signed_in_admin_only(
     assert registry.settlements(current=True) == []
     ycp("ledger", "settle", "--period", PERIOD)
     assert [s.round for s in registry.settlements(current=True)] == [2]
+
+
+def test_a_period_not_ended_or_with_nothing_owed_is_not_settled(registry: Registry) -> None:
+    """A running (or future) month would leave its later deliveries unpaid; a month with no
+    revenue has nothing to settle, so no empty round escapes the once-per-period rule."""
+    this_month = f"{datetime.now(UTC):%Y-%m}"
+    for period in (this_month, "2099-01", "9998-12"):
+        with pytest.raises(RegistryError, match="has not ended"):
+            registry.settle(period, ADMIN)
+    for _ in range(2):
+        with pytest.raises(RegistryError, match="nothing to settle"):
+            registry.settle("2025-05", ADMIN)
+    assert registry.settlements(period="2025-05") == []
+    assert not registry.search_audit(subject="period/")
+
+
+@pytest.mark.parametrize("period", ["9999-12", "0001-01", "1899-12"])
+def test_a_period_outside_the_calendar_is_refused_not_a_crash(
+    registry: Registry, period: str
+) -> None:
+    for act in (
+        lambda: registry.settle(period, ADMIN),
+        lambda: registry.reopen_settlement(period, ADMIN, "x"),
+    ):
+        with pytest.raises(RegistryError, match=r"1900\.\.9998"):
+            act()
+    assert "1900..9998" in ycp("ledger", "settle", "--period", period, ok=False)
+
+
+def test_a_search_outside_the_calendar_is_refused_not_a_crash(registry: Registry) -> None:
+    for moment in (
+        datetime(1, 1, 1, tzinfo=PILOT_ZONE),
+        datetime(9999, 12, 31, tzinfo=PILOT_ZONE),
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-8))),
+        datetime(1899, 12, 30, tzinfo=UTC),
+    ):
+        for bound in ("since", "until"):
+            with pytest.raises(RegistryError, match=r"1900\.\.9998"):
+                registry.search_audit(**{bound: moment})
+    assert registry.search_audit(until=datetime(9999, 1, 1, tzinfo=PILOT_ZONE), limit=1)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ycpipelines.cli.context import Cli
+from ycpipelines.foundation.clock import FIRST_YEAR, LAST_YEAR, in_calendar
 
 REQUEST_STATUSES = ("pending", "approved", "rejected", "published", "superseded", "voided")
 TICKET_STATUSES = ("open", "acknowledged", "disputed", "fixed", "closed")
@@ -38,11 +39,11 @@ class Month(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value)
         try:
-            valid = len(text) == 7 and bool(date.fromisoformat(f"{text}-01"))
+            valid = len(text) == 7 and in_calendar(date.fromisoformat(f"{text}-01"))
         except ValueError:
             valid = False
         if not valid:
-            self.fail(f"{text!r} is not a month (YYYY-MM)", param, ctx)
+            self.fail(f"{text!r} is not a month (YYYY-MM) of {FIRST_YEAR}..{LAST_YEAR}", param, ctx)
         return text
 
 

@@ -114,8 +114,7 @@ def request_backfill(
         check_days(catalog, owner, first, last)
     except ValueError as error:
         raise RegistryError(str(error)) from error
-    bureau = owner.bureau
-    return store.request_backfill(actor, bureau=bureau, dataset=dataset, first=first, last=last)
+    return store.request_backfill(actor, catalog, dataset=dataset, first=first, last=last)
 
 
 def serve_requests(

@@ -88,7 +88,11 @@ def apply(
         entity_id.strip(), entity_name.strip(), uscc.strip(), qualifications, contact, commitments
     )
     return acted(
-        request, app, seen, lambda: app.registry.apply_for_admission(seen.name, stated), "applied"
+        request,
+        app,
+        seen,
+        lambda: app.registry.apply_for_admission(seen.name, stated, app.catalog),
+        "applied",
     )
 
 
@@ -105,6 +109,6 @@ def decide(
     admit = decision == "admit"
 
     def record() -> None:
-        app.registry.decide_admission(admission_id, seen.name, admit, reason)
+        app.registry.decide_admission(admission_id, seen.name, admit, reason, app.catalog)
 
     return acted(request, app, seen, record, "admitted" if admit else "refused")

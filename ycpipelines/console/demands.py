@@ -44,13 +44,17 @@ def field_offer(app: Console, scenario: str) -> dict:
     return {"new": new, "offered": shown, "withheld": len(offered) - len(shown)}
 
 
-def notice(app: Console, request: Request) -> str | None:
-    """What the last action did; an approval names the proposal file a data engineer commits."""
+def notice(app: Console, seen: Viewer, request: Request) -> str | None:
+    """What the last action did; an approval names the proposal file a data engineer commits.
+    The demand is looked up among those the viewer may see: another's is `NotFound` (404)."""
     done = DONE.get(request.query_params.get("done", ""))
     demand = request.query_params.get("id", "")
     if done and demand.isdigit() and int(demand) <= MAX_ID:
-        found = next((d for d in app.registry.demands() if d.id == int(demand)), None)
-        if found is not None and found.proposal:
+        visible = app.registry.visible_demands(seen.name)
+        found = next((d for d in visible if d.id == int(demand)), None)
+        if found is None:
+            raise NotFound(f"no demand {demand}")
+        if found.proposal:
             where = app.registry.proposals_dir() / found.proposal
             done += (
                 f"新场景的产品清单提案已写入 {where}：须由数据工程师补全并审阅后提交到 "
@@ -77,7 +81,7 @@ def demands_page(
         demands=list(reversed(app.registry.visible_demands(seen.name))),
         today=today,
         until=today + timedelta(days=365),
-        done=notice(app, request),
+        done=notice(app, seen, request),
         new_choice=NEW,
         **field_offer(app, scenario),
         **context,

@@ -16,7 +16,7 @@ from ycpipelines.console.deliveries import STANDINGS
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
-from ycpipelines.foundation.clock import PILOT_ZONE, pilot_today, stamp
+from ycpipelines.foundation.clock import PILOT_ZONE, in_calendar, pilot_today, stamp
 from ycpipelines.registry.deliveries import standing
 from ycpipelines.registry.models import AuditEntry
 
@@ -49,9 +49,13 @@ class Search:
 
 
 def day_start(text: str) -> datetime | None:
+    """The first instant of a typed day (+08:00); a ValueError outside 1900..9998."""
     if not text.strip():
         return None
-    return datetime.combine(date.fromisoformat(text.strip()), time(), PILOT_ZONE)
+    day = date.fromisoformat(text.strip())
+    if not in_calendar(day):
+        raise ValueError("a day outside the years the platform reckons with")
+    return datetime.combine(day, time(), PILOT_ZONE)
 
 
 def as_json(entry: AuditEntry) -> str:
@@ -83,7 +87,7 @@ def audit(
             search=search,
             entries=[],
             page=page,
-            error="日期须为 YYYY-MM-DD (a day is YYYY-MM-DD)",
+            error="日期须为 1900..9998 年的 YYYY-MM-DD (a day is YYYY-MM-DD, 1900..9998)",
         )
     found = app.registry.search_audit(
         actor=search.actor,

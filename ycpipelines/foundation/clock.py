@@ -30,3 +30,12 @@ def stamp(moment: datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(PILOT_ZONE).isoformat(timespec="seconds")
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 9998  # days typed in outside these years are refused
+
+
+def in_calendar(day: date) -> bool:
+    """Whether a typed day or month lies in years the platform reckons with (1900..9998): its
+    zone shifts and the day after stay representable (no OverflowError at 0001 or 9999)."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR

@@ -19,7 +19,14 @@ from ycpipelines.foundation.masking import ends
 from ycpipelines.registry.admission_models import Admission
 from ycpipelines.registry.errors import NotFound, RegistryError
 from ycpipelines.registry.identity import ADMIN, SLUG
-from ycpipelines.registry.models import AuditEntry, Authorization, User
+from ycpipelines.registry.models import (
+    ApprovalRequest,
+    AuditEntry,
+    Authorization,
+    Delivery,
+    User,
+)
+from ycpipelines.registry.offer import CatalogLike
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,11 @@ def application_of(row: Admission) -> Application:
 class AdmissionsMixin:
     """Registry operations on admissions (mixed into `Registry`)."""
 
-    def apply_for_admission(self, actor: str, application: Application) -> Admission:
-        """File an application, as an account with no roles yet (an admin created it)."""
+    def apply_for_admission(
+        self, actor: str, application: Application, catalog: CatalogLike
+    ) -> Admission:
+        """File an application, as an account with no roles yet (an admin created it); an
+        entity id the catalog's products name is another party's, and refused."""
         with Session(self.engine) as session:
             user = session.get(User, actor)
         if user is None or user.roles or self.verified_roles(actor):
@@ -74,7 +84,7 @@ class AdmissionsMixin:
         application = application.checked()
 
         def work(session: Session) -> Admission:
-            self._entity_free(session, application.entity_id, application.uscc)
+            self._entity_free(session, catalog, application.entity_id, application.uscc)
             pending = select(Admission).where(
                 Admission.applicant == actor, Admission.status == "pending"
             )
@@ -101,13 +111,23 @@ class AdmissionsMixin:
         return self._transact(work)
 
     def _entity_free(
-        self, session: Session, entity_id: str, code: str, but_for: int | None = None
+        self,
+        session: Session,
+        catalog: CatalogLike,
+        entity_id: str,
+        code: str,
+        but_for: int | None = None,
     ) -> None:
-        """Refuse an entity id some account, authorization or application holds already (it
-        would open another party's deliveries), and an entity applying twice."""
+        """Refuse an entity id some account, authorization, approval request, delivery,
+        catalog product or application holds already (it would open another party's
+        deliveries), and an entity applying twice."""
         role = f"consumer:{entity_id}"
         held = any(role in u.roles for u in session.scalars(select(User)))
-        granted = session.scalar(select(Authorization).where(Authorization.consumer == entity_id))
+        named = entity_id in {p.consumer for p in catalog.products}
+        granted = any(
+            session.scalar(select(table.id).where(table.consumer == entity_id).limit(1)) is not None
+            for table in (Authorization, ApprovalRequest, Delivery)
+        )
         open_ = session.scalar(
             select(Admission).where(
                 Admission.status.in_(("pending", "admitted")),
@@ -115,7 +135,7 @@ class AdmissionsMixin:
                 or_(Admission.entity_id == entity_id, Admission.uscc == code),
             )
         )
-        if held or granted is not None or open_ is not None:
+        if held or named or granted or open_ is not None:
             raise RegistryError("this entity id or entity is taken or has an application already")
 
     def admissions(self, status: str | None = None) -> list[Admission]:
@@ -132,7 +152,7 @@ class AdmissionsMixin:
             return list(session.scalars(query))
 
     def decide_admission(
-        self, admission_id: int, actor: str, admit: bool, reason: str
+        self, admission_id: int, actor: str, admit: bool, reason: str, catalog: CatalogLike
     ) -> Admission:
         """Admit (granting `consumer:<entity id>` to the applicant) or refuse, as an admin,
         with a reason; an application whose row is not what its entry recorded is refused."""
@@ -146,7 +166,7 @@ class AdmissionsMixin:
             if found is None or found.status != "pending":
                 raise RegistryError(f"admission {admission_id} is not pending")
             if admit:
-                self._entity_free(session, found.entity_id, found.uscc, but_for=found.id)
+                self._entity_free(session, catalog, found.entity_id, found.uscc, but_for=found.id)
                 user = session.get(User, found.applicant)
                 role = [f"consumer:{found.entity_id}"]
                 self._put_user(

@@ -2,14 +2,15 @@
 same transaction as the change, and its verification against the signed checkpoints."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ycpipelines.foundation.clock import as_utc
+from ycpipelines.foundation.clock import FIRST_YEAR, LAST_YEAR, as_utc
 from ycpipelines.registry.anchor import Checkpoint
+from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import ApprovalRequest, AuditEntry, Authorization, User
 from ycpipelines.registry.verify import (
     GENESIS,
@@ -22,7 +23,11 @@ from ycpipelines.registry.verify import (
 
 HEAD, FIRST = "audit_head", "audit_first"  # session.info: the range a transaction wrote
 SEARCH_MAX = 500  # entries one search returns at most
-AUDIT_LOCK = 7_265_513  # PostgreSQL advisory lock key of appends to the audit chain
+AUDIT_LOCK = 7_265_513
+SEARCHABLE = (  # a day either side of 1900..9998, for the zones typed days are in
+    datetime(FIRST_YEAR, 1, 1, tzinfo=UTC) - timedelta(days=1),
+    datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC) + timedelta(days=1),
+)  # PostgreSQL advisory lock key of appends to the audit chain
 
 
 def snapshot(session: Session) -> None:
@@ -46,6 +51,20 @@ def canonical(entry: AuditEntry) -> str:
         "prev_hash": entry.prev_hash,
     }
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def searched_instant(moment: datetime | None) -> datetime | None:
+    """A search bound in UTC, refused outside 1900 .. the first instant of 9999 (the day after
+    the last day one may type)."""
+    if moment is None:
+        return None
+    try:
+        utc = as_utc(moment)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        utc = None
+    if utc is None or not SEARCHABLE[0] <= utc < SEARCHABLE[1]:
+        raise RegistryError(f"a search's days lie in the years {FIRST_YEAR}..{LAST_YEAR}")
+    return utc
 
 
 class AuditMixin:
@@ -90,7 +109,9 @@ class AuditMixin:
         offset: int = 0,
     ) -> list[AuditEntry]:
         """Audit entries, newest first, filtered and paged in the database (审计检索): `actor`
-        exactly, `subject` and `action` by prefix, `since` ≤ at < `until`."""
+        exactly, `subject` and `action` by prefix, `since` ≤ at < `until` (instants from 1900
+        to the first of 9999, else a refusal)."""
+        since, until = searched_instant(since), searched_instant(until)
         query = select(AuditEntry)
         if actor:
             query = query.where(AuditEntry.actor == actor)
@@ -98,9 +119,9 @@ class AuditMixin:
             if prefix:
                 query = query.where(column.startswith(prefix, autoescape=True))
         if since is not None:  # in UTC: SQLite compares the stored text
-            query = query.where(AuditEntry.at >= as_utc(since))
+            query = query.where(AuditEntry.at >= since)
         if until is not None:
-            query = query.where(AuditEntry.at < as_utc(until))
+            query = query.where(AuditEntry.at < until)
         query = query.order_by(AuditEntry.id.desc())
         query = query.limit(max(0, min(limit, SEARCH_MAX))).offset(max(0, offset))
         with Session(self.engine) as session:

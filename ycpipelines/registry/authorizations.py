@@ -196,11 +196,14 @@ class AuthorizationsMixin:
 
     def check_reviewer(self, request: ApprovalRequest, reviewer: str) -> str | None:
         """Why `reviewer` may not decide `request`, or None (审核员, 双人复核 four eyes): a
-        reviewer decides, never the launcher of the build nor the grantor of its authorization;
+        reviewer decides, never the launcher of the build, the grantor of its authorization nor
+        an account of its consumer;
         when the launcher is unknown, nobody who could have launched it (an operator)."""
         roles = self.verified_roles(reviewer)
         if REVIEWER not in roles:
             return f"{reviewer} is not an account with the {REVIEWER} role"
+        if f"consumer:{request.consumer}" in roles:
+            return f"{reviewer} acts for {request.consumer}, the consumer of request {request.id}"
         if request.launched_by == reviewer:
             return f"{reviewer} launched the product run of request {request.id}; four eyes needed"
         if request.launched_by is None and OPERATOR in roles:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ycpipelines.registry.bureau_models import BackfillRequest
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import ADMIN, OPERATOR, SUPERVISOR
+from ycpipelines.registry.offer import CatalogLike
 from ycpipelines.registry.scopes import scoped
 
 SENSOR_ACTOR = "backfill-sensor"
@@ -23,10 +24,12 @@ class BackfillsMixin:
     """Registry operations on backfill requests (mixed into `Registry`)."""
 
     def request_backfill(
-        self, actor: str, *, bureau: str, dataset: str, first: date, last: date
+        self, actor: str, catalog: CatalogLike, *, dataset: str, first: date, last: date
     ) -> BackfillRequest:
-        """Record `actor`'s request to backfill `bureau`'s `dataset` for first..last; audited.
-        Another bureau's partitions are `NotFound` (audited `access.refused`)."""
+        """Record `actor`'s request to backfill `dataset` (its bureau the catalog's owner of
+        it) for first..last; audited. Another bureau's dataset, or none, is `NotFound`
+        (audited `access.refused`); days an open request of the dataset covers are refused."""
+        bureau = next((d.bureau for d in catalog.datasets if d.id == dataset), "")
         self.require_bureau(actor, bureau, dataset)
         if last < first:
             raise RegistryError(f"the last day {last} is before the first {first}")
@@ -34,6 +37,18 @@ class BackfillsMixin:
             raise RegistryError(f"a backfill covers at most {MAX_DAYS} days; split it")
 
         def work(session: Session) -> BackfillRequest:
+            overlapping = select(BackfillRequest.id).where(
+                BackfillRequest.bureau == bureau,
+                BackfillRequest.dataset == dataset,
+                BackfillRequest.status.in_(OPEN),
+                BackfillRequest.first <= last,
+                BackfillRequest.last >= first,
+            )
+            if (open_id := session.scalar(overlapping.limit(1))) is not None:
+                raise RegistryError(
+                    f"backfill request {open_id} of {dataset} covers some of these days and is "
+                    "not finished yet; wait for it"
+                )
             now = datetime.now(UTC)
             found = BackfillRequest(
                 bureau=bureau,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.clock import FIRST_YEAR, LAST_YEAR, in_calendar, pilot_today
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery, Settlement
 
@@ -64,7 +64,15 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
         start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
     except ValueError as error:
         raise RegistryError("a period is a month, YYYY-MM") from error
+    if not in_calendar(start.date()):
+        raise RegistryError(f"a period is a month of the years {FIRST_YEAR}..{LAST_YEAR}")
     return start, start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
+def period_ended(end: datetime) -> bool:
+    """Whether the period ending at `end` (UTC) is over: settling a running month would leave
+    its later deliveries unpaid."""
+    return end <= datetime.now(UTC)
 
 
 class DeliveriesMixin:
@@ -156,8 +164,9 @@ class DeliveriesMixin:
         return self._transact(work)
 
     def settle(self, period: str, actor: str) -> list[Settlement]:
-        """Split the period's delivery revenue among contributing bureaus, once per period (again
-        only after `reopen_settlement`)."""
+        """Split an ended period's delivery revenue among contributing bureaus, once per period
+        (again only after `reopen_settlement`); a period with no revenue has nothing to settle
+        and is refused, so a settled period always has rows a correction can reopen."""
         self.require(actor, "admin", f"settle {period}")
         start, end = period_bounds(period)
 
@@ -173,6 +182,8 @@ class DeliveriesMixin:
                 raise RegistryError(
                     f"period {period} is already settled (reopen it through a correction first)"
                 )
+            if not period_ended(end):
+                raise RegistryError(f"period {period} has not ended; settle it after it ends")
             round_ = max((r for r, _ in rounds), default=0) + 1
             owed: dict[str, int] = {}
             paid_by: dict[str, list[int]] = {}
@@ -186,6 +197,8 @@ class DeliveriesMixin:
                 for bureau, cents in split_cents(d.price_cents, d.contributions).items():
                     owed[bureau] = owed.get(bureau, 0) + cents
                     paid_by.setdefault(bureau, []).append(d.id)
+            if not owed:
+                raise RegistryError(f"period {period} has no priced deliveries: nothing to settle")
             now = datetime.now(UTC)
             rows = [
                 Settlement(

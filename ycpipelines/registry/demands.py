@@ -121,10 +121,14 @@ class DemandsMixin:
     ) -> Demand:
         """Approve (recording the authorization with its 预案, and a manifest proposal for a new
         scenario) or refuse, as the scenario review, with a comment."""
-        self.require(actor, SCENARIO_REVIEW, f"decide demand {demand_id}")
+        held = self.require(actor, SCENARIO_REVIEW, f"decide demand {demand_id}")
         if not comment.strip():
             raise RegistryError("a decision on a demand needs a comment")
         row = self._as_filed(actor, demand_id)
+        if f"consumer:{row.consumer}" in held:
+            self.refuse(
+                actor, f"{actor} acts for {row.consumer}; another account decides its demand"
+            )
         fields, proposal = self._approval(actor, row, catalog) if approve else ([], None)
 
         def work(session: Session) -> Demand:
@@ -143,12 +147,17 @@ class DemandsMixin:
             found.status = "approved" if approve else "refused"
             found.decided_by, found.comment, found.decided_at = actor, comment, datetime.now(UTC)
             self._audit(session, actor, f"demand.{found.status}", f"demand/{found.id}", detail)
+            if proposal is not None:  # written before the approval commits, in its unit
+                written.append(write_proposal(self.proposals_dir(), proposal))
             return found
 
-        decided = self._transact(work)
-        if proposal is not None:
-            write_proposal(self.proposals_dir(), proposal)
-        return decided
+        written: list[Path] = []
+        try:
+            return self._transact(work)
+        except BaseException:
+            for path in written:  # no approval recorded: the file this call wrote goes
+                path.unlink(missing_ok=True)
+            raise
 
     def proposals_dir(self) -> Path:
         """Where manifest proposals are written: `$YC_HOME/proposals`."""

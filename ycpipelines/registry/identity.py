@@ -8,6 +8,7 @@ newest `user.roles` entry of the audit chain: roles written into the table by ha
 """
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ycpipelines.foundation.environment import is_prod
+from ycpipelines.registry.admission_models import Admission
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.models import AuditEntry, Launch, User
 from ycpipelines.registry.verify import as_recorded
@@ -24,6 +26,12 @@ PLAIN_ROLES = (ADMIN, REVIEWER, LAB, SUPERVISOR, OPERATOR)
 SCOPED_ROLES = ("bureau", "consumer")
 SLUG = re.compile(r"[a-z][a-z0-9_]{0,62}")
 BOOTSTRAP = "bootstrap"
+
+
+def printable(text: str) -> bool:
+    """Whether `text` holds no control, format or line-separating characters (Unicode C*, Zl,
+    Zp): an account name is written into audit details, pages and proposal files."""
+    return not any(unicodedata.category(c)[0] == "C" or c in "\u2028\u2029" for c in text)
 
 
 def check_role(role: str) -> str:
@@ -61,14 +69,30 @@ class IdentityMixin:
         os_account: str | None = None,
         demo: bool = False,
     ) -> User:
-        """Grant roles to an account (creating it), as an admin; audited."""
+        """Grant roles to an account (creating it), as an admin; audited. A `consumer:<id>`
+        whose entity another account applied for or was admitted as is refused: it would open
+        that party's deliveries."""
         roles = [check_role(r) for r in roles]
         if demo and is_prod():
             raise RegistryError("YC_ENV=prod: demo accounts are for development only")
         self.require(actor, ADMIN, f"grant roles to {name}")
-        return self._transact(
-            lambda s: self._put_user(s, actor, name, roles, os_account, demo=demo)
-        )
+
+        def work(session: Session) -> User:
+            parts = [r.partition(":") for r in roles]
+            entities = [scope for kind, _, scope in parts if kind == "consumer"]
+            claimed = select(Admission.id).where(
+                Admission.entity_id.in_(entities),
+                Admission.status.in_(("pending", "admitted")),
+                Admission.applicant != name,
+            )
+            if entities and session.scalar(claimed.limit(1)) is not None:
+                raise RegistryError(
+                    "a consumer role of an entity another account applied for or was admitted "
+                    "as is not granted by hand"
+                )
+            return self._put_user(session, actor, name, roles, os_account, demo=demo)
+
+        return self._transact(work)
 
     def remove_roles(self, name: str, roles: list[str], actor: str) -> User:
         """Take roles from an account, as an admin; audited."""
@@ -95,6 +119,10 @@ class IdentityMixin:
     ) -> User:
         if not name.strip() or (os_account is not None and not os_account.strip()):
             raise RegistryError("an account and its login need a name")
+        if session.get(User, name) is None and not printable(name):
+            raise RegistryError(
+                "an account name is printable text: no control characters or line breaks"
+            )
         if actor == name:
             raise RegistryError("an admin may not change their own roles; another admin does")
         taken = os_account and session.scalar(select(User).where(User.os_account == os_account))

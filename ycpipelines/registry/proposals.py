@@ -14,6 +14,7 @@ import yaml
 
 from ycpipelines.foundation.files import DIR_MODE, private_opener
 from ycpipelines.registry.admission_models import Demand
+from ycpipelines.registry.identity import printable
 from ycpipelines.registry.offer import Offered
 
 HEADER = """\
@@ -47,6 +48,12 @@ def product_names(chosen: list[Offered]) -> list[str]:
     ]
 
 
+def one_line(text: str) -> str:
+    """`text` fit for one comment line: control, format and line-separating characters (which
+    would end the comment and start YAML of their own) become `?`."""
+    return "".join(c if printable(c) else "?" for c in text)
+
+
 def propose(demand: Demand, chosen: list[Offered], entity: str, by: str, on: date) -> Proposal:
     """The manifest proposal of a demand (its scenario, consumer, purpose, legal basis and
     fields, each derived from its safe/ column at its level after de-identification)."""
@@ -78,7 +85,7 @@ def propose(demand: Demand, chosen: list[Offered], entity: str, by: str, on: dat
         "revenue_weights": {},
         "builder": f"ycpipelines.products.{scenario}:build",
     }
-    header = HEADER.format(demand=demand.id, by=by, on=on, scenario=scenario)
+    header = HEADER.format(demand=demand.id, by=one_line(by), on=on, scenario=scenario)
     body = yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False)
     return Proposal(f"{scenario}-demand-{demand.id}.yaml", names, header + body)
 
