@@ -7,9 +7,19 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ycpipelines.catalog import Catalog, load_catalog
-from ycpipelines.console import admin, api, deliveries, desk, errors, home, login, password
+from ycpipelines.console import (
+    admin,
+    api,
+    dagster_proxy,
+    deliveries,
+    desk,
+    errors,
+    home,
+    login,
+    password,
+)
 from ycpipelines.console.context import HERE, Console
-from ycpipelines.console.csrf import csrf_guard
+from ycpipelines.console.csrf import PROXIED, csrf_guard
 from ycpipelines.foundation.clock import stamp
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
@@ -25,6 +35,9 @@ HEADERS = {
     "x-frame-options": "DENY",
 }
 
+# The Dagster UI's own POSTs must carry its Origin, which `no-referrer` would blank.
+PROXIED_HEADERS = {"referrer-policy": "same-origin"}
+
 
 async def guarded(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
     """Security headers on every answer; an unexpected error becomes an incident page here, so
@@ -33,6 +46,10 @@ async def guarded(request: Request, call_next: Callable[[Request], Awaitable[Res
         response = await call_next(request)
     except Exception as error:
         response = await errors.unexpected(request, error)
+    if request.url.path.startswith(PROXIED):  # the Dagster UI keeps its own (nonce) policy
+        for name, value in {**HEADERS, **PROXIED_HEADERS}.items():
+            response.headers.setdefault(name, value)
+        return response
     response.headers.update(HEADERS)
     if not request.url.path.startswith("/static/"):
         response.headers["cache-control"] = "no-store"
@@ -66,6 +83,6 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     errors.install(app)
     app.middleware("http")(guarded)
-    for module in (login, password, home, desk, deliveries, admin, api):
+    for module in (login, password, home, desk, deliveries, admin, api, dagster_proxy):
         app.include_router(module.router)
     return app

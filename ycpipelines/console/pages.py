@@ -17,6 +17,8 @@ NAV = (
     ("/admin/users", "账户与角色", ("admin", "supervisor")),
     ("/admin/authorizations", "授权与预案", ("admin", "supervisor")),
     ("/password", "修改密码", None),
+    ("/dagster/", "Dagster 运维界面", ("operator",)),
+    ("/dagster-audit/", "Dagster 只读界面", ("supervisor",)),
 )
 
 
