@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -59,7 +60,10 @@ ASSETS = "query Assets { assetNodes { assetKey { path } } }"
 
 @pytest.fixture(scope="module")
 def webserver_url(yc_home: Path) -> Iterator[str]:
-    """Code server and webserver as `ycp serve` starts them (loopback, path prefix)."""
+    """Code server and webserver as `ycp serve` starts them (loopback, path prefix), on the
+    embedded instance made here first (two processes making its SQLite tables at once race)."""
+    with dg.DagsterInstance.get():
+        pass
     port = free_port()
     env = Settings().child_environment(
         YC_CODE_SERVER_HOST="127.0.0.1", YC_CODE_SERVER_PORT=str(free_port())
@@ -171,6 +175,39 @@ def build_request(registry: Registry, run_id: str, launched_by: str | None) -> A
         product_run_id=run_id, launched_by=launched_by, evidence={},
     )  # fmt: skip
     return request
+
+
+def test_a_reexecution_as_the_ui_sends_it_is_recorded_and_tagged(
+    operator: TestClient, registry: Registry
+) -> None:
+    """The UI declares both parameters and sends one; the run it makes is bound like a launch;
+    a default in the document (which the proxy would not see) is refused."""
+    parent = launch(operator)["run"]["runId"]
+    mutation = """mutation Re($executionParams: ExecutionParams,
+        $reexecutionParams: ReexecutionParams) { launchPipelineReexecution(
+        executionParams: $executionParams, reexecutionParams: $reexecutionParams) {
+        __typename ... on LaunchRunSuccess { run { runId tags { key value } } } } }"""
+    forged = [{"key": LAUNCHED_BY, "value": "someone-else"}]
+    params = {"parentRunId": parent, "strategy": "ALL_STEPS", "extraTags": forged}
+    before = len(registry.audit_log())
+    answer = operator.post(
+        "/dagster/graphql",
+        json={"query": mutation, "variables": {"reexecutionParams": params}},
+        headers=ORIGIN,
+    )
+    assert answer.status_code == 200, answer.text
+    [recorded] = [e for e in registry.audit_log()[before:] if e.action == "run.launched"]
+    assert recorded.actor == OPERATOR and recorded.detail["job"] == f"reexecution of {parent}"
+    result = answer.json()["data"]["launchPipelineReexecution"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    run = result["run"]
+    assert {"key": LAUNCHED_BY, "value": OPERATOR} in run["tags"]
+    assert [e.action for e in registry.history(f"run/{run['runId']}")] == ["run.bound"]
+    defaulted = mutation.replace(
+        "$reexecutionParams: ReexecutionParams)",
+        '$reexecutionParams: ReexecutionParams = {parentRunId: "x", strategy: ALL_STEPS})',
+    )
+    assert launch_refused(operator, ORIGIN, {"query": defaulted, "variables": {}})
 
 
 def test_a_backfill_gets_the_operator_tag_and_an_audit_entry(

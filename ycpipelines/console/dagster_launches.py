@@ -99,6 +99,9 @@ def operation(query: object, name: object = None) -> Operation:
     chosen = [op for op in found if name is None or (op.name and op.name.value == name)]
     if len(chosen) != 1:
         raise Refused("which operation to run is not clear")
+    defaults = [v for v in chosen[0].variable_definitions or () if v.default_value is not None]
+    if defaults and chosen[0].operation.value != "query":
+        raise Refused("a mutation's variables take no default: send them")
     return Operation(
         chosen[0].operation.value, tuple(root_fields(chosen[0].selection_set, fragments))
     )
@@ -174,9 +177,9 @@ def launch(
     for argument in field.arguments:
         if not isinstance(argument.value, VariableNode):
             raise Refused("a launch's arguments must be request variables")
-        if argument.value.name.value not in variables:
-            raise Refused("a launch's variables must be sent with the request")
-        arguments[argument.name.value] = variables[argument.value.name.value]
+        value = variables.get(argument.value.name.value)
+        if value is not None:  # a variable not sent is null: the argument is absent
+            arguments[argument.name.value] = value
     if name not in RUNS | BACKFILLS or len(arguments) > 1:
         raise Refused(f"the mutation {name} is not one the console forwards")
     if name in BACKFILLS:

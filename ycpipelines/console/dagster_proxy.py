@@ -124,7 +124,11 @@ async def bind(client: httpx.AsyncClient, base: str, tokens: list[str], app: Con
         answer = await client.post(
             f"{base}/graphql", json={"query": FIND_RUN, "variables": variables}
         )
-        runs = ((answer.json().get("data") or {}).get("runsOrError") or {}).get("results") or []
+        try:
+            found = (answer.json().get("data") or {}).get("runsOrError") or {}
+        except ValueError:  # not JSON: nothing to bind; the launch stays recorded, unbound
+            continue
+        runs = found.get("results") or []
         for run in runs[:1]:
             await run_in_threadpool(app.registry.bind_launch, token, run["runId"])
 
