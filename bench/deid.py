@@ -199,10 +199,12 @@ def distinct_notes(std: Path, out: Path) -> int:
 def ycp_notes(notes: Path) -> int:
     import pyarrow.parquet as pq
 
-    from ycpipelines.deid.analyzer import redact_texts
+    from ycpipelines.deid.analyzer import close, redact_texts
 
     texts = pq.read_table(notes).column("text").to_pylist()
-    return len(redact_texts(texts))
+    redacted = len(redact_texts(texts))
+    close()  # the workers are reaped, so their CPU time and peak are measured
+    return redacted
 
 
 def presidio_structured(sample: Path, out: Path, timings: Path) -> int:
@@ -277,6 +279,25 @@ def peer_recall(sample: Path, out: Path) -> float:
     return changed / (len(PII) * len(before))
 
 
+def realtext() -> dict[str, dict[str, list[float]]]:
+    """Recall and precision of names and places on each genre of the real-text development
+    set (tests/deid/realtext), found by the same analyzer the notes went through."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "deid"))
+    from realtext_set import GENRES, load, score
+
+    from ycpipelines.deid.analyzer import find
+
+    scores = {}
+    for genre in GENRES:
+        records = load(genre)
+        found = [[(r.start, r.end, r.entity_type) for r in find(x.text)] for x in records]
+        scores[genre] = {
+            label: [round(v, 3) for v in score(found, records, [label])]
+            for label in ("PERSON", "LOCATION")
+        }
+    return scores
+
+
 def measured(rows: int) -> dict:
     """Every figure of one run: ours (structured, free text) and the peer's, with recall."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -296,6 +317,7 @@ def measured(rows: int) -> dict:
             "peer": peer_recall(sample, Path(tmp) / "peer.parquet"),
         }
     return {
+        "realtext": realtext(),
         "ours": ours,
         "distinct": distinct,
         "notes": notes,
@@ -318,8 +340,10 @@ def report(rows: int, m: dict) -> None:
     print(
         f"free text (redact_texts): {notes['rows_per_s']:,.0f} distinct notes/s, "
         f"{noted / notes['seconds']:,.0f} notes/s counting repeats ({notes['seconds']:.1f} s), "
-        f"peak {notes['peak_mib']:.0f} MiB"
+        f"peak {notes['peak_mib']:.0f} MiB, {notes['cpu_seconds']:.1f} CPU s"
     )
+    for genre, figures in m["realtext"].items():
+        print(f"real text, {genre}: (recall, precision) {figures}")
     print(f"ycpipelines with free text: {m['combined']:,.0f} rows/s")
     print(
         f"presidio-structured ({SAMPLE:,}-row sample): {peer['rows_per_s']:,.0f} rows/s "
@@ -351,6 +375,8 @@ def summary(rows: int, m: dict) -> dict:
         "distinct_notes": m["distinct"],
         "notes_per_s": round(notes["rows_per_s"]),
         "notes_per_s_all": round(m["noted"] / notes["seconds"]),
+        "notes_per_cpu_s": round(m["distinct"] / notes["cpu_seconds"]),
+        "realtext_recall_precision": m["realtext"],
         "ycp_recall": round(m["recall"]["ycp"], 4),
         "peer_recall": round(m["recall"]["peer"], 4),
         "ycp_peak_mib": round(ours["peak_mib"]),

@@ -29,13 +29,17 @@ STRUCTURED = (
     "CN_USCC",
     "EMAIL_ADDRESS",
 )
+LABELLED = {*FREE_TEXT, *STRUCTURED, "PHONE_NUMBER"}
 # Floors per file and entity type, (recall, precision): the figures measured (README table)
 # rounded down to three places, so losing one span in any file, even the hard one, fails.
+# The hard file's decoys 王某某, 张医生 and 冯氏 are found as names since the statistical model
+# and the forms people write (李总, 陈某) joined the rules: for de-identification they are finds
+# (the real-text set, tests/deid/test_realtext.py, labels them so).
 FLOORS: dict[str, dict[str, tuple[float, float]]] = {
     "generated.jsonl": {
         **{entity: (1.0, 1.0) for entity in STRUCTURED},
         "PHONE_NUMBER": (0.997, 1.0),
-        "PERSON": (1.0, 1.0),
+        "PERSON": (1.0, 0.995),
         "LOCATION": (1.0, 1.0),
     },
     "faker.jsonl": {
@@ -47,7 +51,7 @@ FLOORS: dict[str, dict[str, tuple[float, float]]] = {
     "hard.jsonl": {
         **{entity: (1.0, 1.0) for entity in STRUCTURED},
         "PHONE_NUMBER": (1.0, 1.0),
-        "PERSON": (0.793, 1.0),
+        "PERSON": (1.0, 0.878),
         "LOCATION": (0.941, 0.941),
     },
 }
@@ -69,7 +73,11 @@ def score(examples: list[dict]) -> dict[str, dict[str, float]]:
     counts: dict[str, Counter] = {}
     for example in examples:
         gold = [(s["entity_type"], (s["start"], s["end"])) for s in example["spans"]]
-        predicted = [(r.entity_type, (r.start, r.end)) for r in find(example["text"])]
+        predicted = [
+            (r.entity_type, (r.start, r.end))
+            for r in find(example["text"])
+            if r.entity_type in LABELLED  # organizations are not labelled in these files
+        ]
         for entity, span in gold:
             c = counts.setdefault(entity, Counter())
             c["gold"] += 1

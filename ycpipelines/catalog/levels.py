@@ -14,4 +14,5 @@ MINIMUM_LEVEL = {
     "EMAIL_ADDRESS": Level.L3,
     "CN_LICENSE_PLATE": Level.L3,
     "CN_USCC": Level.L1,  # a legal person's code is public (企业信用信息公示)
+    "ORGANIZATION": Level.L1,  # a hospital's or company's name is public
 }

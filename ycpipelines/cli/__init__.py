@@ -105,6 +105,7 @@ def register() -> None:
         egress,
         ledger,
         lineage,
+        notify,
         pii,
         psi,
         quality,
@@ -120,6 +121,7 @@ def register() -> None:
     domains = (demo, backfill, egress, pii, catalog, audit, tickets, quality, users)
     domains += (authorizations, trace, ledger, sandbox, psi, serve, dev, lineage, resource_map)
     domains += (alerts, registry, console, deliveries)
+    domains += (notify,)
     for module in domains:
         main.add_command(module.command)
 

@@ -35,3 +35,20 @@ def ledger_settle(cli: Cli, period: str, as_json: bool) -> None:
     show(rows, as_json, title=f"settlement of {period}")
     if not as_json:
         click.echo(f"{period} total: {sum(s.cents for s in shares) / 100:.2f} yuan")
+
+
+@command.command("reopen")
+@click.option("--period", required=True, type=Month(), help="month, YYYY-MM")
+@click.option("--reason", required=True, help="why the settlement was wrong (kept and audited)")
+@pass_cli
+def ledger_reopen(cli: Cli, period: str, reason: str) -> None:
+    """Reopen a wrongly closed period through an audited correction; settle it again after."""
+    registry = cli.registry()
+    actor = cli.acting_user()
+    with registry_refusals():
+        correction = registry.reopen_settlement(period, actor, reason)
+    superseded = sum(correction.cents.values()) / 100
+    click.echo(
+        f"reopened {period} (round {correction.round}, {superseded:.2f} yuan superseded); "
+        f"run `ycp ledger settle --period {period}` to settle it again"
+    )

@@ -33,7 +33,12 @@ def scan_table(table: Path, sample: int) -> None:
     help="scan a CSV or Parquet table per column instead of JSON lines on stdin",
 )
 @click.option("--sample", default=10_000, show_default=True, help="rows of the table sampled")
-def pii_scan(table: Path | None, sample: int) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="name each finding's recognizer (rule or model), why, and every candidate's score",
+)
+def pii_scan(table: Path | None, sample: int, explain: bool) -> None:
     """Read JSON lines {"text": …} on stdin, write one line {"findings": […]} for each, in
     order; with --table, write one line per column: the entity types and the share of values
     carrying each."""
@@ -50,4 +55,4 @@ def pii_scan(table: Path | None, sample: int) -> None:
             raise click.ClickException(f'line {number}: expected {{"text": …}}') from error
         if not isinstance(text, str):
             raise click.ClickException(f'line {number}: "text" is not a string')
-        click.echo(json.dumps({"findings": findings(text)}, ensure_ascii=False))
+        click.echo(json.dumps({"findings": findings(text, explain=explain)}, ensure_ascii=False))

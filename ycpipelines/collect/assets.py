@@ -4,6 +4,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.catalog.models import SqlSource
+from ycpipelines.collect.backfill import serve_requests
 from ycpipelines.collect.checks import check_specs, delivered, reconciled
 from ycpipelines.collect.partition import collect_partition
 from ycpipelines.collect.records import Collected
@@ -116,3 +117,21 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         return materialized(collected)
 
     return collect
+
+
+def backfill_sensor(catalog: Catalog) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="bureau_backfills",
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="补采: submits the backfills bureaus requested from the console (their own "
+        "datasets' days, checked by the registry) and records each one's progress there.",
+    )
+    def bureau_backfills(
+        context: dg.SensorEvaluationContext, registry: RegistryResource
+    ) -> dg.SkipReason:
+        graph = context.repository_def.asset_graph  # type: ignore[union-attr]
+        submitted = serve_requests(registry.registry, context.instance, graph, catalog)
+        return dg.SkipReason(f"{submitted} backfill(s) submitted; progress recorded")
+
+    return bureau_backfills

@@ -1,10 +1,13 @@
 """Backfills as bureaus use them (补采): a bureau's days, collected → governed → de-identified,
-submitted to the Dagster instance as a real backfill that the daemon runs."""
+submitted to the Dagster instance as a real backfill that the daemon runs: by `ycp backfill`
+(an operator), or by the `bureau_backfills` sensor for the requests bureaus file in the
+registry from the console (`request_backfill`: only their own datasets' partitions)."""
 
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
@@ -13,8 +16,14 @@ from dagster._core.utils import make_new_backfill_id
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.keys import Layer, raw_key, safe_key, std_key
 from ycpipelines.foundation.partitions import dataset_partitions, days_between, partition_key
+from ycpipelines.registry import Registry, RegistryError
+from ycpipelines.registry.bureau_models import BackfillRequest
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 BACKFILL_TAG = "dagster/backfill"
+REQUEST_TAG = "ycp/backfill_request"  # the registry's request a sensor-submitted backfill serves
 UNFINISHED = (BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING)
 
 
@@ -54,6 +63,21 @@ def submit_backfill(
     datasets: list[str] | None = None,
 ) -> str:
     """File a backfill of `bureau`'s datasets (all, or `datasets`) for the days first..last."""
+    graph = defs.resolve_asset_graph()
+    return add_backfill(instance, graph, catalog, bureau, (first, last), datasets or [], {})
+
+
+def add_backfill(
+    instance: dg.DagsterInstance,
+    graph: "BaseAssetGraph",
+    catalog: Catalog,
+    bureau: str,
+    days: tuple[date, date],
+    datasets: list[str],
+    tags: dict[str, str],
+) -> str:
+    """Add to the instance a backfill of `bureau`'s datasets (all, or `datasets`) for `days`."""
+    first, last = days
     chosen = [
         d for d in catalog.datasets if d.bureau == bureau and (not datasets or d.id in datasets)
     ]
@@ -62,11 +86,11 @@ def submit_backfill(
     check_days(catalog, chosen[0], first, last)
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(),
-        asset_graph=defs.resolve_asset_graph(),
+        asset_graph=graph,
         partition_names=[partition_key(bureau, day) for day in days_between(first, last)],
         asset_selection=[k for d in chosen for k in (raw_key(d), std_key(d), safe_key(d))],
         backfill_timestamp=time.time(),
-        tags={"ycp/bureau": bureau},
+        tags={"ycp/bureau": bureau, **tags},
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=f"补采 {bureau} {first}..{last}",
@@ -75,6 +99,55 @@ def submit_backfill(
     )
     instance.add_backfill(backfill)
     return backfill.backfill_id
+
+
+def request_backfill(
+    store: Registry, catalog: Catalog, actor: str, dataset: str, first: date, last: date
+) -> BackfillRequest:
+    """A bureau's request (补采申请) for its own dataset's days, recorded in the registry for the
+    `bureau_backfills` sensor: another bureau's dataset, or none, is `NotFound`; days the
+    partitions do not have are a `RegistryError`."""
+    owner = next((d for d in catalog.datasets if d.id == dataset), None)
+    store.require_bureau(actor, owner.bureau if owner else "", dataset)
+    assert owner is not None  # require_bureau raised for an unknown dataset
+    try:
+        check_days(catalog, owner, first, last)
+    except ValueError as error:
+        raise RegistryError(str(error)) from error
+    bureau = owner.bureau
+    return store.request_backfill(actor, bureau=bureau, dataset=dataset, first=first, last=last)
+
+
+def serve_requests(
+    store: Registry, instance: dg.DagsterInstance, graph: "BaseAssetGraph", catalog: Catalog
+) -> int:
+    """Submit the requested backfills and record the progress of the submitted ones (the
+    sensor's work); returns how many it submitted."""
+    submitted = 0
+    for found in store.open_backfills():
+        if found.status == "requested":
+            tags = {REQUEST_TAG: str(found.id), "ycp/requested_by": found.requested_by}
+            days = (found.first, found.last)
+            try:
+                backfill_id = add_backfill(
+                    instance, graph, catalog, found.bureau, days, [found.dataset], tags
+                )
+            except ValueError:
+                store.backfill_progress(found.id, done=0, failed=0, rows=0, finished=True, ok=False)
+                continue
+            store.backfill_submitted(found.id, backfill_id)
+            submitted += 1
+        elif found.backfill_id:
+            state = backfill_state(instance, found.backfill_id, {})
+            store.backfill_progress(
+                found.id,
+                done=state.done,
+                failed=state.failed,
+                rows=state.rows,
+                finished=state.finished,
+                ok=state.ok,
+            )
+    return submitted
 
 
 @dataclass(frozen=True)

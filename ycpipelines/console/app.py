@@ -9,14 +9,21 @@ from fastapi.templating import Jinja2Templates
 from ycpipelines.catalog import Catalog, load_catalog
 from ycpipelines.console import (
     admin,
+    admission,
     api,
+    bureau,
+    bureau_api,
     dagster_proxy,
     deliveries,
+    demands,
     desk,
     errors,
     home,
     login,
+    maps,
     password,
+    settlements,
+    supervision,
 )
 from ycpipelines.console.context import HERE, Console
 from ycpipelines.console.csrf import PROXIED, csrf_guard
@@ -83,6 +90,22 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     errors.install(app)
     app.middleware("http")(guarded)
-    for module in (login, password, home, desk, deliveries, admin, api, dagster_proxy):
+    for module in (
+        login,
+        password,
+        home,
+        desk,
+        deliveries,
+        admin,
+        api,
+        admission,
+        demands,
+        bureau,
+        bureau_api,
+        supervision,
+        settlements,
+        maps,
+        dagster_proxy,
+    ):
         app.include_router(module.router)
     return app

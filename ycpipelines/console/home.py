@@ -1,4 +1,5 @@
-"""The home page (首页): what waits for the signed-in account, by role."""
+"""The home page (首页): what waits for the signed-in account, by role, and its notifications
+(通知: the registry's notices for the account's verified roles)."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -7,6 +8,7 @@ from ycpipelines.console.context import App
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import LABELS
 from ycpipelines.console.sessions import SignedIn
+from ycpipelines.foundation.clock import pilot_today
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,4 +26,5 @@ def home(request: Request, seen: SignedIn, app: App) -> Response:
     if seen.scoped("consumer"):
         waiting["deliveries"] = len(app.registry.deliveries_for(seen.name))
     roles = [role_label(r) for r in sorted(seen.roles)]
-    return render(request, "home.html", roles=roles, waiting=waiting)
+    notices = app.registry.notices_for(seen.name, pilot_today())
+    return render(request, "home.html", roles=roles, waiting=waiting, notices=notices)

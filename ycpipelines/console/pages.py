@@ -9,7 +9,8 @@ from ycpipelines.console.context import Console
 from ycpipelines.console.csrf import PRE, form_token
 from ycpipelines.console.sessions import Viewer, secure_cookies
 
-# (path, label, roles that see it; "consumer:" and "bureau:" mean any scoped role of that kind)
+# (path, label, roles that see it; "consumer:" and "bureau:" mean any scoped role of that kind,
+# "-" an account with no roles yet)
 NAV = (
     ("/", "首页", None),
     ("/desk", "审核台", ("reviewer", "supervisor")),
@@ -17,6 +18,15 @@ NAV = (
     ("/admin/users", "账户与角色", ("admin", "supervisor")),
     ("/admin/authorizations", "授权与预案", ("admin", "supervisor")),
     ("/password", "修改密码", None),
+    ("/admission", "准入", ("admin", "-")),
+    ("/demands", "供需对接", ("consumer:", "lab", "reviewer")),
+    ("/bureau", "数源部门", ("bureau:",)),
+    ("/bureau/tickets", "问题工单", ("admin", "operator", "supervisor")),
+    ("/audit", "审计日志", ("admin", "supervisor")),
+    ("/supervision/deliveries", "交付与撤回", ("admin", "supervisor")),
+    ("/settlements", "收益分配", ("admin", "supervisor")),
+    ("/lineage", "血缘", ("admin", "supervisor")),
+    ("/resources", "资源图谱", ("admin", "supervisor")),
     ("/dagster/", "Dagster 运维界面", ("operator",)),
     ("/dagster-audit/", "Dagster 只读界面", ("supervisor",)),
 )
@@ -27,10 +37,13 @@ def nav(viewer: Viewer | None) -> list[tuple[str, str]]:
     if viewer is None:
         return []
 
+    def holds(role: str) -> bool:
+        if role == "-":
+            return not viewer.roles
+        return bool(viewer.scoped(role[:-1])) if role.endswith(":") else viewer.has(role)
+
     def sees(roles: tuple[str, ...] | None) -> bool:
-        if roles is None:
-            return True
-        return any(viewer.scoped(r[:-1]) if r.endswith(":") else viewer.has(r) for r in roles)
+        return roles is None or any(holds(r) for r in roles)
 
     return [(path, label) for path, label, roles in NAV if sees(roles)]
 

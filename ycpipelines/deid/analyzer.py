@@ -11,6 +11,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResu
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from ycpipelines.deid import ner
 from ycpipelines.deid.context import UnsettledContextEnhancer
 from ycpipelines.deid.nlp import JiebaNlpEngine
 from ycpipelines.deid.recognizers import chinese_recognizers
@@ -26,6 +27,7 @@ CHUNK = 500
 HINTS: dict[str, re.Pattern[str] | None] = {
     "PERSON": None,
     "LOCATION": None,
+    "ORGANIZATION": None,
     "CN_RESIDENT_ID": re.compile(r"\d{4}"),
     "PHONE_NUMBER": re.compile(r"\d{4}"),
     "CN_BANK_CARD": re.compile(r"\d{4}"),
@@ -64,11 +66,33 @@ def _tags() -> dict[str, OperatorConfig]:
     }
 
 
+def united(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Overlapping findings of one entity type as one finding over their union, at the best
+    score: a rule's 阿依古丽 and the model's 阿依古丽·买买提 are one name."""
+    merged: list[RecognizerResult] = []
+    for result in sorted(results, key=lambda r: (r.entity_type, r.start, -r.end)):
+        last = merged[-1] if merged else None
+        if last and last.entity_type == result.entity_type and result.start < last.end:
+            best = last if last.score >= result.score else result
+            merged[-1] = RecognizerResult(
+                best.entity_type,
+                last.start,
+                max(last.end, result.end),
+                best.score,
+                best.analysis_explanation,
+                best.recognition_metadata,
+            )
+        else:
+            merged.append(result)
+    return merged
+
+
 def resolve(results: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Non-overlapping findings in text order: where two overlap, the higher score wins, then
-    the longer span (an 18-digit ID over a bank-card reading of the same digits)."""
+    """Non-overlapping findings in text order: same-type overlaps united, then where two
+    overlap, the higher score wins, then the longer span (an 18-digit ID over a bank-card
+    reading of the same digits)."""
     kept: list[RecognizerResult] = []
-    for result in sorted(results, key=lambda r: (-r.score, r.start - r.end, r.start)):
+    for result in sorted(united(results), key=lambda r: (-r.score, r.start - r.end, r.start)):
         if all(result.end <= k.start or result.start >= k.end for k in kept):
             kept.append(result)
     return sorted(kept, key=lambda r: r.start)
@@ -85,6 +109,18 @@ def find(text: str, context: list[str] | None = None) -> list[RecognizerResult]:
     return resolve(analyzer().analyze(text, language=LANGUAGE, entities=entities, context=context))
 
 
+def candidates(text: str, context: list[str] | None = None) -> list[RecognizerResult]:
+    """Every finding each recognizer proposed, whatever its score, before any is resolved."""
+    return analyzer().analyze(
+        text,
+        language=LANGUAGE,
+        entities=applicable(text),
+        context=context,
+        score_threshold=0,
+        return_decision_process=True,
+    )
+
+
 def redact(text: str) -> str:
     """Replace every entity found with its type tag, e.g. `<CN_RESIDENT_ID>`."""
     findings = find(text)
@@ -94,11 +130,13 @@ def redact(text: str) -> str:
 
 
 def _redact_chunk(texts: list[str]) -> list[str]:
+    ner.prime(texts)
     return [redact(t) for t in texts]
 
 
 def _load() -> None:
     analyzer().nlp_engine.load()
+    ner.model()
 
 
 def _cores() -> int:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from presidio_analyzer import RecognizerResult
 
-from ycpipelines.deid.analyzer import find
+from ycpipelines.deid.analyzer import SCORE_THRESHOLD, candidates, find, resolve
+from ycpipelines.deid.recognizers import ModelRecognizer
 from ycpipelines.foundation.lake import quoted, sql_literal
 
 SAMPLE_ROWS = 10_000
@@ -36,11 +38,40 @@ class ColumnScan:
         }
 
 
-def findings(text: str, context: list[str] | None = None) -> list[dict[str, object]]:
-    """One text's entities as `ycp pii scan` writes them (Python string offsets)."""
+def _shown(result: RecognizerResult, explain: bool) -> dict[str, object]:
+    shown: dict[str, object] = {
+        "entity_type": result.entity_type,
+        "start": result.start,
+        "end": result.end,
+        "score": round(result.score, 2),
+    }
+    if explain:
+        recognizer = result.recognition_metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, "")
+        why = result.analysis_explanation
+        shown["recognizer"] = recognizer
+        shown["kind"] = "model" if recognizer == ModelRecognizer.__name__ else "rule"
+        shown["why"] = why and (why.textual_explanation or why.pattern_name)
+    return shown
+
+
+def findings(
+    text: str, context: list[str] | None = None, explain: bool = False
+) -> list[dict[str, object]]:
+    """One text's entities as `ycp pii scan` writes them (Python string offsets); with
+    `explain`, each names its recognizer (rule or model) and why, with every candidate any
+    recognizer proposed over it, kept or not, at its own score (to tune thresholds)."""
+    if not explain:
+        return [_shown(r, False) for r in find(text, context)]
+    proposed = candidates(text, context)
+    kept = resolve([r for r in proposed if r.score >= SCORE_THRESHOLD])
     return [
-        {"entity_type": r.entity_type, "start": r.start, "end": r.end, "score": round(r.score, 2)}
-        for r in find(text, context)
+        {
+            **_shown(r, True),
+            "candidates": [
+                _shown(c, True) for c in proposed if c.start < r.end and r.start < c.end
+            ],
+        }
+        for r in kept
     ]
 
 

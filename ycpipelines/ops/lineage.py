@@ -220,6 +220,14 @@ def asset_section(a: AssetLineage) -> str:
 def as_html(assets: list[AssetLineage]) -> str:
     """One page, layer by layer (raw → published): each asset's columns and the columns each
     came from, linked, with a table of contents."""
+    return (
+        "<!doctype html><html lang='zh'><meta charset='utf-8'><title>字段级血缘 lineage</title>"
+        f"<style>{STYLE}</style><h1>字段级血缘 Column lineage</h1>{html_body(assets)}</html>"
+    )
+
+
+def html_body(assets: list[AssetLineage]) -> str:
+    """The page's table of contents and its layers' sections (the console shows them too)."""
     esc = html.escape
     toc, body = [], []
     layers = LAYERS | {a.group: a.group for a in assets if a.group not in LAYERS}
@@ -233,11 +241,7 @@ def as_html(assets: list[AssetLineage]) -> str:
             f"<h2 id='layer-{layer}'>{esc(title)} <small>{layer}/</small></h2>"
             + "".join(asset_section(a) for a in mine)
         )
-    return (
-        "<!doctype html><html lang='zh'><meta charset='utf-8'><title>字段级血缘 lineage</title>"
-        f"<style>{STYLE}</style><h1>字段级血缘 Column lineage</h1>"
-        f"<nav><ol>{''.join(toc)}</ol></nav>{''.join(body)}</html>"
-    )
+    return f"<nav><ol>{''.join(toc)}</ol></nav>{''.join(body)}"
 
 
 FORMATS = {"json": as_json, "openlineage": as_openlineage, "html": as_html}

@@ -33,8 +33,7 @@ LEVEL_COLOURS = {
     Level.PROHIBITED: "#999999",
 }
 NARROW, WIDE_LATIN = set("ijl.,:;'|!()[]· "), set("mwMW@%")
-STYLE = (
-    'body{font-family:"Noto Sans CJK SC","Source Han Sans SC",sans-serif;margin:1em}'
+MAP_STYLE = (  # the graph's own rules (the console serves them as a stylesheet)
     'svg text{font:12px "Noto Sans CJK SC","Source Han Sans SC",sans-serif}'
     "svg .header{font-weight:bold;font-size:14px}"
     ".edge{fill:none;stroke:#7a8fa6;stroke-width:1;opacity:.6}"
@@ -42,6 +41,9 @@ STYLE = (
     ".tracing .edge{opacity:.07}.tracing .node{opacity:.3}"
     ".tracing .edge.lit{opacity:1;stroke:#d9480f;stroke-width:2.5}"
     ".tracing .node.lit{opacity:1}.node.lit rect{stroke:#d9480f;stroke-width:2}"
+)
+STYLE = (
+    'body{font-family:"Noto Sans CJK SC","Source Han Sans SC",sans-serif;margin:1em}' + MAP_STYLE
 )
 SCRIPT = """
 (() => {
@@ -191,6 +193,20 @@ def rows(nodes: list[Node], edges: set[tuple]) -> dict[tuple[str, str], float]:
 
 def render(catalog: Catalog, consumers: dict[str, set[str]]) -> str:
     """The HTML page with the graph drawn as SVG (boxes by column, curves for edges)."""
+    legend = " ".join(
+        f"<span style='background:{colour};padding:0 6px'>{level.value} {level.label}</span>"
+        for level, colour in LEVEL_COLOURS.items()
+    )
+    return (
+        "<!doctype html><html lang='zh'><meta charset='utf-8'><title>资源图谱 resource map</title>"
+        f"<style>{STYLE}</style><h1>资源图谱 Resource map</h1><p>级别 levels: {legend}</p>"
+        "<p>悬停或聚焦一个节点，高亮它的上下游路径 hover or focus a node to follow its path.</p>"
+        f"{svg(catalog, consumers)}<script>{SCRIPT}</script></html>"
+    )
+
+
+def svg(catalog: Catalog, consumers: dict[str, set[str]]) -> str:
+    """The graph as one SVG element (boxes by column, curves for edges), id `map`."""
     nodes, edges = graph(catalog, consumers)
     widths = column_widths(nodes)
     xs, x = {}, LEFT
@@ -221,15 +237,8 @@ def render(catalog: Catalog, consumers: dict[str, set[str]]) -> str:
         for kind, header in zip(COLUMNS, HEADERS, strict=True)
     )
     height = max(tops.values(), default=TOP) + BOX_H + 20
-    legend = " ".join(
-        f"<span style='background:{colour};padding:0 6px'>{level.value} {level.label}</span>"
-        for level, colour in LEVEL_COLOURS.items()
-    )
     return (
-        "<!doctype html><html lang='zh'><meta charset='utf-8'><title>资源图谱 resource map</title>"
-        f"<style>{STYLE}</style><h1>资源图谱 Resource map</h1><p>级别 levels: {legend}</p>"
-        "<p>悬停或聚焦一个节点，高亮它的上下游路径 hover or focus a node to follow its path.</p>"
         f"<svg id='map' xmlns='http://www.w3.org/2000/svg' width='{x - COLUMN_GAP + 20:.0f}' "
         f"height='{height:.0f}'>{headers}<g class='edges'>{''.join(curves)}</g>"
-        f"{''.join(boxes)}</svg><script>{SCRIPT}</script></html>"
+        f"{''.join(boxes)}</svg>"
     )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from ycpipelines.foundation.clock import as_utc
 from ycpipelines.registry.anchor import Checkpoint
 from ycpipelines.registry.models import ApprovalRequest, AuditEntry, Authorization, User
 from ycpipelines.registry.verify import (
@@ -20,6 +21,7 @@ from ycpipelines.registry.verify import (
 )
 
 HEAD, FIRST = "audit_head", "audit_first"  # session.info: the range a transaction wrote
+SEARCH_MAX = 500  # entries one search returns at most
 AUDIT_LOCK = 7_265_513  # PostgreSQL advisory lock key of appends to the audit chain
 
 
@@ -75,6 +77,34 @@ class AuditMixin:
     def audit_log(self) -> list[AuditEntry]:
         with Session(self.engine) as session:
             return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+    def search_audit(
+        self,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first, filtered and paged in the database (审计检索): `actor`
+        exactly, `subject` and `action` by prefix, `since` ≤ at < `until`."""
+        query = select(AuditEntry)
+        if actor:
+            query = query.where(AuditEntry.actor == actor)
+        for column, prefix in ((AuditEntry.subject, subject), (AuditEntry.action, action)):
+            if prefix:
+                query = query.where(column.startswith(prefix, autoescape=True))
+        if since is not None:  # in UTC: SQLite compares the stored text
+            query = query.where(AuditEntry.at >= as_utc(since))
+        if until is not None:
+            query = query.where(AuditEntry.at < as_utc(until))
+        query = query.order_by(AuditEntry.id.desc())
+        query = query.limit(max(0, min(limit, SEARCH_MAX))).offset(max(0, offset))
+        with Session(self.engine) as session:
+            return list(session.scalars(query))
 
     def history(self, subject: str) -> list[AuditEntry]:
         """The audit entries about one subject, e.g. `ticket/3`, oldest first."""

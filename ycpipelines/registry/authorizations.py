@@ -6,6 +6,7 @@ delivered as revoked, in the same transaction as the audit entry.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select, update
@@ -17,6 +18,30 @@ from ycpipelines.registry.models import ApprovalRequest, Authorization, Delivery
 
 OPEN_REQUESTS = ("pending", "approved")
 CONSUMER_ID = re.compile(r"[a-z][a-z0-9_-]{0,63}")  # names a zone folder: no path in it
+
+
+@dataclass(frozen=True)
+class GrantTerms:
+    """What an authorization grants: consumer, scenario, fields, validity, 预案 and ε."""
+
+    consumer: str
+    scenario: str
+    fields: list[str]
+    valid_from: date
+    valid_to: date
+    plan: str
+    epsilon: float | None = None
+
+    def check(self) -> None:
+        """Refuse terms no authorization may have."""
+        if not CONSUMER_ID.fullmatch(self.consumer):
+            raise RegistryError(
+                f"{self.consumer!r} is not a consumer id (lower-case letters, digits, _ -)"
+            )
+        if self.valid_to < self.valid_from:
+            raise RegistryError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        if not self.plan.strip():
+            raise RegistryError("an authorization needs its contingency plan (一授权一预案)")
 
 
 class AuthorizationsMixin:
@@ -37,48 +62,38 @@ class AuthorizationsMixin:
         """Record an authorization; the caller has checked the fields against the manifest.
         `epsilon` is the privacy budget of sandbox queries over a `safe/<dataset>` scenario."""
         self.require(actor, ADMIN, f"grant {consumer} {scenario}")
-        if not CONSUMER_ID.fullmatch(consumer):
-            raise RegistryError(
-                f"{consumer!r} is not a consumer id (lower-case letters, digits, _ -)"
-            )
-        if valid_to < valid_from:
-            raise RegistryError(f"valid_to {valid_to} is before valid_from {valid_from}")
-        if not plan.strip():
-            raise RegistryError("an authorization needs its contingency plan (一授权一预案)")
+        terms = GrantTerms(consumer, scenario, fields, valid_from, valid_to, plan, epsilon)
+        return self._transact(lambda session: self._record_grant(session, terms, actor))
 
-        def work(session: Session) -> Authorization:
-            grant = Authorization(
-                consumer=consumer,
-                scenario=scenario,
-                fields=fields,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                plan=plan,
-                epsilon=epsilon,
-                status="active",
-                granted_by=actor,
-                granted_at=datetime.now(UTC),
-            )
-            session.add(grant)
-            session.flush()
-            self._audit(
-                session,
-                actor,
-                "auth.granted",
-                f"authorization/{grant.id}",
-                {
-                    "consumer": consumer,
-                    "scenario": scenario,
-                    "fields": fields,
-                    "valid_from": valid_from.isoformat(),
-                    "valid_to": valid_to.isoformat(),
-                    "plan": plan,
-                    "epsilon": epsilon,
-                },
-            )
-            return grant
-
-        return self._transact(work)
+    def _record_grant(self, session: Session, terms: GrantTerms, actor: str) -> Authorization:
+        """The authorization row and its `auth.granted` entry, in the caller's transaction; the
+        same rules for an admin's grant and a scenario review's approval (应用场景评审)."""
+        terms.check()
+        grant = Authorization(
+            consumer=terms.consumer,
+            scenario=terms.scenario,
+            fields=terms.fields,
+            valid_from=terms.valid_from,
+            valid_to=terms.valid_to,
+            plan=terms.plan,
+            epsilon=terms.epsilon,
+            status="active",
+            granted_by=actor,
+            granted_at=datetime.now(UTC),
+        )
+        session.add(grant)
+        session.flush()
+        detail = {
+            "consumer": terms.consumer,
+            "scenario": terms.scenario,
+            "fields": terms.fields,
+            "valid_from": terms.valid_from.isoformat(),
+            "valid_to": terms.valid_to.isoformat(),
+            "plan": terms.plan,
+            "epsilon": terms.epsilon,
+        }
+        self._audit(session, actor, "auth.granted", f"authorization/{grant.id}", detail)
+        return grant
 
     def authorizations(
         self, *, consumer: str | None = None, scenario: str | None = None

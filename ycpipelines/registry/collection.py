@@ -170,3 +170,14 @@ class CollectionMixin:
                     select(Conflict).where(Conflict.dataset == dataset).order_by(Conflict.id)
                 )
             )
+
+    def commits_since(self, dataset: str, bureau: str, since: str) -> dict[str, AuditEntry]:
+        """The newest `collect.committed` entry of each of a bureau's days of `dataset` from
+        `since` (an ISO day) on, by day (交付日历)."""
+        prefix = partition_subject(Layer.RAW, dataset, bureau, "")
+        mine = AuditEntry.subject.startswith(prefix, autoescape=True)
+        query = select(AuditEntry).where(AuditEntry.action == COMMITTED, mine)
+        with Session(self.engine) as session:
+            found = session.scalars(query.order_by(AuditEntry.id))
+            by_day = {e.subject.removeprefix(prefix): e for e in found}
+        return {day: e for day, e in by_day.items() if day >= since}

@@ -58,6 +58,15 @@ def split_cents(total: int, weights: dict[str, float]) -> dict[str, int]:
     return shares
 
 
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """The first instant of a `YYYY-MM` period (UTC) and of the month after it."""
+    try:
+        start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError as error:
+        raise RegistryError("a period is a month, YYYY-MM") from error
+    return start, start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
 class DeliveriesMixin:
     """Registry operations on deliveries and settlements (mixed into `Registry`)."""
 
@@ -147,17 +156,24 @@ class DeliveriesMixin:
         return self._transact(work)
 
     def settle(self, period: str, actor: str) -> list[Settlement]:
-        """Split the period's delivery revenue among contributing bureaus, once per period."""
+        """Split the period's delivery revenue among contributing bureaus, once per period (again
+        only after `reopen_settlement`)."""
         self.require(actor, "admin", f"settle {period}")
-        try:
-            start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
-        except ValueError as error:
-            raise RegistryError(f"period {period!r} is not YYYY-MM") from error
-        end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        start, end = period_bounds(period)
 
         def work(session: Session) -> list[Settlement]:
-            if session.scalar(select(Settlement.id).where(Settlement.period == period).limit(1)):
-                raise RegistryError(f"period {period} is already settled")
+            rounds = list(
+                session.execute(
+                    select(Settlement.round, Settlement.superseded_at).where(
+                        Settlement.period == period
+                    )
+                )
+            )
+            if any(superseded is None for _, superseded in rounds):
+                raise RegistryError(
+                    f"period {period} is already settled (reopen it through a correction first)"
+                )
+            round_ = max((r for r, _ in rounds), default=0) + 1
             owed: dict[str, int] = {}
             paid_by: dict[str, list[int]] = {}
             for d in session.scalars(
@@ -172,11 +188,19 @@ class DeliveriesMixin:
                     paid_by.setdefault(bureau, []).append(d.id)
             now = datetime.now(UTC)
             rows = [
-                Settlement(period=period, bureau=b, cents=c, deliveries=paid_by[b], settled_at=now)
+                Settlement(
+                    period=period,
+                    bureau=b,
+                    cents=c,
+                    deliveries=paid_by[b],
+                    settled_at=now,
+                    round=round_,
+                )
                 for b, c in sorted(owed.items())
             ]
             session.add_all(rows)
-            self._audit(session, actor, "ledger.settled", f"period/{period}", {"cents": dict(owed)})
+            detail = {"cents": dict(owed), "round": round_}
+            self._audit(session, actor, "ledger.settled", f"period/{period}", detail)
             return rows
 
         return self._transact(work)

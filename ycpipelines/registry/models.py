@@ -250,7 +250,7 @@ class Settlement(Base):
     """One bureau's share of one period's delivery revenue (收益分配), in integer cents."""
 
     __tablename__ = "settlements"
-    __table_args__ = (UniqueConstraint("period", "bureau", name="uq_settlement"),)
+    __table_args__ = (UniqueConstraint("period", "bureau", "round", name="uq_settlement_round"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     period: Mapped[str] = mapped_column(String(7))
@@ -258,6 +258,8 @@ class Settlement(Base):
     cents: Mapped[int] = mapped_column(Integer)
     deliveries: Mapped[list] = mapped_column(JSON)
     settled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    round: Mapped[int] = mapped_column(Integer, default=1)  # 1, then one more per reopening
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # reopened
 
 
 class SandboxQuery(Base):

@@ -57,6 +57,16 @@ class ScopesMixin:
             return found
         self._not_found(actor, "ticket", ticket_id, found is not None)
 
+    def visible_tickets(self, actor: str) -> list[Ticket]:
+        """Every ticket for the governance team and the supervisor, else the account's
+        bureaus' own, newest first."""
+        roles = self.verified_roles(actor)
+        query = select(Ticket).order_by(Ticket.id.desc())
+        if not roles & TICKET_READERS:
+            query = query.where(Ticket.bureau.in_(scoped(roles, "bureau")))
+        with Session(self.engine) as session:
+            return list(session.scalars(query))
+
     def authorizations_for(self, actor: str) -> list[Authorization]:
         """The authorizations of the account's consumers, oldest first."""
         consumers = self.consumer_of(actor)
@@ -112,7 +122,7 @@ class ScopesMixin:
             return self.authorizations()
         return self.authorizations_for(actor)
 
-    def _not_found(self, actor: str, kind: str, object_id: int, exists: bool) -> NoReturn:
+    def _not_found(self, actor: str, kind: str, object_id: int | str, exists: bool) -> NoReturn:
         """Audit that `actor` asked for what it may not see (or what does not exist), then
         raise `NotFound` with the same words either way."""
         detail = {"reason": f"{kind} {object_id} is not visible to {actor}", "exists": exists}

@@ -1,7 +1,8 @@
 """The registry database (运营登记库): the engine, the transaction every change runs in, and the
 `Registry` composed of one module per record type (requests and decisions, authorizations,
 deliveries and their downloads, tickets, collection state, the sandbox, alerts, identity,
-console credentials and sessions, the audit chain) and the reads scoped to one account."""
+admission and demand, notifications, console credentials and sessions, the audit chain) and the
+reads scoped to one account."""
 
 import random
 import threading
@@ -16,17 +17,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ycpipelines.foundation.settings import Settings
+from ycpipelines.registry.admissions import AdmissionsMixin
 from ycpipelines.registry.alerts import AlertsMixin
 from ycpipelines.registry.anchor import Anchor
 from ycpipelines.registry.audit import FIRST, HEAD, AuditMixin
 from ycpipelines.registry.authorizations import AuthorizationsMixin
+from ycpipelines.registry.backfills import BackfillsMixin
 from ycpipelines.registry.collection import CollectionMixin
 from ycpipelines.registry.credentials import CredentialsMixin
 from ycpipelines.registry.deliveries import DeliveriesMixin
+from ycpipelines.registry.demands import DemandsMixin
 from ycpipelines.registry.downloads import DownloadsMixin
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import IdentityMixin
+from ycpipelines.registry.ledger import LedgerMixin
 from ycpipelines.registry.models import RegistryMeta
+from ycpipelines.registry.notifications import NotificationsMixin
 from ycpipelines.registry.requests import RequestsMixin
 from ycpipelines.registry.sandbox import SandboxMixin
 from ycpipelines.registry.schema import require_current, upgrade
@@ -59,6 +65,11 @@ class Registry(
     CollectionMixin,
     SandboxMixin,
     AlertsMixin,
+    AdmissionsMixin,
+    DemandsMixin,
+    NotificationsMixin,
+    BackfillsMixin,
+    LedgerMixin,
 ):
     """Operations on the registry; every change is audited in the same transaction, and the
     range of entries each transaction wrote is signed outside the database.

@@ -1,7 +1,9 @@
 """Tickets (问题工单): feedback to a bureau, one per partition × stage × rule; each step audited.
 
 open → acknowledged | disputed → closed; a clean re-run closes the stage's tickets whose rule
-found nothing, via `fixed`. Tickets name problem rows by masked key and line only.
+found nothing, via `fixed`. Tickets name problem rows by masked key and line only. Each person's
+step, and each answer of the governance team (admin or operator), is also a message of the
+ticket's thread (工单往来), written in the step's transaction.
 """
 
 from collections.abc import Mapping
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ycpipelines.foundation.feedback import ROW_KEYS_KEPT, Finding
+from ycpipelines.registry.bureau_models import TicketMessage
 from ycpipelines.registry.errors import RegistryError
 from ycpipelines.registry.identity import ADMIN, OPERATOR
 from ycpipelines.registry.models import Ticket
@@ -148,6 +151,7 @@ class TicketsMixin:
             self._audit(session, partition.actor, "ticket.fixed", subject, detail)
             ticket.status = "closed"
             ticket.note = f"fixed: the re-delivered partition passed in run {partition.run_id}"
+            session.add(_message(ticket.id, partition.actor, "close", ticket.note, now))
             self._audit(session, partition.actor, "ticket.closed", subject, detail)
         return len(fixed)
 
@@ -176,12 +180,10 @@ class TicketsMixin:
         """A person's step on a ticket: the owning bureau's accounts ack or dispute (with the
         objection); the governance team (admin or operator) closes, never the bureau itself."""
         allowed, target = TICKET_ACTIONS[action]
-        owner = f"bureau:{self.ticket(ticket_id).bureau}"
         if action == "close":
-            roles = self.require(actor, (ADMIN, OPERATOR), f"close ticket {ticket_id}")
-            if owner in roles:
-                self.refuse(actor, f"{actor} acts for {owner}; a bureau does not close its ticket")
+            self._require_governance(actor, ticket_id, "close")
         else:
+            owner = f"bureau:{self.ticket(ticket_id).bureau}"
             self.require(actor, owner, f"{action} ticket {ticket_id} of {owner}")
         if action != "ack" and not note.strip():
             raise RegistryError(f"{action} needs a reason")
@@ -196,6 +198,44 @@ class TicketsMixin:
             if note:
                 ticket.note = note
             self._audit(session, actor, f"ticket.{target}", f"ticket/{ticket_id}", {"note": note})
+            session.add(_message(ticket_id, actor, action, note, ticket.updated_at))
             return ticket
 
         return self._transact(work)
+
+    def reply_ticket(self, ticket_id: int, *, actor: str, text: str) -> TicketMessage:
+        """The governance team's answer (治理答复) on a ticket's thread: admin or operator, never
+        an account of the owning bureau; the status stays, the answer is audited."""
+        self._require_governance(actor, ticket_id, "answer")
+        if not text.strip():
+            raise RegistryError("an answer needs text")
+
+        def work(session: Session) -> TicketMessage:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise RegistryError(f"no ticket {ticket_id}")
+            message = _message(ticket_id, actor, "reply", text, datetime.now(UTC))
+            session.add(message)
+            ticket.updated_at = message.at
+            detail = {"status": ticket.status, "text": text}
+            self._audit(session, actor, "ticket.answered", f"ticket/{ticket_id}", detail)
+            return message
+
+        return self._transact(work)
+
+    def ticket_thread(self, ticket_id: int) -> list[TicketMessage]:
+        """A ticket's thread, oldest first (read it through `ticket_for` first)."""
+        query = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+        with Session(self.engine) as session:
+            return list(session.scalars(query.order_by(TicketMessage.id)))
+
+    def _require_governance(self, actor: str, ticket_id: int, what: str) -> None:
+        """Refuse, audited, unless `actor` is admin or operator and acts for no owning bureau."""
+        owner = f"bureau:{self.ticket(ticket_id).bureau}"
+        roles = self.require(actor, (ADMIN, OPERATOR), f"{what} ticket {ticket_id}")
+        if owner in roles:
+            self.refuse(actor, f"{actor} acts for {owner}; a bureau does not {what} its ticket")
+
+
+def _message(ticket_id: int, actor: str, kind: str, text: str, at: datetime) -> TicketMessage:
+    return TicketMessage(ticket_id=ticket_id, actor=actor, kind=kind, text=text, at=at)

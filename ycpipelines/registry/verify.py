@@ -34,7 +34,7 @@ class Problem:
     check: str
     since: str
     message: str
-    subject: str = ""  # the row a `state` problem is about, e.g. `request/3`
+    subject: str = ""  # the row a problem is about, e.g. `request/3`, or `entry/7` (chain)
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ def check_chain(entries: list[AuditEntry], seal: Callable[[AuditEntry], str]) ->
                     entry.at.isoformat(),
                     f"entry {entry.id} does not follow its predecessor: an entry before it was "
                     "deleted or rewritten",
+                    f"entry/{entry.id}",
                 )
             ]
         if seal(entry) != entry.hash:
@@ -69,6 +70,7 @@ def check_chain(entries: list[AuditEntry], seal: Callable[[AuditEntry], str]) ->
                     entry.at.isoformat(),
                     f"entry {entry.id} does not verify under the audit key: it was edited, or the "
                     "chain was recomputed without the key",
+                    f"entry/{entry.id}",
                 )
             ]
         prev = entry.hash

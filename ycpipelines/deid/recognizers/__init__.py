@@ -12,8 +12,10 @@ from ycpipelines.deid.recognizers.license_plate import LicensePlateRecognizer, i
 from ycpipelines.deid.recognizers.location import ChineseLocationRecognizer
 from ycpipelines.deid.recognizers.passport import PassportRecognizer
 from ycpipelines.deid.recognizers.person import ChinesePersonRecognizer
+from ycpipelines.deid.recognizers.person_forms import PersonFormsRecognizer
 from ycpipelines.deid.recognizers.phone import PhoneRecognizer, is_cn_phone
 from ycpipelines.deid.recognizers.resident_id import ResidentIdRecognizer, is_resident_id
+from ycpipelines.deid.recognizers.statistical import ModelRecognizer
 from ycpipelines.deid.recognizers.uscc import UsccRecognizer
 
 
@@ -28,7 +30,9 @@ def chinese_recognizers(language: str = "zh") -> list[EntityRecognizer]:
         LicensePlateRecognizer(language),
         PassportRecognizer(language),
         ChinesePersonRecognizer(language),
+        PersonFormsRecognizer(language),
         ChineseLocationRecognizer(language),
+        ModelRecognizer(language),
     ]
 
 
@@ -38,7 +42,9 @@ __all__ = [
     "ChinesePersonRecognizer",
     "EmailRecognizer",
     "LicensePlateRecognizer",
+    "ModelRecognizer",
     "PassportRecognizer",
+    "PersonFormsRecognizer",
     "PhoneRecognizer",
     "ResidentIdRecognizer",
     "UsccRecognizer",

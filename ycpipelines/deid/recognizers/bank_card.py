@@ -10,6 +10,10 @@ from ycpipelines.deid.recognizers.resident_id import is_resident_id
 
 CONTEXT = [
     "卡号",
+    "医保卡",
+    "社保卡",
+    "医保卡号",
+    "社保卡号",
     "银行卡",
     "储蓄卡",
     "信用卡",
@@ -23,7 +27,10 @@ CONTEXT = [
 # Issuer prefixes of cards used in China: UnionPay 62, bank BINs 60/65/68/9 (domestic debit),
 # Visa 4, Mastercard 51–55 and 2221–2720, JCB 35, American Express 34/37, Diners 30/36/38.
 BIN = re.compile(r"6[0258]|9|4|5[1-5]|222[1-9]|22[3-9]|2[3-6]|27[01]|2720|35|3[47]|3[068]")
-GROUPED = r"\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?|\d{6}[ \-]\d{12,13}"
+GROUPED = (
+    r"\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?|\d{6}[ \-]\d{12,13}"
+    r"|\d{6}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?"
+)
 
 
 def _card_shaped(digits: str) -> bool:
@@ -40,8 +47,8 @@ def is_bank_card(value: str) -> bool:
 
 
 class BankCardRecognizer(PatternRecognizer):
-    """Luhn and issuer prefix decide; digits may be grouped by spaces or dashes. A number
-    with a card's prefix that fails Luhn (some old domestic cards) needs a context word."""
+    """Luhn and issuer prefix decide; digits may be grouped by spaces or dashes. A number of a
+    card's length that fails them (old domestic cards, 医保卡) needs a context word."""
 
     def __init__(self, supported_language: str = "zh") -> None:
         super().__init__(
@@ -55,6 +62,9 @@ class BankCardRecognizer(PatternRecognizer):
         )
 
     def validate_result(self, pattern_text: str) -> bool | None:
+        """Luhn and prefix: a card. Otherwise a card's length (a 医保卡号 of another issuer, an
+        old card failing Luhn) counts next to a context word."""
         if is_bank_card(pattern_text):
             return True
-        return None if _card_shaped(re.sub(r"[ \-]", "", pattern_text)) else False
+        digits = re.sub(r"[ \-]", "", pattern_text)
+        return None if 16 <= len(digits) <= 19 and not is_resident_id(digits) else False

@@ -24,8 +24,10 @@ PLACE = (
 )
 # A character of a place's own name: not a particle or preposition of the sentence around it.
 NAME_CHAR = rf"(?![的地得了着过是在与及或被把])[{HAN}]"
+# A character of a compound's name: Chinese, or a block's letter or number (阅海万家D区).
+PART_CHAR = rf"(?:{NAME_CHAR}|[0-9A-Za-z])"
 # After a division: named places (…路, …小区) and numbered parts (12号, 3栋, 501室), in any order.
-TAIL = re.compile(rf"(?:{NAME_CHAR}{{0,10}}?(?:{PLACE})|{NAME_CHAR}{{0,10}}?{NUMBER}(?:{UNIT}))+")
+TAIL = re.compile(rf"(?:{PART_CHAR}{{0,7}}?(?:{PLACE})|{NAME_CHAR}{{0,10}}?{NUMBER}(?:{UNIT}))+")
 # What right after a short name shows it is a place (灵武东塔镇, 合作路12号).
 ADDRESS_NEXT = re.compile(
     rf"{NAME_CHAR}{{0,4}}?(?:路|街|大街|大道|巷|胡同|镇|乡|村|小区)|{NUMBER}(?:{UNIT})"
@@ -49,6 +51,13 @@ EVERYDAY_FREQUENCY = 5_000
 EVERYDAY_FREQUENCY_COUNTY = 300  # 安宁 "peaceful" (502) is a county-level city too
 DIVISION_SCORE = 0.85
 CUE_SCORE = 0.7
+
+
+def address_end(text: str, end: int) -> int:
+    """Where an address that reaches `end` (a division, a road) ends: past the community,
+    building, unit, room and house number that follow it (to the door)."""
+    tail = TAIL.match(text, end)
+    return tail.end() if tail else end
 
 
 def _is_place(match: MatchInfo, text: str, words: list[Token]) -> bool:
@@ -114,8 +123,7 @@ class ChineseLocationRecognizer(EntityRecognizer):
         for start, end in runs:
             if self._names_organization(text, end):
                 continue
-            tail = TAIL.match(text, end)
-            spans.append((start, tail.end() if tail else end, DIVISION_SCORE))
+            spans.append((start, address_end(text, end), DIVISION_SCORE))
         return spans
 
     @staticmethod

@@ -26,6 +26,7 @@ CUE_WORDS = (
     "|村民|客户|医生|医师|大夫|护士|主任|主治|接诊|签名|签字|丈夫|妻子|爱人|儿子|女儿|父亲|母亲"
     "|同事|邻居|朋友|老人|据|被告人|被告|原告|证人|嫌疑人|投诉人|举报人|来访人|报案人|受害人"
     "|经手人|审核人|复核人|填表人|签发人|办理人|承办人|操作员|同学|患者家属|本人|我叫|名叫"
+    "|来电人|来电者|致电人|反映人|诉求人|求助人|咨询人|陪护人|收款人|付款人|缴费人|户名|领取人"
 )
 CUE_BEFORE = re.compile(CUE_WORDS)
 CUE_AFTER = re.compile(
@@ -54,7 +55,17 @@ STOPS = set(
     "现住申行前回去系拨致电看持签确经由加未不无没非很较更最曾正再均"
 )
 ENDS_NAME = rf"(?=[^{HAN}]|$|[{''.join(sorted(STOPS))}]|先生|女士|同志|医生|夫妇)"
-MIDDLE_DOT_NAME = re.compile(rf"[{HAN}]{{2,6}}(?:[·•・][{HAN}]{{2,8}}?){{1,2}}{ENDS_NAME}")
+# Characters of transliterated names (Uyghur, Kazakh, foreign: 阿依古丽·买买提, 约翰·史密斯);
+# the words around such a name (患者, 入院) are not written with them.
+TRANSLITERATION = set(
+    "阿艾爱安奥巴拜班邦贝比彼波伯博布查达代戴丹道德迪蒂丁东杜多厄恩尔法凡菲费芬弗福伏盖甘"
+    "戈格根古哈海汗罕豪赫亨洪胡怀惠霍基吉加贾杰金喀卡凯坎康考柯科克肯库夸奎拉莱兰朗劳勒雷蕾"
+    "黎里丽莉利连林琳玲娜柳龙卢鲁伦罗洛马玛迈买麦曼梅美蒙米敏明摩莫默姆穆木纳奈南内尼妮努诺"
+    "帕潘佩彭皮珀普奇齐恰乔切琴丘热茹瑞萨塞赛桑森沙莎珊尚舍什施史斯松苏索塔泰坦汤唐特提图"
+    "托瓦万威韦维温沃乌吾武西希夏谢辛休雅亚扬耶伊依尤约扎泽詹兹孜祖佐则合江帕乃曲甫吐"
+)
+_T = "".join(sorted(TRANSLITERATION))
+MIDDLE_DOT_NAME = re.compile(rf"[{_T}]{{1,6}}(?:[·•・][{_T}]{{1,8}}){{1,2}}")
 # Words that continue into a drug, product or organization name (苏黄止咳胶囊, 张仲景大药房).
 PRODUCT = re.compile(
     rf"[{HAN}]{{0,4}}?(?:胶囊|颗粒|注射液|口服液|滴丸|丸|糖浆|合剂|软膏|乳膏|贴|喷雾剂|冲剂|片剂"

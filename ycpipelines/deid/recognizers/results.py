@@ -5,10 +5,16 @@ from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerR
 
 
 def finding(
-    recognizer: EntityRecognizer, start: int, end: int, score: float, rule: str
+    recognizer: EntityRecognizer,
+    start: int,
+    end: int,
+    score: float,
+    rule: str,
+    entity: str | None = None,
 ) -> RecognizerResult:
+    """A finding of `entity` (default: the recognizer's first entity type)."""
     return RecognizerResult(
-        recognizer.supported_entities[0],
+        entity or recognizer.supported_entities[0],
         start,
         end,
         score,

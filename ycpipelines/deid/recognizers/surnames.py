@@ -1,8 +1,9 @@
 """Chinese surnames (姓氏), single and compound, and the characters given names are made of.
 
 `SINGLE` holds the single-character surnames of the 百家姓 and the Hui surnames common in
-Ningxia (纳, 撒, 哈 …); `FUNCTION_LIKE` are those among them that are far more often everyday
-function words (于 "at", 时 "time"), trusted only as a whole value; `COMMON` is the rest.
+Ningxia (纳, 撒, 哈, 冶, 闪, 勉, 拜, 锁 …); `FUNCTION_LIKE` are those among them that are far
+more often everyday function words (于 "at", 时 "time"), trusted only as a whole value;
+`COMMON` is the rest.
 """
 
 SINGLE = frozenset(
@@ -16,8 +17,9 @@ SINGLE = frozenset(
     "通边扈燕冀郏浦尚农温别庄晏柴瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都耿满弘匡国文"
     "寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛阚那简饶空曾沙乜养鞠须丰巢关蒯相查后荆红"
     "游竺权逯盖益桓公肖闫付覃亢赫冼佘帅税粟隋涂母纳撒哈海虎马岳丛揭栗练芦丘商鲜阳敬"
+    "冶闪勉拜锁脱喜卯妥摆铁剡冒拓刀赛者朵线买南"
 )
-FUNCTION_LIKE = frozenset("时和从能向应相后都别空养须益终越利公双步计经路通全司")
+FUNCTION_LIKE = frozenset("时和从能向应相后都别空养须益终越利公双步计经路通全司者线买南")
 COMMON = SINGLE - FUNCTION_LIKE
 # The hundred most frequent: trusted without a cue when the segmenter isolates them (侯/志成).
 FREQUENT = frozenset(

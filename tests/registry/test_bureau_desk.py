@@ -1,0 +1,164 @@
+"""The bureaus' desk rules in the registry (数源部门): a ticket's thread (ack, dispute with a
+reason, the governance team's answer; never the bureau closing or answering its own ticket),
+and backfills (补采) of a bureau's own partitions only, submitted by the collect stage's sensor
+to a real Dagster instance with their progress recorded."""
+
+import itertools
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ycpipelines.catalog import load_catalog
+from ycpipelines.collect.backfill import REQUEST_TAG, request_backfill, serve_requests
+from ycpipelines.foundation.feedback import Finding
+from ycpipelines.foundation.settings import Settings
+from ycpipelines.registry import NotFound, Registry, RegistryError
+from ycpipelines.registry.models import Ticket
+
+from helpers import accounts
+
+HEALTH, POLICE, OPERATOR = "卫健委乙", "公安乙", "运维乙"
+BOTH = "卫健委运维"  # an operator who also acts for the health bureau
+DAYS = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def registry(yc_home: Path) -> Registry:
+    store = Registry(settings=Settings())
+    accounts(
+        store,
+        {
+            HEALTH: ["bureau:health"],
+            POLICE: ["bureau:population"],
+            OPERATOR: ["operator"],
+            BOTH: ["operator", "bureau:health"],
+        },
+    )
+    return store
+
+
+def ticket_of(registry: Registry, bureau: str = "health") -> Ticket:
+    """A fresh ticket on a day of its own."""
+    day = f"2025-03-{next(DAYS):02d}"
+    registry.sync_tickets(
+        dataset="outpatient_visits", bureau=bureau, day=day, stage="govern", run_id="run-1",
+        found={"rule": Finding("reason", 2, ["k***1 @ visits.csv:3"])}, clean=False,
+    )  # fmt: skip
+    return next(t for t in registry.tickets(bureau=bureau) if t.day == day)
+
+
+def kinds(registry: Registry, ticket: Ticket) -> list[tuple[str, str, str]]:
+    return [(m.kind, m.actor, m.text) for m in registry.ticket_thread(ticket.id)]
+
+
+def test_ack_then_dispute_with_a_reason_then_the_answer_make_one_thread(
+    registry: Registry,
+) -> None:
+    ticket = ticket_of(registry)
+    registry.act_on_ticket(ticket.id, "ack", actor=HEALTH, note="")
+    with pytest.raises(RegistryError, match="dispute needs a reason"):
+        registry.act_on_ticket(ticket.id, "dispute", actor=HEALTH, note="   ")
+    registry.act_on_ticket(ticket.id, "dispute", actor=HEALTH, note="源系统数据无误")
+    with pytest.raises(RegistryError, match="needs text"):
+        registry.reply_ticket(ticket.id, actor=OPERATOR, text=" ")
+    registry.reply_ticket(ticket.id, actor=OPERATOR, text="已复核，规则将调整")
+    assert kinds(registry, ticket) == [
+        ("ack", HEALTH, ""),
+        ("dispute", HEALTH, "源系统数据无误"),
+        ("reply", OPERATOR, "已复核，规则将调整"),
+    ]
+    history = [(e.action, e.actor) for e in registry.history(f"ticket/{ticket.id}")]
+    assert history[1:] == [
+        ("ticket.acknowledged", HEALTH),
+        ("ticket.disputed", HEALTH),
+        ("ticket.answered", OPERATOR),
+    ]
+    assert registry.ticket(ticket.id).status == "disputed"
+
+
+def test_a_bureau_neither_closes_nor_answers_its_own_ticket(registry: Registry) -> None:
+    ticket = ticket_of(registry)
+    for actor in (HEALTH, BOTH):
+        with pytest.raises(RegistryError, match=r"may not|does not close"):
+            registry.act_on_ticket(ticket.id, "close", actor=actor, note="自行关闭")
+        with pytest.raises(RegistryError, match=r"may not|does not answer"):
+            registry.reply_ticket(ticket.id, actor=actor, text="自问自答")
+    with pytest.raises(RegistryError, match="may not"):
+        registry.act_on_ticket(ticket.id, "ack", actor=POLICE, note="")  # not its bureau
+    assert kinds(registry, ticket) == [] and registry.ticket(ticket.id).status == "open"
+    registry.act_on_ticket(ticket.id, "close", actor=OPERATOR, note="已在源系统更正")
+    assert kinds(registry, ticket) == [("close", OPERATOR, "已在源系统更正")]
+
+
+def test_a_bureau_sees_only_its_own_tickets(registry: Registry) -> None:
+    mine, theirs = ticket_of(registry), ticket_of(registry, "population")
+    seen = {t.id for t in registry.visible_tickets(HEALTH)}
+    assert mine.id in seen and theirs.id not in seen
+    assert {mine.id, theirs.id} <= {t.id for t in registry.visible_tickets(OPERATOR)}
+
+
+def test_a_bureau_backfills_its_own_dataset_only(registry: Registry) -> None:
+    catalog = load_catalog(Settings().catalog)
+    first, last = date(2025, 2, 1), date(2025, 2, 3)
+    found = request_backfill(registry, catalog, HEALTH, "outpatient_visits", first, last)
+    assert (found.bureau, found.status, found.runs) == ("health", "requested", 3)
+    [entry] = registry.history(f"backfill/{found.id}")
+    assert (entry.action, entry.actor, entry.detail["dataset"]) == (
+        "backfill.requested",
+        HEALTH,
+        "outpatient_visits",
+    )
+    before = len(registry.backfills_for(OPERATOR))
+    for dataset in ("residents", "no_such_dataset"):  # another bureau's, and none: the same
+        with pytest.raises(NotFound, match=f"^no dataset {dataset}$"):
+            request_backfill(registry, catalog, HEALTH, dataset, first, last)
+    with pytest.raises(NotFound):
+        registry.request_backfill(
+            HEALTH, bureau="population", dataset="residents", first=first, last=last
+        )
+    with pytest.raises(RegistryError, match="outside the partitions"):
+        request_backfill(registry, catalog, HEALTH, "outpatient_visits", date(2024, 1, 1), last)
+    assert len(registry.backfills_for(OPERATOR)) == before
+    assert all(b.bureau == "population" for b in registry.backfills_for(POLICE))
+    assert found.id in {b.id for b in registry.backfills_for(HEALTH)}
+    refused = [e for e in registry.history(f"user/{HEALTH}") if e.action == "access.refused"]
+    assert refused[-1].detail["reason"] == f"dataset residents is not visible to {HEALTH}"
+
+
+def test_the_sensor_submits_a_requested_backfill_and_records_its_progress(
+    registry: Registry, instance: dg.DagsterInstance
+) -> None:
+    from ycpipelines.definitions import build_definitions
+
+    settings = Settings()
+    catalog = load_catalog(settings.catalog)
+    repo = build_definitions(catalog, settings).get_repository_def()
+    found = request_backfill(
+        registry, catalog, HEALTH, "outpatient_visits", date(2025, 4, 1), date(2025, 4, 2)
+    )
+    assert serve_requests(registry, instance, repo.asset_graph, catalog) >= 1
+    [mine] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
+    assert mine.status == "submitted" and mine.backfill_id
+    backfill = instance.get_backfill(mine.backfill_id)
+    assert backfill is not None and backfill.tags[REQUEST_TAG] == str(found.id)
+    assert set(backfill.asset_backfill_data.target_subset.asset_keys) >= {
+        dg.AssetKey(["raw", "health", "outpatient_visits"])
+    }
+    serve_requests(registry, instance, repo.asset_graph, catalog)  # no daemon: no runs yet
+    [again] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
+    assert (again.status, again.done, again.backfill_id) == ("submitted", 0, mine.backfill_id)
+    actions = [e.action for e in registry.history(f"backfill/{found.id}")]
+    assert actions == ["backfill.requested", "backfill.submitted"]
+
+
+def test_a_clean_redelivery_closes_the_ticket_in_its_thread(registry: Registry) -> None:
+    ticket = ticket_of(registry)
+    registry.sync_tickets(
+        dataset="outpatient_visits", bureau="health", day=ticket.day, stage="govern",
+        run_id="run-2", found={}, clean=True,
+    )  # fmt: skip
+    [(kind, actor, text)] = kinds(registry, ticket)
+    assert (kind, actor) == ("close", "pipeline:govern") and "run-2" in text
+    assert registry.ticket(ticket.id).status == "closed"
