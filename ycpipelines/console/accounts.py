@@ -6,11 +6,13 @@ also lifts a lock). The new or reset password must be changed at the next sign-i
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
+from ycpipelines.console import pages
 from ycpipelines.console.context import App, Console
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import LABELS, needs
@@ -78,11 +80,12 @@ def acted(
     request: Request, app: Console, seen: Viewer, action: Callable[[], object], done: str
 ) -> Response:
     """Run an admin's action; the registry's refusal is shown on the page, else back to it."""
-    try:
+
+    def step() -> str:
         action()
-    except RegistryError as refused:
-        return users_page(request, app, seen, status=409, error=str(refused))
-    return RedirectResponse(f"{PAGE}?done={done}", status_code=303)
+        return f"{PAGE}?done={done}"
+
+    return pages.acted(step, partial(users_page, request, app, seen))
 
 
 def scoped_roles(text: str) -> list[str]:

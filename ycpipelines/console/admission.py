@@ -3,15 +3,16 @@
 queue admits or refuses each, with a reason. The registry decides both and words its refusals."""
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
+from ycpipelines.console import pages
 from ycpipelines.console.context import App, Console, Id
 from ycpipelines.console.pages import render
 from ycpipelines.console.sessions import SignedIn, Viewer
-from ycpipelines.registry import NotFound, RegistryError
 from ycpipelines.registry.admissions import Application
 
 router = APIRouter(include_in_schema=False)
@@ -57,13 +58,12 @@ def acted(
     request: Request, app: Console, seen: Viewer, action: Callable[[], object], done: str
 ) -> Response:
     """Run the action; a refusal is shown on the page in the registry's words."""
-    try:
+
+    def step() -> str:
         action()
-    except NotFound:
-        raise
-    except RegistryError as refused:
-        return admission_page(request, app, seen, status=409, error=str(refused))
-    return RedirectResponse(f"{PAGE}?done={done}", status_code=303)
+        return f"{PAGE}?done={done}"
+
+    return pages.acted(step, partial(admission_page, request, app, seen))
 
 
 @router.get(PAGE)

@@ -4,19 +4,19 @@ answers), and its backfills (补采) with progress. Another bureau's ticket or d
 every rule is the registry's (`act_on_ticket`, `reply_ticket`, `request_backfill`)."""
 
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from ycpipelines.collect.backfill import request_backfill
 from ycpipelines.console.calendar import FRESHNESS, QUALITY, calendar, weeks_back
 from ycpipelines.console.context import App, Console, Id
-from ycpipelines.console.pages import render
+from ycpipelines.console.pages import acted, render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
 from ycpipelines.foundation.clock import pilot_today
-from ycpipelines.registry import NotFound, RegistryError
 
 router = APIRouter(include_in_schema=False)
 Bureau = Annotated[Viewer, needs("bureau:")]
@@ -96,13 +96,12 @@ def step(
 ) -> Response:
     """A step on the ticket's thread; the registry decides who may take it."""
     app.registry.ticket_for(seen.name, ticket_id)  # another bureau's: 404
-    try:
+
+    def step() -> str:
         take_step(app, seen, ticket_id, action, note)
-    except NotFound:
-        raise
-    except RegistryError as refused:
-        return ticket_page(request, app, seen, ticket_id, status=409, error=str(refused))
-    return RedirectResponse(f"/bureau/tickets/{ticket_id}?done={action}", status_code=303)
+        return f"/bureau/tickets/{ticket_id}?done={action}"
+
+    return acted(step, partial(ticket_page, request, app, seen, ticket_id))
 
 
 def take_step(app: Console, seen: Viewer, ticket_id: int, action: str, note: str) -> None:
@@ -141,10 +140,9 @@ def new_backfill(
     last: Annotated[date, Form()],
 ) -> Response:
     """Request a backfill of one of the bureau's own datasets (another's: 404)."""
-    try:
+
+    def step() -> str:
         found = request_backfill(app.registry, app.catalog, seen.name, dataset, first, last)
-    except NotFound:
-        raise
-    except RegistryError as refused:
-        return backfills_page(request, app, seen, status=409, error=str(refused))
-    return RedirectResponse(f"/bureau/backfills?requested={found.id}", status_code=303)
+        return f"/bureau/backfills?requested={found.id}"
+
+    return acted(step, partial(backfills_page, request, app, seen))

@@ -3,19 +3,19 @@ with the standing the registry gives each, checked downloads, and the destructio
 (销毁确认) of a revoked or ended version. Another consumer's delivery is 404."""
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ycpipelines.console.context import App, Console, Id
-from ycpipelines.console.pages import render
+from ycpipelines.console.pages import acted, render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
 from ycpipelines.foundation.clock import pilot_today
-from ycpipelines.registry import NotFound, RegistryError
 from ycpipelines.registry.deliveries import DESTROYABLE, standing
 from ycpipelines.registry.models import Authorization, Delivery
 
@@ -110,10 +110,9 @@ def destroyed(
 ) -> Response:
     """Confirm that every copy of a revoked or ended version was destroyed; the registry's
     refusal is shown on the page."""
-    try:
-        app.registry.confirm_destroyed(seen.name, delivery_id, note)
-    except NotFound:
-        raise  # another consumer's, or none: the 404 page
-    except RegistryError as refused:
-        return deliveries_page(request, app, seen, status=409, error=str(refused))
-    return RedirectResponse(f"/deliveries?destroyed={delivery_id}", status_code=303)
+
+    def step() -> str:
+        app.registry.confirm_destroyed(seen.name, delivery_id, note)  # another's: 404
+        return f"/deliveries?destroyed={delivery_id}"
+
+    return acted(step, partial(deliveries_page, request, app, seen))

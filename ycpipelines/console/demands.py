@@ -7,17 +7,19 @@ no code, and says so."""
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
+from ycpipelines.console import pages
 from ycpipelines.console.context import MAX_ID, App, Console, Id
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
 from ycpipelines.foundation.clock import pilot_today
-from ycpipelines.registry import NotFound, RegistryError
+from ycpipelines.registry import NotFound
 from ycpipelines.registry.demands import Demanded
 from ycpipelines.registry.offer import offer
 
@@ -89,13 +91,8 @@ def demands_page(
 
 
 def acted(request: Request, app: Console, seen: Viewer, action: Callable[[], str]) -> Response:
-    try:
-        query = action()
-    except NotFound:
-        raise
-    except RegistryError as refused:
-        return demands_page(request, app, seen, status=409, error=str(refused))
-    return RedirectResponse(f"{PAGE}?{query}", status_code=303)
+    """Run the action (it returns the notice's query); a refusal is shown on the page, 409."""
+    return pages.acted(lambda: f"{PAGE}?{action()}", partial(demands_page, request, app, seen))
 
 
 @router.get(PAGE)

@@ -3,14 +3,15 @@ reviewer's decision and the printable 出域审核单. The registry decides who 
 launcher and grantor excluded) and refuses; the page shows its refusal."""
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from ycpipelines.console.context import App, Console, Id
-from ycpipelines.console.pages import render
+from ycpipelines.console.pages import acted, render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
 from ycpipelines.egress.desk import review_sheet
@@ -128,13 +129,13 @@ def decide(
 ) -> Response:
     """批准出域 or 驳回, as the signed-in reviewer; the registry's refusal shows on the page."""
     app.registry.request_for(seen.name, request_id)
-    try:
-        app.registry.decide(
-            request_id, approve=decision == "approve", reviewer=seen.name, comment=comment
-        )
-    except RegistryError as refused:
-        return request_page(request, app, seen, request_id, 409, error=str(refused))
-    return RedirectResponse(f"/desk/{request_id}?decided={decision}", status_code=303)
+
+    def step() -> str:
+        approve = decision == "approve"
+        app.registry.decide(request_id, approve=approve, reviewer=seen.name, comment=comment)
+        return f"/desk/{request_id}?decided={decision}"
+
+    return acted(step, partial(request_page, request, app, seen, request_id))
 
 
 @router.get("/desk/{request_id}/form.pdf")

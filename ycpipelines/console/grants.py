@@ -6,12 +6,14 @@ reason. The registry decides each: its refusal is shown as it words it."""
 import math
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from ycpipelines.catalog import Product
+from ycpipelines.console import pages
 from ycpipelines.console.context import MAX_ID, App, Console, Id
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import needs
@@ -80,12 +82,8 @@ def grants_page(
 
 
 def acted(request: Request, app: Console, seen: Viewer, action: Callable[[], str]) -> Response:
-    """Run an admin's action (it returns the query of the notice); a refusal is shown."""
-    try:
-        query = action()
-    except RegistryError as refused:
-        return grants_page(request, app, seen, status=409, error=str(refused))
-    return RedirectResponse(f"{PAGE}?{query}", status_code=303)
+    """Run the action (it returns the notice's query); a refusal is shown on the page, 409."""
+    return pages.acted(lambda: f"{PAGE}?{action()}", partial(grants_page, request, app, seen))
 
 
 def chosen_fields(app: Console, scenario: str, fields: list[str]) -> list[str]:

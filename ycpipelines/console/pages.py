@@ -1,13 +1,15 @@
 """Rendering a page (页面): the template with the viewer, its navigation and the form token."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ycpipelines.console.context import Console
 from ycpipelines.console.csrf import PRE, form_token
 from ycpipelines.console.sessions import Viewer, secure_cookies
+from ycpipelines.registry.errors import NotFound, RegistryError
 
 # (path, label, roles that see it; "consumer:" and "bureau:" mean any scoped role of that kind,
 # "-" an account with no roles yet)
@@ -62,3 +64,15 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     if new := getattr(request.state, "new_pre", None):
         response.set_cookie(PRE, new, httponly=True, samesite="strict", secure=secure_cookies(app))
     return response
+
+
+def acted(action: Callable[[], str], refused: Callable[..., Response]) -> Response:
+    """A form's step: on to the page `action` names (303); a refusal of the registry shown on
+    `refused`'s page in its own words (409); another party's object stays a 404."""
+    try:
+        where = action()
+    except NotFound:
+        raise
+    except RegistryError as refusal:
+        return refused(status=409, error=str(refusal))
+    return RedirectResponse(where, status_code=303)

@@ -4,17 +4,18 @@ with its reason. The registry decides each; its refusal is shown as it words it.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi import Path as InPath
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
+from ycpipelines.console import pages
 from ycpipelines.console.context import App, Console
 from ycpipelines.console.pages import render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
-from ycpipelines.registry import RegistryError
 from ycpipelines.registry.corrections import SettlementCorrection
 from ycpipelines.registry.models import Settlement
 
@@ -79,12 +80,8 @@ def ledger_page(
 
 
 def acted(request: Request, app: Console, seen: Viewer, action: Callable[[], str]) -> Response:
-    """Run an admin's action (it returns the notice's query); a refusal is shown, 409."""
-    try:
-        query = action()
-    except RegistryError as refused:
-        return ledger_page(request, app, seen, status=409, error=str(refused))
-    return RedirectResponse(f"{PAGE}?{query}", status_code=303)
+    """Run the action (it returns the notice's query); a refusal is shown on the page, 409."""
+    return pages.acted(lambda: f"{PAGE}?{action()}", partial(ledger_page, request, app, seen))
 
 
 @router.get(PAGE)
