@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
+import dagster as dg
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -26,11 +27,12 @@ from ycpipelines.cli import main
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.feedback import Finding
 from ycpipelines.foundation.settings import Settings
-from ycpipelines.ops.notifications import post_notices
+from ycpipelines.ops.notifications import platform_notices, post_notices
 from ycpipelines.registry import NotFound, Registry, RegistryError
 from ycpipelines.registry.admission_models import Demand
 from ycpipelines.registry.admissions import Application
 from ycpipelines.registry.demands import Demanded
+from ycpipelines.registry.resource import RegistryResource
 
 from helpers import ADMIN, accounts
 
@@ -309,3 +311,19 @@ def test_the_webhook_gets_each_notice_once(registry: Registry, webhook: str) -> 
     assert again.posted == 0 and len(Webhook.received) == first.posted
     body = json.dumps(Webhook.received, ensure_ascii=False)
     assert "13912345678" not in body and valid_uscc(n) not in body
+
+
+def test_the_notice_sensor_posts_a_new_notice_once(
+    registry: Registry, webhook: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's `platform_notices` sensor does what `ycp notify` does, once per notice."""
+    name, entity, n = applicant(registry)
+    pending = registry.apply_for_admission(name, application(entity, n))
+    monkeypatch.setenv("YC_ALERT_WEBHOOK", webhook)
+    resource = RegistryResource(url=registry.url)
+    Webhook.received.clear()
+    for _ in range(2):
+        with dg.build_sensor_context(resources={"registry": resource}) as context:
+            platform_notices(context)
+    subjects = [m["subject"] for m in Webhook.received]
+    assert subjects.count(f"admission/{pending.id}") == 1

@@ -9,8 +9,12 @@ from ycpipelines.foundation.environment import EnvironmentRefused
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", default=3000, show_default=True, help="port of the webserver")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="address the console listens on"
+)
+@click.option(
+    "--port", default=3000, show_default=True, help="port of the webserver (on loopback only)"
+)
 @click.option(
     "--read-only",
     is_flag=True,
@@ -26,9 +30,15 @@ def command(cli: Cli, host: str, port: int, read_only: bool) -> None:
         require_production(cli.catalog())
     logs = cli.settings.home / "serve" / ("logs-read-only" if read_only else "logs")
     with serve(logs, host, port, read_only) as services:
-        click.echo(f"serving {services.url} (logs in {logs}); Ctrl-C stops")
+        click.echo(f"serving {services.url} on loopback (logs in {logs}); Ctrl-C stops")
         if services.console_url:
             click.echo(f"console (运营平台控制台): {services.console_url}")
+            click.echo(f"operators open the Dagster UI at {services.console_url}/dagster/")
+        else:
+            click.echo(
+                f"auditors open it at the console's /dagster-audit/; start the console with "
+                f"YC_DAGSTER_AUDIT_URL={services.url}"
+            )
         try:
             while all(p.poll() is None for p in services.processes.values()):
                 time.sleep(5)

@@ -13,6 +13,7 @@ from ycpipelines.console import (
     api,
     bureau,
     bureau_api,
+    dagster_proxy,
     deliveries,
     demands,
     desk,
@@ -25,7 +26,7 @@ from ycpipelines.console import (
     supervision,
 )
 from ycpipelines.console.context import HERE, Console
-from ycpipelines.console.csrf import csrf_guard
+from ycpipelines.console.csrf import PROXIED, csrf_guard
 from ycpipelines.foundation.clock import stamp
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
@@ -41,6 +42,9 @@ HEADERS = {
     "x-frame-options": "DENY",
 }
 
+# The Dagster UI's own POSTs must carry its Origin, which `no-referrer` would blank.
+PROXIED_HEADERS = {"referrer-policy": "same-origin"}
+
 
 async def guarded(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
     """Security headers on every answer; an unexpected error becomes an incident page here, so
@@ -49,6 +53,10 @@ async def guarded(request: Request, call_next: Callable[[Request], Awaitable[Res
         response = await call_next(request)
     except Exception as error:
         response = await errors.unexpected(request, error)
+    if request.url.path.startswith(PROXIED):  # the Dagster UI keeps its own (nonce) policy
+        for name, value in {**HEADERS, **PROXIED_HEADERS}.items():
+            response.headers.setdefault(name, value)
+        return response
     response.headers.update(HEADERS)
     if not request.url.path.startswith("/static/"):
         response.headers["cache-control"] = "no-store"
@@ -97,6 +105,7 @@ def create_app(
         supervision,
         settlements,
         maps,
+        dagster_proxy,
     ):
         app.include_router(module.router)
     return app

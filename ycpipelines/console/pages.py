@@ -27,6 +27,8 @@ NAV = (
     ("/settlements", "收益分配", ("admin", "supervisor")),
     ("/lineage", "血缘", ("admin", "supervisor")),
     ("/resources", "资源图谱", ("admin", "supervisor")),
+    ("/dagster/", "Dagster 运维界面", ("operator",)),
+    ("/dagster-audit/", "Dagster 只读界面", ("supervisor",)),
 )
 
 

@@ -4,7 +4,8 @@ free-text redaction the de-identification stage runs on both cores."""
 import multiprocessing
 import os
 import re
-from functools import cache
+from copy import copy
+from functools import cache, lru_cache
 from multiprocessing.pool import Pool
 
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
@@ -23,6 +24,9 @@ SCORE_THRESHOLD = 0.4
 # Below this many texts a process pool costs more (workers load Presidio) than it saves.
 PARALLEL_FROM = 2_000
 CHUNK = 500
+FOUND_CACHED = 100_000
+LONG_NUMBER = re.compile(r"[0-9０-９]{4}")
+FOLD = str.maketrans("123456789１２３４５６７８９", "000000000０００００００００")
 # What must be in a text for an entity type to be possible (None: always possible).
 HINTS: dict[str, re.Pattern[str] | None] = {
     "PERSON": None,
@@ -103,10 +107,28 @@ def applicable(text: str) -> list[str]:
     return [entity for entity, hint in HINTS.items() if hint is None or hint.search(text)]
 
 
+def folded(text: str) -> str:
+    """The text the findings of `text` are computed and cached on: its digits folded to 0 when
+    no run of four or more digits is in it. Then no recognizer whose verdict depends on a
+    digit's value can apply (each needs such a run; see `HINTS`), and every other one reads
+    digits as digits, so the findings, offsets included, are the same (tested): 45岁 and 62岁,
+    症状3天 and 症状9天 are one analysis."""
+    return text if LONG_NUMBER.search(text) else text.translate(FOLD)
+
+
+@lru_cache(maxsize=FOUND_CACHED)
+def _found(key: str, context: tuple[str, ...] | None) -> tuple[RecognizerResult, ...]:
+    entities = applicable(key)
+    found = analyzer().analyze(
+        key, language=LANGUAGE, entities=entities, context=list(context) if context else None
+    )
+    return tuple(resolve(found))
+
+
 def find(text: str, context: list[str] | None = None) -> list[RecognizerResult]:
-    """Entities in one text, non-overlapping; `context` (e.g. a column name) boosts scores."""
-    entities = applicable(text)
-    return resolve(analyzer().analyze(text, language=LANGUAGE, entities=entities, context=context))
+    """Entities in one text, non-overlapping; `context` (e.g. a column name) boosts scores.
+    Each distinct text (digits folded, see `folded`) is analyzed once per process."""
+    return [copy(r) for r in _found(folded(text), tuple(context) if context else None)]
 
 
 def candidates(text: str, context: list[str] | None = None) -> list[RecognizerResult]:

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     console_lockout_minutes: int = Field(15, gt=0)
     console_key: SecretStr | None = None  # encrypts TOTP secrets; dev: $YC_HOME/keys/console.key
     console_secure_cookies: bool = False  # true behind TLS
+    # the Dagster webservers the console proxies (on loopback, with their path prefix); None:
+    # the console answers 503 under /dagster/ (resp. /dagster-audit/)
+    dagster_url: str | None = None  # read-write, for operators: http://127.0.0.1:3000/dagster
+    dagster_audit_url: str | None = None  # read-only, for supervisors (auditors)
     code_server_host: str = "127.0.0.1"
     code_server_port: int | None = None
     dagster_home_dir: Path | None = Field(

@@ -1,9 +1,10 @@
-"""The operations Definitions: the run-failure alert sensor."""
+"""The operations Definitions: the run-failure alert and platform notice sensors."""
 
 import dagster as dg
 
 from ycpipelines.ops.alerts import run_failure_alerts
+from ycpipelines.ops.notifications import platform_notices
 
 
 def ops_defs() -> dg.Definitions:
-    return dg.Definitions(sensors=[run_failure_alerts])
+    return dg.Definitions(sensors=[run_failure_alerts, platform_notices])

@@ -127,9 +127,22 @@ def code_server(port: int) -> list[str]:
     ]
 
 
-def webserver(host: str, port: int, read_only: bool) -> list[str]:
-    line = [command("dagster-webserver"), "-w", str(WORKSPACE), "-h", host, "-p", str(port)]
+def prefix(read_only: bool) -> str:
+    """The path the console serves a webserver under (and the webserver's own path prefix)."""
+    return "/dagster-audit" if read_only else "/dagster"
+
+
+def webserver(port: int, read_only: bool, workspace: Path = WORKSPACE) -> list[str]:
+    """A webserver on loopback only (the Dagster UI has no login: operators and auditors reach
+    it through the console's), under the path prefix the console serves it at."""
+    line = [command("dagster-webserver"), "-w", str(workspace), "-h", "127.0.0.1"]
+    line += ["-p", str(port), "--path-prefix", prefix(read_only)]
     return [*line, "--read-only"] if read_only else line
+
+
+def setting_of(read_only: bool) -> str:
+    """The console's setting (environment variable) naming a webserver's URL."""
+    return "YC_DAGSTER_AUDIT_URL" if read_only else "YC_DAGSTER_URL"
 
 
 def daemon() -> list[str]:
@@ -175,9 +188,10 @@ def wait_until_up(services: Services, seconds: int = 300) -> None:
     raise RuntimeError(f"the webserver at {services.url} did not load the code location")
 
 
-def console(port: int) -> list[str]:
-    """The web console (运营平台控制台) on loopback, over the served registry."""
-    return [command("ycp"), "console", "--host", "127.0.0.1", "--port", str(port)]
+def console(host: str, port: int) -> list[str]:
+    """The web console (运营平台控制台) over the served registry; the one served process that
+    may listen beyond loopback."""
+    return [command("ycp"), "console", "--host", host, "--port", str(port)]
 
 
 @contextmanager
@@ -188,21 +202,22 @@ def serve(
     read_only: bool = False,
     console_port: int | None = None,
 ) -> Iterator[Services]:
-    """Start the code server, webserver and (unless read-only, beside a served instance) the
-    daemon and the console (on `console_port`, default YC_CONSOLE_PORT); stop them all on
-    leaving."""
+    """Start the code server, webserver (on loopback, `port`) and (unless read-only, beside a
+    served instance) the daemon and the console (on `host` and `console_port`, default
+    YC_CONSOLE_PORT), told the webserver's URL; stop them all on leaving."""
     env = prepare_instance()
     env.update({"YC_CODE_SERVER_HOST": "127.0.0.1", "YC_CODE_SERVER_PORT": str(free_port())})
     logs.mkdir(parents=True, exist_ok=True)
-    services = Services(url=f"http://{host}:{port}", logs=logs, env=env)
+    services = Services(url=f"http://127.0.0.1:{port}{prefix(read_only)}", logs=logs, env=env)
+    env[setting_of(read_only)] = services.url
     try:
         services.start("code-server", code_server(int(env["YC_CODE_SERVER_PORT"])))
-        services.start("webserver", webserver(host, port, read_only))
+        services.start("webserver", webserver(port, read_only))
         if not read_only:  # one daemon per instance: the auditors' webserver runs without
             services.start("daemon", daemon())
             console_port = console_port or Settings().console_port
-            services.start("console", console(console_port))
-            services.console_url = f"http://127.0.0.1:{console_port}"
+            services.start("console", console(host, console_port))
+            services.console_url = f"http://{host}:{console_port}"
         wait_until_up(services)
         yield services
     finally:

@@ -24,6 +24,7 @@ PLAIN_ROLES = (ADMIN, REVIEWER, LAB, SUPERVISOR, OPERATOR)
 SCOPED_ROLES = ("bureau", "consumer")
 SLUG = re.compile(r"[a-z][a-z0-9_]{0,62}")
 BOOTSTRAP = "bootstrap"
+LAUNCH_TOKEN = "launch-"  # a launch recorded before the webserver names its run (bind_launch)
 
 
 def check_role(role: str) -> str:
@@ -172,6 +173,34 @@ class IdentityMixin:
             session.add(launch)
             self._audit(session, actor, "run.launched", f"run/{run_id}", {"job": job})
             return launch
+
+        return self._transact(work)
+
+    def bind_launch(self, token: str, run_id: str) -> Launch:
+        """The run a launch recorded under `token` became (绑定运行): where the webserver picks
+        the run id (launches through the console's Dagster UI), the launch is recorded under a
+        `launch-…` token before the run exists, the run tagged with it, and bound here once the
+        run exists; the record keeps its time, so `launcher_of` still sees it came first."""
+        if not token.startswith(LAUNCH_TOKEN):
+            raise RegistryError("only a launch token can be bound to a run")
+
+        def work(session: Session) -> Launch:
+            pending = session.get(Launch, token)
+            if pending is None:
+                raise RegistryError("no launch is pending under this token")
+            if session.get(Launch, run_id) is not None:
+                raise RegistryError(f"run {run_id} has a recorded launcher already")
+            bound = Launch(
+                run_id=run_id,
+                launcher=pending.launcher,
+                job=pending.job,
+                recorded_at=pending.recorded_at,
+            )
+            session.delete(pending)
+            session.add(bound)
+            detail = {"launch": token, "job": pending.job}
+            self._audit(session, pending.launcher, "run.bound", f"run/{run_id}", detail)
+            return bound
 
         return self._transact(work)
 

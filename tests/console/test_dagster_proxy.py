@@ -1,0 +1,329 @@
+"""The Dagster UI behind the console's login: a real dagster-webserver on loopback under
+/dagster (code server and embedded instance of the module's YC_HOME; its queued coordinator
+keeps launched runs queued, no daemon runs them), reached only through the console's proxy."""
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from ycpipelines.catalog import load_catalog
+from ycpipelines.console.app import create_app
+from ycpipelines.console.dagster_launches import LAUNCH_TAG
+from ycpipelines.egress.review import LAUNCHED_BY
+from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.partitions import partition_key
+from ycpipelines.foundation.settings import Settings
+from ycpipelines.ops.serve import (
+    Services,
+    code_server,
+    free_port,
+    graphql,
+    wait_until_up,
+    webserver,
+)
+from ycpipelines.registry import Registry, RegistryError
+from ycpipelines.registry.identity import LAUNCH_TOKEN
+from ycpipelines.registry.models import ApprovalRequest
+
+from helpers import ADMIN, screenshot
+from people import chromium, client, live, person, sign_in, signed_in_page
+
+OPERATOR = "钱运维"  # an operator who also reviews: four eyes must stop them on their own build
+ORIGIN = {"origin": "http://127.0.0.1"}  # the TestClient's own origin
+SOCKET = "ws://127.0.0.1/dagster/graphql"  # the host the session cookie was set for
+SELECTOR = {
+    "repositoryLocationName": "ycpipelines",
+    "repositoryName": "__repository__",
+    "jobName": "build_products",
+}
+LAUNCH = """mutation Launch($executionParams: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $executionParams) {
+    __typename ... on LaunchRunSuccess { run { runId tags { key value } } }
+    ... on PythonError { message } } }"""
+RUN = (
+    "query($id: ID!) { runOrError(runId: $id) { ... on Run { creationTime tags { key value } } } }"
+)
+BACKFILL = (
+    "query($id: String!) { partitionBackfillOrError(backfillId: $id) "
+    "{ ... on PartitionBackfill { tags { key value } } } }"
+)
+ASSETS = "query Assets { assetNodes { assetKey { path } } }"
+
+
+@pytest.fixture(scope="module")
+def webserver_url(yc_home: Path) -> Iterator[str]:
+    """Code server and webserver as `ycp serve` starts them (loopback, path prefix), on the
+    embedded instance made here first (two processes making its SQLite tables at once race)."""
+    with dg.DagsterInstance.get():
+        pass
+    port = free_port()
+    env = Settings().child_environment(
+        YC_CODE_SERVER_HOST="127.0.0.1", YC_CODE_SERVER_PORT=str(free_port())
+    )
+    services = Services(url=f"http://127.0.0.1:{port}/dagster", logs=yc_home / "logs", env=env)
+    services.logs.mkdir()
+    try:
+        services.start("code-server", code_server(int(env["YC_CODE_SERVER_PORT"])))
+        services.start("webserver", webserver(port, read_only=False))
+        wait_until_up(services)
+        yield services.url
+    finally:
+        for name in list(services.processes):
+            services.stop(name)
+
+
+@pytest.fixture(scope="module")
+def app(registry: Registry, webserver_url: str) -> FastAPI:
+    """The console proxying the webserver; the auditors' path is pointed at the same one, so
+    what it refuses is refused by the proxy itself (tests/ops/test_operating.py shows the
+    read-only webserver refusing launches on its own)."""
+    settings = Settings(dagster_url=webserver_url, dagster_audit_url=webserver_url)
+    return create_app(settings, registry, load_catalog(settings.catalog))
+
+
+@pytest.fixture(scope="module")
+def operator(app: FastAPI, registry: Registry) -> TestClient:
+    return sign_in(app, person(registry, OPERATOR, ["operator", "reviewer"]))
+
+
+def launch(browser: TestClient, forged: str = "someone-else", **headers: str) -> dict:
+    metadata = {"tags": [{"key": LAUNCHED_BY, "value": forged}, {"key": LAUNCH_TAG, "value": "x"}]}
+    params = {"selector": SELECTOR, "runConfigData": {}, "executionMetadata": metadata}
+    answer = browser.post(
+        "/dagster/graphql",
+        json={"query": LAUNCH, "variables": {"executionParams": params}},
+        headers={**ORIGIN, **headers},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["launchPipelineExecution"]
+
+
+def test_no_session_signs_in_and_other_roles_are_refused(app: FastAPI, registry: Registry) -> None:
+    for path in ("/dagster/", "/dagster-audit/", "/dagster/graphql"):
+        answer = client(app).get(path)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/login"), path
+    for name, roles in (("孙数源", ["bureau:health"]), ("李审核", ["reviewer"])):
+        browser = sign_in(app, person(registry, name, roles))
+        for path in ("/dagster/", "/dagster-audit/"):
+            assert browser.get(path).status_code == 403, (name, path)
+        assert launch_refused(browser, ORIGIN)
+
+
+def launch_refused(browser: TestClient, headers: dict[str, str], body: object = None) -> bool:
+    params = {"selector": SELECTOR, "runConfigData": {}}
+    sent = body if body is not None else {"query": LAUNCH, "variables": {"executionParams": params}}
+    answer = browser.post("/dagster/graphql", json=sent, headers=headers)
+    return answer.status_code == 403 and "LaunchRunSuccess" not in answer.text
+
+
+def test_an_operator_gets_the_ui_through_the_proxy(operator: TestClient) -> None:
+    page = operator.get("/dagster/")
+    assert page.status_code == 200
+    assert "/dagster" in page.text and "nonce-" in page.headers["content-security-policy"]
+    assert "ycp_session" not in page.headers.get("set-cookie", "")
+    graph = operator.post("/dagster/graphql", json={"query": ASSETS}, headers=ORIGIN).json()
+    assert {"path": ["published", "disease_stats"]} in [
+        n["assetKey"] for n in graph["data"]["assetNodes"]
+    ]
+
+
+def test_a_launch_names_the_signed_in_operator_who_then_cannot_approve(
+    operator: TestClient, registry: Registry, webserver_url: str
+) -> None:
+    launched = launch(operator, forged="someone-else")
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    tags = {t["key"]: t["value"] for t in launched["run"]["tags"]}
+    assert tags[LAUNCHED_BY] == OPERATOR and tags[LAUNCH_TAG].startswith("launch-")
+    run = graphql(webserver_url, RUN, id=run_id)["runOrError"]  # as the webserver stored it
+    assert {"key": LAUNCHED_BY, "value": OPERATOR} in run["tags"]
+    created = datetime.fromtimestamp(run["creationTime"], UTC)
+    assert registry.launcher_of(run_id, created) == OPERATOR
+    [bound] = registry.history(f"run/{run_id}")
+    assert bound.action == "run.bound" and bound.detail["launch"] == tags[LAUNCH_TAG]
+    [recorded] = registry.history(f"run/{tags[LAUNCH_TAG]}")
+    assert recorded.action == "run.launched" and recorded.id < bound.id
+    request = build_request(registry, run_id, registry.launcher_of(run_id, created))
+    assert "four eyes" in (registry.check_reviewer(request, OPERATOR) or "")
+    with pytest.raises(RegistryError, match="four eyes"):
+        registry.decide(request.id, approve=True, reviewer=OPERATOR, comment="同意")
+    other = person(registry, "周审核", ["reviewer"]).name
+    assert registry.check_reviewer(request, other) is None
+
+
+def build_request(registry: Registry, run_id: str, launched_by: str | None) -> ApprovalRequest:
+    """The review request the egress sensor files for a build run (egress/review.py: its
+    launcher is `launcher_of` the run)."""
+    scenario, today = "disease_stats", pilot_today()
+    product = next(p for p in load_catalog().products if p.scenario == scenario)
+    consumer, fields = product.consumer, [f.name for f in product.fields]
+    grant = registry.grant(
+        consumer=consumer, scenario=scenario, fields=fields, plan="预案: 停止交付",
+        valid_from=today - timedelta(days=1), valid_to=today + timedelta(days=30), actor=ADMIN,
+    )  # fmt: skip
+    request, _ = registry.file_request(
+        "egress-sensor", scenario=scenario, consumer=consumer, authorization_id=grant.id,
+        content_hash=f"sha256:{run_id}", row_count=1, product_path="/zone/x.csv",
+        product_run_id=run_id, launched_by=launched_by, evidence={},
+    )  # fmt: skip
+    return request
+
+
+def test_a_reexecution_as_the_ui_sends_it_is_recorded_and_tagged(
+    operator: TestClient, registry: Registry
+) -> None:
+    """The UI declares both parameters and sends one; the run it makes is bound like a launch;
+    a default in the document (which the proxy would not see) is refused."""
+    parent = launch(operator)["run"]["runId"]
+    mutation = """mutation Re($executionParams: ExecutionParams,
+        $reexecutionParams: ReexecutionParams) { launchPipelineReexecution(
+        executionParams: $executionParams, reexecutionParams: $reexecutionParams) {
+        __typename ... on LaunchRunSuccess { run { runId tags { key value } } } } }"""
+    forged = [{"key": LAUNCHED_BY, "value": "someone-else"}]
+    params = {"parentRunId": parent, "strategy": "ALL_STEPS", "extraTags": forged}
+    before = len(registry.audit_log())
+    answer = operator.post(
+        "/dagster/graphql",
+        json={"query": mutation, "variables": {"reexecutionParams": params}},
+        headers=ORIGIN,
+    )
+    assert answer.status_code == 200, answer.text
+    [recorded] = [e for e in registry.audit_log()[before:] if e.action == "run.launched"]
+    assert recorded.actor == OPERATOR and recorded.detail["job"] == f"reexecution of {parent}"
+    result = answer.json()["data"]["launchPipelineReexecution"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    run = result["run"]
+    assert {"key": LAUNCHED_BY, "value": OPERATOR} in run["tags"]
+    assert [e.action for e in registry.history(f"run/{run['runId']}")] == ["run.bound"]
+    defaulted = mutation.replace(
+        "$reexecutionParams: ReexecutionParams)",
+        '$reexecutionParams: ReexecutionParams = {parentRunId: "x", strategy: ALL_STEPS})',
+    )
+    assert launch_refused(operator, ORIGIN, {"query": defaulted, "variables": {}})
+
+
+def test_a_backfill_gets_the_operator_tag_and_an_audit_entry(
+    operator: TestClient, registry: Registry, webserver_url: str
+) -> None:
+    """A backfill's runs come later from the daemon: its tags are overwritten, its launch
+    audited, and none of its runs gets a recorded launcher."""
+    mutation = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p)
+      { __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+    params = {
+        "partitionNames": [partition_key("health", "2025-06-30")],
+        "assetSelection": [{"path": ["raw", "health", "outpatient_visits"]}],
+        "tags": [{"key": LAUNCHED_BY, "value": "someone-else"}],
+    }
+    before = len(registry.audit_log())
+    answer = operator.post(
+        "/dagster/graphql", json={"query": mutation, "variables": {"p": params}}, headers=ORIGIN
+    ).json()["data"]["launchPartitionBackfill"]
+    assert answer["__typename"] == "LaunchBackfillSuccess", answer
+    [audited] = [e for e in registry.audit_log()[before:] if e.action == "backfill.launched"]
+    assert audited.actor == OPERATOR
+    backfill = graphql(webserver_url, BACKFILL, id=answer["backfillId"])
+    assert {"key": LAUNCHED_BY, "value": OPERATOR} in backfill["partitionBackfillOrError"]["tags"]
+
+
+def test_only_a_pending_launch_token_binds_and_only_once(registry: Registry) -> None:
+    person(registry, OPERATOR, ["operator", "reviewer"])
+    registry.record_launch(OPERATOR, "run-by-hand", "build_products")
+    with pytest.raises(RegistryError, match="launch token"):
+        registry.bind_launch("run-by-hand", "another-run")
+    token = f"{LAUNCH_TOKEN}{uuid.uuid4()}"
+    registry.record_launch(OPERATOR, token, "build_products")
+    with pytest.raises(RegistryError, match="recorded launcher already"):
+        registry.bind_launch(token, "run-by-hand")
+    registry.bind_launch(token, "run-bound")
+    with pytest.raises(RegistryError, match="no launch is pending"):
+        registry.bind_launch(token, "run-again")
+
+
+def test_cross_site_batched_inline_and_non_json_launches_are_refused(
+    operator: TestClient,
+) -> None:
+    assert launch_refused(operator, {"origin": "http://evil.example"})
+    assert launch_refused(operator, {})  # no Origin, no Referer
+    assert launch_refused(operator, {"referer": "http://evil.example/dagster/"})
+    params = {"selector": SELECTOR, "runConfigData": {}}
+    batch = [{"query": LAUNCH, "variables": {"executionParams": params}}]
+    assert launch_refused(operator, ORIGIN, batch)
+    inline = (
+        'mutation { launchRun(executionParams: {selector: {repositoryLocationName: "ycpipelines",'
+        ' repositoryName: "__repository__", jobName: "build_products"}}) { __typename } }'
+    )
+    assert launch_refused(operator, ORIGIN, {"query": inline})
+    twice = "mutation($p: ExecutionParams!) { a: launchRun(executionParams: $p) { __typename } "
+    twice += "b: launchRun(executionParams: $p) { __typename } }"
+    assert launch_refused(operator, ORIGIN, {"query": twice, "variables": {"p": params}})
+    as_text = operator.post(
+        "/dagster/graphql",
+        content=LAUNCH,
+        headers={**ORIGIN, "content-type": "application/graphql"},
+    )
+    assert as_text.status_code == 403
+    by_get = operator.get("/dagster/graphql", params={"query": LAUNCH})
+    assert by_get.status_code == 403
+
+
+def test_the_auditors_proxy_forwards_no_mutation(app: FastAPI, registry: Registry) -> None:
+    auditor = sign_in(app, person(registry, "吴监管", ["supervisor"]))
+    assert auditor.get("/dagster/").status_code == 403
+    query = auditor.post("/dagster-audit/graphql", json={"query": ASSETS}, headers=ORIGIN)
+    assert query.status_code == 200 and query.json()["data"]["assetNodes"]
+    wipe = "mutation { setNuxSeen }"
+    for body in ({"query": LAUNCH, "variables": {}}, {"query": wipe}):
+        answer = auditor.post("/dagster-audit/graphql", json=body, headers=ORIGIN)
+        assert answer.status_code == 403, body
+
+
+def test_the_websocket_opens_for_the_operator_only_and_carries_no_mutation(
+    operator: TestClient, app: FastAPI
+) -> None:
+    protocols = ["graphql-ws"]
+    with operator.websocket_connect(SOCKET, subprotocols=protocols, headers=ORIGIN) as socket:
+        socket.send_text(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(socket.receive_text())["type"] == "connection_ack"
+        start = {"id": "1", "type": "start", "payload": {"query": LAUNCH, "variables": {}}}
+        socket.send_text(json.dumps(start))
+        with pytest.raises(WebSocketDisconnect):
+            socket.receive_text()
+    for who, headers in ((operator, {"origin": "http://evil.example"}), (client(app), ORIGIN)):
+        opened = who.websocket_connect(SOCKET, subprotocols=protocols, headers=headers)
+        with pytest.raises(WebSocketDisconnect), opened:
+            pass
+
+
+def test_an_unserved_webserver_answers_503(registry: Registry) -> None:
+    settings = Settings(dagster_url=None)
+    unserved = create_app(settings, registry, load_catalog(settings.catalog))
+    browser = sign_in(unserved, person(registry, OPERATOR, ["operator", "reviewer"]))
+    assert browser.get("/dagster/").status_code == 503
+
+
+def test_the_asset_graph_in_chromium_through_the_proxy(
+    app: FastAPI, registry: Registry, tmp_path: Path
+) -> None:
+    """HTML, scripts and the websocket of the UI, all through the console."""
+    sockets: list[str] = []
+    with live(app) as url, chromium() as browser:
+        page = signed_in_page(browser, url, person(registry, OPERATOR, ["operator", "reviewer"]))
+        page.on("websocket", lambda s: sockets.append(s.url))
+        page.goto(f"{url}/dagster/asset-groups", wait_until="networkidle")
+        shown = page.get_by_text("published", exact=True).filter(visible=True)
+        shown.first.wait_for(timeout=60_000)
+        skip = page.get_by_role("button", name="Skip")  # the newsletter dialog
+        skip.wait_for(timeout=10_000)
+        skip.click()
+        skip.wait_for(state="hidden")
+        shot = screenshot(page, tmp_path, "dagster-through-console")
+    assert shot.stat().st_size > 10_000
+    assert any(s.startswith(f"{url.replace('http', 'ws')}/dagster/graphql") for s in sockets)
