@@ -208,3 +208,14 @@ def test_the_calendar_and_a_ticket_thread_in_a_browser(
         page.goto(f"{base}/bureau/tickets/{ticket.id}")
         assert page.locator("ol.thread li.message").count() == 3
         screenshot(page, tmp_path, "console-bureau-ticket")
+
+
+def test_a_conflict_ticket_shows_its_masked_keys(registry: Registry, health: TestClient) -> None:
+    registry.sync_tickets(
+        dataset="outpatient_visits", bureau="health", day="2025-04-30", stage="one_source",
+        run_id="run-8", found={"conflict:person.gender": Finding("不一致", 1, ["MZ2025***0006"])},
+        clean=True,
+    )  # fmt: skip
+    ticket = next(t for t in registry.tickets(bureau="health") if t.day == "2025-04-30")
+    page = health.get(f"/bureau/tickets/{ticket.id}").text
+    assert '<td class="mono">MZ2025***0006</td><td class="mono"></td>' in page

@@ -4,7 +4,6 @@ approves; the publish run follows; the consumer signs in and downloads exactly t
 hash the printed 出域审核单 shows. Screenshots are kept (tests/artifacts or SHOTS_DIR)."""
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -12,8 +11,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect
-from pypdf import PdfReader
 
 from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
@@ -23,10 +20,10 @@ from ycpipelines.registry import Registry
 
 from helpers import ADMIN, accounts, build_and_review, ingest_demo_days, screenshot
 from people import Person, chromium, live, person, signed_in_page
+from review_steps import approve_oldest, printed_form
 
 SCENARIO = "underwriting_features"
 OPERATOR = "运维李"
-SECTIONS = ("字段", "质量", "残留标识", "隐私核验", "脱敏样例", "贡献")
 
 
 @dataclass
@@ -55,33 +52,6 @@ def world(yc_home: Path, sources: dict, instance: dg.DagsterInstance, registry: 
     defs = build_definitions(catalog)
     build_and_review(defs, instance, registry, OPERATOR, SCENARIO)
     return World(defs, instance, reviewer, consumer)
-
-
-def approve_oldest(page: Page, url: str, registry: Registry, shots: Path) -> int:
-    """On the desk, open the oldest pending request, read its evidence, approve it."""
-    page.click("header nav >> text=审核台")
-    page.wait_for_url(f"{url}/desk")
-    screenshot(page, shots, "console-desk")
-    oldest = min(r.id for r in registry.requests("pending"))
-    page.locator(f"a[href='/desk/{oldest}']").first.click()
-    page.wait_for_url(f"{url}/desk/{oldest}")
-    for section in SECTIONS:
-        expect(page.locator("h2", has_text=section).first).to_be_visible()
-    assert page.locator("table.sample tbody tr").count() <= 20
-    screenshot(page, shots, "console-request")
-    page.fill("textarea[name=comment]", "字段清单与授权一致，隐私核验通过，同意出域")
-    page.click("button[value=approve]")
-    page.wait_for_load_state()
-    return oldest
-
-
-def printed_form(page: Page, url: str, request_id: int) -> str:
-    """The 出域审核单 the request page offers, as text."""
-    page.goto(f"{url}/desk/{request_id}")
-    with page.expect_download() as download:
-        page.click(f"a[href='/desk/{request_id}/form.pdf']")
-    data = Path(download.value.path()).read_bytes()
-    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_a_reviewer_approves_in_the_browser_and_the_consumer_downloads_the_bytes_of_the_form(

@@ -102,6 +102,12 @@ def demand(entity: str, scenario: str, fields: list[str]) -> Demanded:
     )
 
 
+def whole(catalog: Catalog, scenario: str = "claims_verification") -> list[str]:
+    """Every field of a scenario's product: what a demand for it must name."""
+    product = next(p for p in catalog.products if p.scenario == scenario)
+    return [f.name for f in product.fields]
+
+
 def refusals(registry: Registry, actor: str) -> list[str]:
     return [
         e.detail["reason"]
@@ -218,13 +224,16 @@ def test_an_existing_scenario_grants_its_product_fields_without_proposal(
     registry: Registry, catalog: Catalog
 ) -> None:
     name, entity = admitted(registry)
-    filed = registry.file_demand(
-        name, demand(entity, "claims_verification", ["gender", "person_pid"]), catalog
-    )
+    with pytest.raises(RegistryError, match="delivered whole"):  # publish would refuse it
+        registry.file_demand(
+            name, demand(entity, "claims_verification", ["gender", "person_pid"]), catalog
+        )
+    fields = whole(catalog)
+    filed = registry.file_demand(name, demand(entity, "claims_verification", fields[::-1]), catalog)
     decided = registry.decide_demand(filed.id, REVIEWER, True, "同意", catalog, plan="预案")
     assert decided.proposal is None
-    assert registry.authorization(decided.authorization_id).fields == ["person_pid", "gender"]
-    refused = registry.file_demand(name, demand(entity, "claims_verification", ["gender"]), catalog)
+    assert registry.authorization(decided.authorization_id).fields == fields
+    refused = registry.file_demand(name, demand(entity, "claims_verification", fields), catalog)
     with pytest.raises(RegistryError, match="needs a comment"):
         registry.decide_demand(refused.id, LAB, False, "", catalog)
     assert registry.decide_demand(refused.id, LAB, False, "用途不明", catalog).status == "refused"
@@ -232,11 +241,10 @@ def test_an_existing_scenario_grants_its_product_fields_without_proposal(
 
 def test_an_edited_demand_is_refused(registry: Registry, catalog: Catalog) -> None:
     name, entity = admitted(registry)
-    filed = registry.file_demand(name, demand(entity, "claims_verification", ["gender"]), catalog)
+    fields = whole(catalog)
+    filed = registry.file_demand(name, demand(entity, "claims_verification", fields), catalog)
     with registry.engine.begin() as db:
-        db.execute(
-            update(Demand).where(Demand.id == filed.id).values(fields=["gender", "person_pid"])
-        )
+        db.execute(update(Demand).where(Demand.id == filed.id).values(fields=fields[:-1]))
     with pytest.raises(RegistryError, match="not what its filing entry recorded"):
         registry.decide_demand(filed.id, LAB, True, "ok", catalog, plan="预案")
     with pytest.raises(NotFound):
@@ -255,7 +263,7 @@ def test_notices_reach_only_their_roles(registry: Registry, catalog: Catalog) ->
     pending = registry.apply_for_admission(name, application(entity, n), CATALOG)
     consumer, consumer_entity = admitted(registry)
     filed = registry.file_demand(
-        consumer, demand(consumer_entity, "claims_verification", ["gender"]), catalog
+        consumer, demand(consumer_entity, "claims_verification", whole(catalog)), catalog
     )
     soon = registry.grant(
         consumer=consumer_entity, scenario="claims_verification", fields=["gender"],

@@ -62,17 +62,22 @@ def tickets(request: Request, seen: TicketDesk, app: App) -> Response:
     return render(request, "bureau_tickets.html", tickets=found)
 
 
+def key_and_line(row_key: str) -> tuple[str, str]:
+    """A ticket row's masked key and its source line (`key @ line`; a conflict names no line)."""
+    masked, sep, line = row_key.rpartition(" @ ")
+    return (masked, line) if sep else (row_key, "")
+
+
 def ticket_page(
     request: Request, app: Console, seen: Viewer, ticket_id: int, status: int = 200, **more: object
 ) -> Response:
     found = app.registry.ticket_for(seen.name, ticket_id)
-    rows = [key.rpartition(" @ ") for key in found.row_keys]
     return render(
         request,
         "bureau_ticket.html",
         status=status,
         ticket=found,
-        rows=[(masked, line) if sep else ("", masked) for masked, sep, line in rows],
+        rows=[key_and_line(key) for key in found.row_keys],
         thread=app.registry.ticket_thread(ticket_id),
         owner=found.bureau in seen.scoped("bureau"),
         governance=seen.has("admin", "operator") and found.bureau not in seen.scoped("bureau"),

@@ -3,7 +3,9 @@ joint lab's scenario review (应用场景评审, `lab` or `reviewer`) decides. A
 authorization under the same rules as an admin's grant (its grantor is the approver, so the
 four-eyes rule keeps them off its deliveries) and, for a scenario with no product yet, writes a
 product manifest proposal for a data engineer (the platform writes no code). Fields the catalog
-grades 禁止开放, or that de-identification drops, are refused even if posted."""
+grades 禁止开放, or that de-identification drops, are refused even if posted. A scenario with a
+product takes all of its fields: publish delivers a product whole and refuses an authorization
+that does not cover every field (一清单), so fewer fields are a new scenario."""
 
 import re
 from dataclasses import asdict, dataclass
@@ -60,6 +62,17 @@ def chosen(offered: list[Offered], fields: list[str]) -> tuple[list[Offered], li
     return [f for f in offered if f.name in fields], closed
 
 
+def whole_product(new: bool, offered: list[Offered], fields: list[Offered]) -> None:
+    """A scenario with a product is delivered whole: a demand for it names every field (an
+    authorization of fewer would be refused at publish); fewer fields are a new scenario."""
+    product = {f.name for f in offered if f.openable}
+    if not new and {f.name for f in fields} != product:
+        raise RegistryError(
+            f"the product of this scenario is delivered whole: choose all {len(product)} of its "
+            "fields, or file a new scenario for fewer"
+        )
+
+
 class DemandsMixin:
     """Registry operations on demands (mixed into `Registry`)."""
 
@@ -79,6 +92,7 @@ class DemandsMixin:
         fields, closed = chosen(offered, demanded.fields)
         if closed:
             self.refuse(actor, f"fields {closed} may never be opened (禁止开放 or dropped)")
+        whole_product(new, offered, fields)
 
         def work(session: Session) -> Demand:
             row = Demand(
@@ -175,6 +189,7 @@ class DemandsMixin:
         if closed:
             self.refuse(actor, f"fields {closed} may never be opened (禁止开放 or dropped)")
         if not new:
+            whole_product(new, offered, fields)
             return [f.name for f in fields], None
         with Session(self.engine) as session:
             entity = session.scalar(
