@@ -2,6 +2,7 @@
 /dagster (code server and embedded instance of the module's YC_HOME; its queued coordinator
 keeps launched runs queued, no daemon runs them), reached only through the console's proxy."""
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -9,18 +10,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from ycpipelines.catalog import load_catalog
+from ycpipelines.console import dagster_proxy
 from ycpipelines.console.app import create_app
 from ycpipelines.console.dagster_launches import LAUNCH_TAG
-from ycpipelines.egress.review import LAUNCHED_BY
+from ycpipelines.console.sessions import COOKIE
+from ycpipelines.egress.review import LAUNCHED_BY, quality_of_inputs
 from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.keys import Layer, product_key, std_key
 from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.foundation.settings import Settings
+from ycpipelines.govern.checks import QUALITY_GATE
 from ycpipelines.ops.serve import (
     Services,
     code_server,
@@ -236,15 +243,19 @@ def test_a_backfill_gets_the_operator_tag_and_an_audit_entry(
 def test_only_a_pending_launch_token_binds_and_only_once(registry: Registry) -> None:
     person(registry, OPERATOR, ["operator", "reviewer"])
     registry.record_launch(OPERATOR, "run-by-hand", "build_products")
+    later = datetime.now(UTC) + timedelta(seconds=5)
     with pytest.raises(RegistryError, match="launch token"):
-        registry.bind_launch("run-by-hand", "another-run")
+        registry.bind_launch("run-by-hand", "another-run", later)
     token = f"{LAUNCH_TOKEN}{uuid.uuid4()}"
     registry.record_launch(OPERATOR, token, "build_products")
     with pytest.raises(RegistryError, match="recorded launcher already"):
-        registry.bind_launch(token, "run-by-hand")
-    registry.bind_launch(token, "run-bound")
+        registry.bind_launch(token, "run-by-hand", later)
+    earlier = datetime.now(UTC) - timedelta(minutes=5)  # a run that existed before the launch
+    with pytest.raises(RegistryError, match="created before the launch"):
+        registry.bind_launch(token, "run-older", earlier)
+    registry.bind_launch(token, "run-bound", later)
     with pytest.raises(RegistryError, match="no launch is pending"):
-        registry.bind_launch(token, "run-again")
+        registry.bind_launch(token, "run-again", later)
 
 
 def test_cross_site_batched_inline_and_non_json_launches_are_refused(
@@ -327,3 +338,230 @@ def test_the_asset_graph_in_chromium_through_the_proxy(
         shot = screenshot(page, tmp_path, "dagster-through-console")
     assert shot.stat().st_size > 10_000
     assert any(s.startswith(f"{url.replace('http', 'ws')}/dagster/graphql") for s in sockets)
+
+
+SUPERVISOR = "吴监管"
+BYPASSES = [  # encoded, dot and empty segments: once meant the webserver's /graphql unchecked
+    "graphql%3F",
+    "graphql%23",
+    "%2e/graphql",
+    "x/%2e%2e/graphql",
+    "x/..%2Fgraphql",
+    "graphql%5C",
+    "graphql%252e",
+    "x//graphql",
+]
+
+
+def forged_launch(forged: str) -> dict:
+    tags = [{"key": LAUNCHED_BY, "value": forged}, {"key": LAUNCH_TAG, "value": "launch-forged"}]
+    params = {"selector": SELECTOR, "runConfigData": {}, "executionMetadata": {"tags": tags}}
+    return {"query": LAUNCH, "variables": {"executionParams": params}}
+
+
+@pytest.mark.parametrize("path", BYPASSES)
+def test_encoded_and_dot_segment_paths_are_refused_on_both_webservers(
+    operator: TestClient, app: FastAPI, registry: Registry, path: str
+) -> None:
+    auditor = sign_in(app, person(registry, SUPERVISOR, ["supervisor"]))
+    before = len(registry.audit_log())
+    for browser, prefix in ((operator, "/dagster"), (auditor, "/dagster-audit")):
+        for body in (forged_launch("someone-else"), {"query": "mutation { setNuxSeen }"}):
+            answer = browser.post(f"{prefix}/{path}", json=body, headers=ORIGIN)
+            assert answer.status_code == 403, (prefix, path, answer.text)
+            assert "LaunchRunSuccess" not in answer.text and "setNuxSeen" not in answer.text
+    assert not [e for e in registry.audit_log()[before:] if e.action == "run.launched"]
+
+
+def test_graphql_with_a_trailing_slash_is_still_checked(
+    operator: TestClient, app: FastAPI, registry: Registry
+) -> None:
+    auditor = sign_in(app, person(registry, SUPERVISOR, ["supervisor"]))
+    nux = {"query": "mutation { setNuxSeen }"}
+    answer = auditor.post("/dagster-audit/graphql/", json=nux, headers=ORIGIN)
+    assert answer.status_code == 403 and "read-only" in answer.text
+    wipe = {"query": "mutation { wipeAssets(assetPartitionRanges: []) { __typename } }"}
+    assert operator.post("/dagster/graphql/", json=wipe, headers=ORIGIN).status_code == 403
+
+
+REFUSED = [  # Dagster 1.13's mutations outside the operators' allowlist, and unknown ones
+    "reportAssetCheckEvaluations", "reportRunlessAssetEvents", "wipeAssets", "deleteRun",
+    "deletePipelineRun", "setSensorCursor", "resetSensor", "resetSchedule", "sensorDryRun",
+    "scheduleDryRun", "setAppManagedComponent", "deleteAppManagedComponent",
+    "refreshComponentState", "shutdownRepositoryLocation", "setAutoMaterializePaused",
+    "setConcurrencyLimit", "deleteConcurrencyLimit", "freeConcurrencySlots",
+    "freeConcurrencySlotsForRun", "addDynamicPartition", "deleteDynamicPartitions",
+    "terminatePipelineExecution", "launchSomethingNew",
+]  # fmt: skip
+SENSOR = {
+    "repositoryLocationName": "ycpipelines",
+    "repositoryName": "__repository__",
+    "sensorName": "egress_review",
+}
+
+
+def mutate(browser: TestClient, query: str, variables: dict | None = None) -> httpx.Response:
+    body = {"query": query, "variables": variables or {}}
+    return browser.post("/dagster/graphql", json=body, headers=ORIGIN)
+
+
+def test_mutations_outside_the_allowlist_are_refused(
+    operator: TestClient, registry: Registry, webserver_url: str
+) -> None:
+    for name in REFUSED:
+        answer = mutate(operator, f"mutation($x: String) {{ {name}(x: $x) {{ __typename }} }}")
+        assert answer.status_code == 403 and name in answer.text, name
+    hidden = (
+        "mutation { ok: setNuxSeen, also: wipeAssets(assetPartitionRanges: []) { __typename } }"
+    )
+    assert mutate(operator, hidden).status_code == 403
+    run_id = launch(operator)["run"]["runId"]  # the attack's own requests, as the UI sends them
+    deleted = mutate(
+        operator, "mutation($r: String!) { deleteRun(runId: $r) { __typename } }", {"r": run_id}
+    )
+    assert deleted.status_code == 403
+    assert graphql(webserver_url, RUN, id=run_id)["runOrError"]["tags"]  # still there
+    cursor = 'mutation($s: SensorSelector!) { setSensorCursor(sensorSelector: $s, cursor: "9") '
+    cursor += "{ __typename } }"
+    assert mutate(operator, cursor, {"s": SENSOR}).status_code == 403
+
+
+def test_a_forged_quality_gate_is_refused(operator: TestClient, registry: Registry) -> None:
+    catalog = load_catalog()
+    product = next(p for p in catalog.products if p.scenario == "disease_stats")
+    ref = next(r for r in product.inputs if r.layer == Layer.SAFE)
+    with dg.DagsterInstance.get() as instance:
+        before = quality_of_inputs(instance, catalog, product)[ref.name]
+    report = (
+        "mutation($p: ReportAssetCheckEvaluationsParams!) { reportAssetCheckEvaluations("
+        "eventParams: $p) { __typename } }"
+    )
+    params = {"assetKey": {"path": std_key(catalog.dataset(ref.name)).path}}
+    answer = mutate(operator, report, {"p": params | {"checkName": QUALITY_GATE, "passed": True}})
+    assert answer.status_code == 403
+    with dg.DagsterInstance.get() as instance:
+        assert quality_of_inputs(instance, catalog, product)[ref.name] == before
+
+
+def test_allowed_mutations_are_audited_with_their_identifiers_only(
+    operator: TestClient, registry: Registry
+) -> None:
+    before = len(registry.audit_log())
+    start = "mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) "
+    start += "{ ... on Sensor { id } } }"
+    answer = mutate(operator, start, {"s": SENSOR})
+    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    sensor = answer.json()["data"]["startSensor"]["id"]
+    stop = "mutation($id: String) { stopSensor(id: $id) { __typename } }"
+    stopped = mutate(operator, stop, {"id": sensor})
+    assert stopped.status_code == 200 and "errors" not in stopped.json(), stopped.text
+    telemetry = (
+        'mutation($m: String!) { logTelemetry(action: "open", clientTime: "1", '
+        'clientId: "c", metadata: $m) { __typename } }'
+    )
+    logged = mutate(operator, telemetry, {"m": json.dumps({"kept": "out of the audit"})})
+    assert logged.status_code == 200, logged.text
+    entries = [e for e in registry.audit_log()[before:] if e.action == "dagster.mutation"]
+    assert [(e.actor, e.subject) for e in entries] == [
+        (OPERATOR, "dagster/startSensor"),
+        (OPERATOR, "dagster/stopSensor"),
+        (OPERATOR, "dagster/logTelemetry"),
+    ]
+    assert entries[0].detail == {"mutation": "startSensor", "sensorSelector": SENSOR}
+    assert entries[1].detail == {"mutation": "stopSensor", "id": sensor}
+    assert entries[2].detail == {"mutation": "logTelemetry", "action": "open"}
+
+
+def test_rest_writes_are_not_forwarded_on_either_webserver(
+    operator: TestClient, app: FastAPI, registry: Registry
+) -> None:
+    auditor = sign_in(app, person(registry, SUPERVISOR, ["supervisor"]))
+    key = "/".join(product_key("disease_stats").path)
+    reports = ("report_asset_materialization", "report_asset_check", "report_asset_observation")
+    for browser, prefix in ((operator, "/dagster"), (auditor, "/dagster-audit")):
+        for endpoint in reports:
+            for method in ("POST", "GET"):
+                answer = browser.request(
+                    method, f"{prefix}/{endpoint}/{key}", json={"description": "x"}, headers=ORIGIN
+                )
+                assert answer.status_code == 403, (prefix, endpoint, method)
+        for method in ("POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+            answer = browser.request(method, f"{prefix}/server_info", headers=ORIGIN)
+            assert answer.status_code == 403, (prefix, method)
+        assert browser.get(f"{prefix}/server_info").status_code == 200
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(product_key("disease_stats"))
+    assert event is None or event.run_id
+
+
+class Bound:
+    """A registry stand-in that notes what the proxy binds."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def bind_launch(self, token: str, run_id: str, created: datetime) -> None:
+        self.calls.append((token, run_id, created))
+        if run_id == "older":
+            raise RegistryError("created before the launch was recorded")
+
+
+def test_bind_needs_exactly_one_run_and_survives_a_refusal() -> None:
+    answers = {
+        "launch-two": [{"runId": "a", "creationTime": 1.0}, {"runId": "b", "creationTime": 2.0}],
+        "launch-none": [],
+        "launch-older": [{"runId": "older", "creationTime": 1.0}],
+        "launch-one": [{"runId": "one", "creationTime": 3.0}],
+    }
+
+    def webserver(request: httpx.Request) -> httpx.Response:
+        token = json.loads(request.content)["variables"]["t"][0]["value"]
+        return httpx.Response(200, json={"data": {"runsOrError": {"results": answers[token]}}})
+
+    registry = Bound()
+
+    async def bind_all() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(webserver)) as webclient:
+            app = type("App", (), {"registry": registry})()
+            await dagster_proxy.bind(webclient, "http://x/dagster", list(answers), app)
+
+    asyncio.run(bind_all())
+    assert [(t, r) for t, r, _ in registry.calls] == [
+        ("launch-older", "older"),
+        ("launch-one", "one"),
+    ]
+    assert registry.calls[1][2] == datetime.fromtimestamp(3.0, UTC)
+
+
+def open_socket(browser: TestClient) -> WebSocketTestSession:
+    return browser.websocket_connect(SOCKET, subprotocols=["graphql-ws"], headers=ORIGIN)
+
+
+def closed(socket: WebSocketTestSession) -> bool:
+    """The proxy closed the socket (keep-alives read past)."""
+    try:
+        for _ in range(50):
+            socket.receive_text()
+    except WebSocketDisconnect:
+        return True
+    return False
+
+
+def test_an_open_websocket_closes_once_signed_out_or_its_role_removed(
+    app: FastAPI, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    who = person(registry, "郑运维", ["operator"])
+    browser = sign_in(app, who)
+    with open_socket(browser) as socket:
+        socket.send_text(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(socket.receive_text())["type"] == "connection_ack"
+        registry.close_session(browser.cookies[COOKIE])
+        socket.send_text(json.dumps({"type": "stop", "id": "1"}))
+        assert closed(socket)
+    monkeypatch.setattr(dagster_proxy, "RECHECK", 0.2)
+    browser = sign_in(app, who)
+    with open_socket(browser) as socket:
+        socket.send_text(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(socket.receive_text())["type"] == "connection_ack"
+        registry.remove_roles(who.name, ["operator"], ADMIN)
+        assert closed(socket)  # no message sent: the periodic re-check closes it

@@ -9,9 +9,16 @@ fresh `launch-…` token before it is forwarded; the run is tagged `ycp/launch` 
 the proxy binds the token to its run id (`Registry.bind_launch`). Backfills
 (`launchPartitionBackfill`, `reexecutePartitionBackfill`, `resumePartitionBackfill`) start many
 runs later, from the daemon: their tags are overwritten and a `backfill.launched` audit entry is
-written; their runs have no recorded launcher, so no operator may review what they build. Any
-other mutation named like a launch, a launch whose arguments are not request variables, two
-launches in one request, and every mutation on the read-only webserver are refused."""
+written; their runs have no recorded launcher, so no operator may review what they build.
+
+Mutations are allowed by name (白名单), not by shape: an operator may also send those of `OTHERS`
+(stop runs and backfills, start and stop sensors and schedules, reload code, two UI
+housekeeping ones), each audited (`dagster.mutation`) with its name and the identifiers it names
+(run ids, selectors), never other values. Everything else is refused, notably the reports of
+events outside any run (`report*`: forged check results), `wipeAssets`, run deletion, sensor
+cursors and resets, dry runs, components, `shutdownRepositoryLocation`, auto-materialize and
+concurrency settings. A launch whose arguments are not request variables, two launches in one
+request, and every mutation on the read-only webserver are refused."""
 
 import uuid
 from dataclasses import dataclass
@@ -27,6 +34,7 @@ from graphql.language import (
     SelectionSetNode,
     VariableNode,
 )
+from graphql.utilities import value_from_ast_untyped
 
 from ycpipelines.egress.review import LAUNCHED_BY
 from ycpipelines.registry import Registry
@@ -44,7 +52,20 @@ RUNS = frozenset(
 BACKFILLS = frozenset(
     {"launchPartitionBackfill", "reexecutePartitionBackfill", "resumePartitionBackfill"}
 )
-LAUNCHING = ("launch", "reexecute", "resume")  # an unknown mutation named so is refused
+OTHERS: dict[str, tuple[str, ...]] = {  # allowed to operators, audited with these arguments
+    "terminateRun": ("runId", "terminatePolicy"),
+    "terminateRuns": ("runIds", "terminatePolicy"),
+    "cancelPartitionBackfill": ("backfillId",),
+    "startSensor": ("sensorSelector",),
+    "stopSensor": ("id", "jobOriginId", "jobSelectorId"),
+    "startSchedule": ("scheduleSelector",),
+    "stopRunningSchedule": ("id", "scheduleOriginId", "scheduleSelectorId"),
+    "reloadWorkspace": (),
+    "reloadRepositoryLocation": ("repositoryLocationName",),
+    "setNuxSeen": (),
+    "logTelemetry": ("action",),
+}
+ALLOWED = RUNS | BACKFILLS | OTHERS.keys() | {"__typename"}
 LAUNCH_TAG = "ycp/launch"  # the token a run launched through the console carries
 MAX_DEPTH = 8  # fragments nested at the root, deeper is refused
 
@@ -105,11 +126,6 @@ def operation(query: object, name: object = None) -> Operation:
     return Operation(
         chosen[0].operation.value, tuple(root_fields(chosen[0].selection_set, fragments))
     )
-
-
-def is_launch(field: FieldNode) -> bool:
-    name = field.name.value
-    return name in RUNS or name in BACKFILLS or name.lower().startswith(LAUNCHING)
 
 
 def tagged(tags: object, actor: str, token: str | None = None) -> list[dict[str, Any]]:
@@ -180,8 +196,8 @@ def launch(
         value = variables.get(argument.value.name.value)
         if value is not None:  # a variable not sent is null: the argument is absent
             arguments[argument.name.value] = value
-    if name not in RUNS | BACKFILLS or len(arguments) > 1:
-        raise Refused(f"the mutation {name} is not one the console forwards")
+    if len(arguments) > 1:
+        raise Refused(f"the mutation {name} takes one set of parameters")
     if name in BACKFILLS:
         value = arguments.get("backfillParams", arguments.get("reexecutionParams"))
         key = "tags" if "backfillParams" in arguments else "extraTags" if value else None
@@ -197,6 +213,17 @@ def launch(
     return [record_run(each, actor, registry) for each in batch]
 
 
+def audited(field: FieldNode, variables: dict[str, Any], actor: str, registry: Registry) -> None:
+    """An allowed mutation other than a launch, audited with the identifiers it names."""
+    name = field.name.value
+    if name == "__typename":
+        return
+    registry.require(actor, OPERATOR, name)
+    named = {a.name.value: value_from_ast_untyped(a.value, variables) for a in field.arguments}
+    detail = {k: v for k, v in named.items() if k in OTHERS[name] and v is not None}
+    registry.audit(actor, "dagster.mutation", f"dagster/{name}", {"mutation": name} | detail)
+
+
 def checked(body: object, actor: str, registry: Registry | None) -> list[str]:
     """Check (and rewrite in place) the GraphQL request body `actor` sends; the tokens of the
     runs it launches. `registry` None is the read-only webserver: no mutation at all."""
@@ -207,13 +234,18 @@ def checked(body: object, actor: str, registry: Registry | None) -> list[str]:
         return []
     if registry is None:
         raise Refused("the auditors' webserver is read-only: no mutation")
-    launches = [f for f in found.fields if is_launch(f)]
+    refused = sorted({f.name.value for f in found.fields} - ALLOWED)
+    if refused:
+        raise Refused(f"the mutation {refused[0]} is not one the console forwards")
+    launches = [f for f in found.fields if f.name.value in RUNS | BACKFILLS]
     if len(launches) > 1:
         raise Refused("one launch per request")
-    if launches:
-        variables = body.get("variables") or {}
-        if not isinstance(variables, dict):
-            raise Refused("variables must be a JSON object")
-        body["variables"] = variables
-        return launch(launches[0], variables, actor, registry)
-    return []
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise Refused("variables must be a JSON object")
+    body["variables"] = variables
+    tokens = launch(launches[0], variables, actor, registry) if launches else []
+    for field in found.fields:
+        if field.name.value not in RUNS | BACKFILLS:
+            audited(field, variables, actor, registry)
+    return tokens

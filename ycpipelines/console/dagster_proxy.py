@@ -6,14 +6,23 @@ GraphQL websocket to them for signed-in accounts of one role.
 supervisors (auditors). Dagster's UI posts GraphQL without the console's CSRF token, so these
 paths skip that guard; instead an unsafe request, and the websocket handshake, must come from the
 console's own origin (`Origin`, else `Referer`), and the session cookie is SameSite=Strict.
-Launch mutations are checked and rewritten by `dagster_launches` before they are forwarded."""
+Mutations are checked (an allowlist) and launches rewritten by `dagster_launches` before they
+are forwarded.
+
+Path rule (路径规则): a path holding `?`, `#`, `\\` or `%` once decoded, an empty, `.` or `..`
+segment is refused; the upstream URL is built from the quoted path, and the GraphQL check applies
+to the path actually sent (the webserver's `/graphql`, a trailing slash ignored). Any other path
+is read only (GET, HEAD), and Dagster's REST `report_asset_*` endpoints are refused outright.
+An open websocket re-checks the session every `RECHECK` seconds and before each message."""
 
 import asyncio
 import json
 from collections.abc import Coroutine
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
@@ -31,6 +40,7 @@ from ycpipelines.console.context import Console
 from ycpipelines.console.csrf import SAFE
 from ycpipelines.console.dagster_launches import LAUNCH_TAG, Refused, checked, operation
 from ycpipelines.console.sessions import SignedIn, SignInNeeded, Viewer, viewer
+from ycpipelines.registry import RegistryError
 
 router = APIRouter(include_in_schema=False)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -40,9 +50,12 @@ HOP = frozenset(
 )
 DECODED = HOP | {"content-encoding"}  # an answer read whole is sent decoded
 POLICY = 1008  # websocket close code: policy violation
+RECHECK = 30.0  # seconds between an open websocket's session checks
+READ = frozenset({"GET", "HEAD"})  # all a path other than GraphQL is sent with
+UNSAFE_IN_PATH = "?#\\%"
 FIND_RUN = (
     "query($t: [ExecutionTag!]) { runsOrError(filter: {tags: $t}) "
-    "{ ... on Runs { results { runId } } } }"
+    "{ ... on Runs { results { runId creationTime } } } }"
 )
 
 
@@ -117,8 +130,33 @@ def request_headers(request: Request) -> dict[str, str]:
     return kept
 
 
+def upstream_url(base: str, path: str, query: str) -> httpx.URL:
+    """The webserver URL a (decoded) path is sent to, or 403 for a path that could mean
+    another one there (encoded or dot segments)."""
+    segments = path.split("/")
+    inner = segments[:-1] if path.endswith("/") else segments  # a trailing slash is kept
+    if any(c in path for c in UNSAFE_IN_PATH) or (path and {"", ".", ".."} & set(inner)):
+        raise refused("the path is not a plain one")
+    return httpx.URL(f"{base}/{quote(path)}" + (f"?{query}" if query else ""))
+
+
+def is_graphql(url: httpx.URL, base: str) -> bool:
+    """The URL is the webserver's GraphQL endpoint (a trailing slash ignored)."""
+    return url.path.rstrip("/") == httpx.URL(base).path.rstrip("/") + "/graphql"
+
+
+def read_only_path(request: Request, url: httpx.URL, base: str) -> None:
+    """A path other than GraphQL is only read; the REST reports are never forwarded."""
+    rest = url.path.removeprefix(httpx.URL(base).path.rstrip("/")).lstrip("/")
+    if rest.startswith("report_asset"):
+        raise refused("events are reported by runs, not through the console")
+    if request.method not in READ:
+        raise refused("only GraphQL takes a request other than GET")
+
+
 async def bind(client: httpx.AsyncClient, base: str, tokens: list[str], app: Console) -> None:
-    """Bind each launch token to the run the webserver made with it (none if it failed)."""
+    """Bind each launch token to the run the webserver made with it: only when exactly one run
+    carries it (none if the launch failed); the registry checks the run came after the record."""
     for token in tokens:
         variables = {"t": [{"key": LAUNCH_TAG, "value": token}]}
         answer = await client.post(
@@ -129,8 +167,13 @@ async def bind(client: httpx.AsyncClient, base: str, tokens: list[str], app: Con
         except ValueError:  # not JSON: nothing to bind; the launch stays recorded, unbound
             continue
         runs = found.get("results") or []
-        for run in runs[:1]:
-            await run_in_threadpool(app.registry.bind_launch, token, run["runId"])
+        if len(runs) != 1:
+            continue
+        created = datetime.fromtimestamp(float(runs[0]["creationTime"]), UTC)
+        try:
+            await run_in_threadpool(app.registry.bind_launch, token, runs[0]["runId"], created)
+        except RegistryError:  # the launch stays recorded, unbound; the run has no launcher
+            continue
 
 
 async def forward(request: Request, path: str, seen: Viewer, upstream: Upstream) -> Response:
@@ -142,15 +185,17 @@ async def forward(request: Request, path: str, seen: Viewer, upstream: Upstream)
     base = upstream.base(app)
     tokens: list[str] = []
     body = await request.body()
-    query = request.url.query
-    if path == "graphql":
+    url = upstream_url(base, path, request.url.query)
+    if not is_graphql(url, base):
+        read_only_path(request, url, base)
+    else:
         try:
             content, tokens = await graphql_body(request, seen, upstream)
         except Refused as error:
             raise refused(str(error)) from None
-        body, query = (content, "") if request.method == "POST" else (body, query)
+        if request.method == "POST":
+            body, url = content, url.copy_with(query=None)
     client = httpx.AsyncClient(timeout=httpx.Timeout(60, read=None))
-    url = f"{base}/{path}" + (f"?{query}" if query else "")
     sent = client.build_request(request.method, url, headers=request_headers(request), content=body)
     try:
         answer = await client.send(sent, stream=True)
@@ -195,6 +240,8 @@ async def dagster_audit(request: Request, path: str, seen: SignedIn) -> Response
 def socket_viewer(socket: WebSocket, upstream: Upstream) -> Viewer | None:
     """The signed-in viewer of a websocket handshake, if it may open this one."""
     app: Console = socket.app.state.console
+    with suppress(AttributeError, KeyError):  # read afresh: a re-check must see a sign-out
+        del socket.state.session
     try:
         seen = viewer(socket, app)  # type: ignore[arg-type]  # reads cookies and state only
     except SignInNeeded:
@@ -216,13 +263,19 @@ def allowed_message(text: str) -> bool:
     return isinstance(message, dict)
 
 
-async def browser_to_webserver(socket: WebSocket, remote: object) -> None:
+async def still_admitted(socket: WebSocket, upstream: Upstream) -> bool:
+    """The handshake's session is still signed in and still holds the role."""
+    return await run_in_threadpool(socket_viewer, socket, upstream) is not None
+
+
+async def browser_to_webserver(socket: WebSocket, remote: object, upstream: Upstream) -> None:
     while True:
         message = await socket.receive()
         text = message.get("text")
         if message["type"] == "websocket.disconnect":
             return
-        if text is None or not allowed_message(text):
+        allowed = text is not None and allowed_message(text)
+        if not allowed or not await still_admitted(socket, upstream):
             await socket.close(POLICY)
             return
         await remote.send(text)  # type: ignore[attr-defined]
@@ -235,6 +288,15 @@ async def webserver_to_browser(socket: WebSocket, remote: object) -> None:
         else:
             await socket.send_bytes(message)
     await socket.close()
+
+
+async def watch(socket: WebSocket, upstream: Upstream) -> None:
+    """Close the websocket once its session is signed out or its role removed."""
+    while True:
+        await asyncio.sleep(RECHECK)
+        if not await still_admitted(socket, upstream):
+            await socket.close(POLICY)
+            return
 
 
 async def quietly(pump: Coroutine[Any, Any, None]) -> None:
@@ -258,8 +320,9 @@ async def tunnel(socket: WebSocket, upstream: Upstream) -> None:
         async with connect(target, subprotocols=protocols or None, open_timeout=10) as remote:
             await socket.accept(subprotocol=remote.subprotocol)
             pumps = [
-                asyncio.create_task(quietly(browser_to_webserver(socket, remote))),
+                asyncio.create_task(quietly(browser_to_webserver(socket, remote, upstream))),
                 asyncio.create_task(quietly(webserver_to_browser(socket, remote))),
+                asyncio.create_task(quietly(watch(socket, upstream))),
             ]
             _, pending = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:

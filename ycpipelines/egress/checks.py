@@ -7,6 +7,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Product
 from ycpipelines.egress.records import Approval, Order, Scope
+from ycpipelines.egress.run_evidence import newest_run_materialization, run_check_history
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.keys import product_key
 from ycpipelines.products.checks import privacy_checks
@@ -56,17 +57,15 @@ def verify(store: Registry, order: Order, request: ApprovalRequest, digest: str)
 
 def verify_privacy(instance: dg.DagsterInstance, product: Product, digest: str) -> dict[str, float]:
     """The product content was committed by a run whose blocking privacy checks all passed;
-    returns what each bureau contributed to that build."""
+    returns what each bureau contributed to that build. Runless reports count for nothing."""
     key = product_key(product.scenario)
-    event = instance.get_latest_materialization_event(key)
+    event = newest_run_materialization(instance, key)
     build = read_build(event) if event else None
     if build is None or build.content_hash != digest or not build.committed:
         raise EgressRefused(f"no committed build of product/{product.scenario} has {digest}")
     for name in privacy_checks(product):
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(key, name), limit=1
-        )
-        evaluation = history[0].evaluation if history else None
-        if evaluation is None or history[0].run_id != build.run_id or not evaluation.passed:
+        newest = next(run_check_history(instance, dg.AssetCheckKey(key, name)), None)
+        evaluation = newest.evaluation if newest else None
+        if evaluation is None or newest.run_id != build.run_id or not evaluation.passed:
             raise EgressRefused(f"privacy check {name} of product/{product.scenario} did not pass")
     return dict(build.contributions)

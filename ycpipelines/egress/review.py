@@ -7,6 +7,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Product
 from ycpipelines.egress.records import Review
+from ycpipelines.egress.run_evidence import newest_run_materialization, run_check_history
 from ycpipelines.foundation.keys import Layer, product_key, std_key
 from ycpipelines.govern.checks import QUALITY_GATE
 from ycpipelines.products.records import ProductBuild, read_build
@@ -18,17 +19,16 @@ LAUNCHED_BY = "ycp/launched_by"  # shown in the UI; never trusted: the registry 
 
 
 def quality_of_inputs(instance: dg.DagsterInstance, catalog: Catalog, product: Product) -> dict:
-    """Per input dataset: how many governed partitions passed their quality gate."""
+    """Per input dataset: how many governed partitions passed their quality gate (as runs
+    evaluated it: a runless report is no evidence)."""
     found = {}
     for ref in product.inputs:
         if ref.layer != Layer.SAFE:
             continue
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(std_key(catalog.dataset(ref.name)), QUALITY_GATE), limit=10_000
-        )
+        check = dg.AssetCheckKey(std_key(catalog.dataset(ref.name)), QUALITY_GATE)
         newest: dict[str | None, bool] = {}
-        for execution in reversed(history):
-            if execution.evaluation is not None:
+        for execution in run_check_history(instance, check):
+            if execution.evaluation is not None and execution.partition not in newest:
                 newest[execution.partition] = execution.evaluation.passed
         found[ref.name] = {"partitions": len(newest), "passed": sum(newest.values())}
     return found
@@ -75,8 +75,8 @@ def evidence(
 
 
 def latest_build(instance: dg.DagsterInstance, product: Product) -> ProductBuild | None:
-    """The product's newest build, when one was committed."""
-    event = instance.get_latest_materialization_event(product_key(product.scenario))
+    """The product's newest build by a run, when one was committed."""
+    event = newest_run_materialization(instance, product_key(product.scenario))
     build = read_build(event) if event else None
     return build if build and build.committed else None
 

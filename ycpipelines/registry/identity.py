@@ -35,6 +35,11 @@ def printable(text: str) -> bool:
     return not any(unicodedata.category(c)[0] == "C" or c in "\u2028\u2029" for c in text)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A time read back from SQLite (naive, UTC) or given aware, as aware UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def check_role(role: str) -> str:
     """The role if it is one of the fixed set, else a refusal listing the valid ones."""
     kind, _, scope = role.partition(":")
@@ -204,11 +209,12 @@ class IdentityMixin:
 
         return self._transact(work)
 
-    def bind_launch(self, token: str, run_id: str) -> Launch:
+    def bind_launch(self, token: str, run_id: str, created_at: datetime) -> Launch:
         """The run a launch recorded under `token` became (绑定运行): where the webserver picks
         the run id (launches through the console's Dagster UI), the launch is recorded under a
         `launch-…` token before the run exists, the run tagged with it, and bound here once the
-        run exists; the record keeps its time, so `launcher_of` still sees it came first."""
+        run exists; the record keeps its time, so `launcher_of` still sees it came first. A run
+        created (`created_at`) before the launch was recorded is not the launch's."""
         if not token.startswith(LAUNCH_TOKEN):
             raise RegistryError("only a launch token can be bound to a run")
 
@@ -218,6 +224,8 @@ class IdentityMixin:
                 raise RegistryError("no launch is pending under this token")
             if session.get(Launch, run_id) is not None:
                 raise RegistryError(f"run {run_id} has a recorded launcher already")
+            if as_utc(created_at) < as_utc(pending.recorded_at):
+                raise RegistryError(f"run {run_id} was created before the launch was recorded")
             bound = Launch(
                 run_id=run_id,
                 launcher=pending.launcher,
@@ -238,7 +246,4 @@ class IdentityMixin:
             launch = session.get(Launch, run_id)
         if launch is None or created_at is None:
             return None
-        recorded, created = (
-            t if t.tzinfo else t.replace(tzinfo=UTC) for t in (launch.recorded_at, created_at)
-        )
-        return launch.launcher if recorded <= created else None
+        return launch.launcher if as_utc(launch.recorded_at) <= as_utc(created_at) else None
