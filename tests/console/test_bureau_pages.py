@@ -85,6 +85,10 @@ def test_the_desk_shows_the_bureau_s_datasets_and_its_calendar(
     assert page.text.count('class="day f-late') == 1
     assert 'class="day f-missing' in page.text  # days before with no delivery
     assert health.get("/bureau?weeks=99").status_code == 422
+    # the weeks ending with an earlier day: the two deliveries are past its window
+    earlier = health.get(f"/bureau?weeks=2&until={today - timedelta(days=30)}").text
+    assert 'class="day f-fresh' not in earlier and "40 行" not in earlier
+    assert health.get("/bureau?until=yesterday").status_code == 422
 
 
 def test_a_bureau_lists_and_opens_its_own_tickets_only(

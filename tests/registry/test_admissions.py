@@ -388,7 +388,9 @@ def test_an_account_acting_for_the_consumer_does_not_decide_its_demand(
     # a colleague holding the role from before that rule (granted below add_user's check)
     role = [f"consumer:{entity}"]
     registry._transact(lambda s: registry._put_user(s, ADMIN, insider, role, None, False))
-    filed = registry.file_demand(filer, demand(entity, "claims_verification", ["gender"]), CATALOG)
+    filed = registry.file_demand(
+        filer, demand(entity, "claims_verification", whole(CATALOG)), CATALOG
+    )
     with pytest.raises(RegistryError, match=f"acts for {entity}; another account decides"):
         registry.decide_demand(filed.id, insider, True, "自己批自己", CATALOG, plan="预案")
     assert any(f"acts for {entity}" in r for r in refusals(registry, insider))

@@ -16,7 +16,7 @@ from ycpipelines.console.context import App, Console, Id
 from ycpipelines.console.pages import acted, render
 from ycpipelines.console.roles import needs
 from ycpipelines.console.sessions import Viewer
-from ycpipelines.foundation.clock import pilot_today
+from ycpipelines.foundation.clock import in_calendar, pilot_today
 
 router = APIRouter(include_in_schema=False)
 Bureau = Annotated[Viewer, needs("bureau:")]
@@ -39,9 +39,13 @@ def desk(
     seen: Bureau,
     app: App,
     weeks: Annotated[int, Query(ge=1, le=MAX_WEEKS)] = 4,
+    until: Annotated[date | None, Query()] = None,
 ) -> Response:
+    """The bureau's datasets, each a calendar of `weeks` weeks ending with `until`'s week
+    (default: today's), coloured by freshness and open tickets."""
     today, now = pilot_today(), datetime.now(UTC)
-    grid = weeks_back(today, weeks)
+    last = until if until and in_calendar(until) else today
+    grid = weeks_back(last, weeks)
     days = [d for week in grid for d in week]
     rows = [(d, calendar(app.registry, d, days, now)) for d in own_datasets(app, seen)]
     return render(
@@ -50,6 +54,7 @@ def desk(
         datasets=[(d, [cells[i : i + 7] for i in range(0, len(cells), 7)]) for d, cells in rows],
         today=today,
         weeks=weeks,
+        until=last,
         freshness=FRESHNESS,
         quality=QUALITY,
         bureaus=sorted(seen.scoped("bureau")),
