@@ -15,6 +15,7 @@ from typing import NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ycpipelines.foundation.clock import as_utc
 from ycpipelines.foundation.environment import is_prod
 from ycpipelines.registry.admission_models import Admission
 from ycpipelines.registry.errors import RegistryError
@@ -33,11 +34,6 @@ def printable(text: str) -> bool:
     """Whether `text` holds no control, format or line-separating characters (Unicode C*, Zl,
     Zp): an account name is written into audit details, pages and proposal files."""
     return not any(unicodedata.category(c)[0] == "C" or c in "\u2028\u2029" for c in text)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A time read back from SQLite (naive, UTC) or given aware, as aware UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def check_role(role: str) -> str:
