@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from ycpipelines.console import pages
 from ycpipelines.console.context import App, Console
-from ycpipelines.console.pages import render
+from ycpipelines.console.pages import render, then
 from ycpipelines.console.roles import LABELS, needs
 from ycpipelines.console.sessions import Viewer
 from ycpipelines.registry import RegistryError
@@ -80,12 +80,7 @@ def acted(
     request: Request, app: Console, seen: Viewer, action: Callable[[], object], done: str
 ) -> Response:
     """Run an admin's action; the registry's refusal is shown on the page, else back to it."""
-
-    def step() -> str:
-        action()
-        return f"{PAGE}?done={done}"
-
-    return pages.acted(step, partial(users_page, request, app, seen))
+    return pages.acted(then(action, f"{PAGE}?done={done}"), partial(users_page, request, app, seen))
 
 
 def scoped_roles(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from ycpipelines.console import pages
 from ycpipelines.console.context import App, Console, Id
-from ycpipelines.console.pages import render
+from ycpipelines.console.pages import render, then
 from ycpipelines.console.sessions import SignedIn, Viewer
 from ycpipelines.registry.admissions import Application
 
@@ -58,12 +58,9 @@ def acted(
     request: Request, app: Console, seen: Viewer, action: Callable[[], object], done: str
 ) -> Response:
     """Run the action; a refusal is shown on the page in the registry's words."""
-
-    def step() -> str:
-        action()
-        return f"{PAGE}?done={done}"
-
-    return pages.acted(step, partial(admission_page, request, app, seen))
+    return pages.acted(
+        then(action, f"{PAGE}?done={done}"), partial(admission_page, request, app, seen)
+    )
 
 
 @router.get(PAGE)

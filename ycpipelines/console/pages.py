@@ -76,3 +76,13 @@ def acted(action: Callable[[], str], refused: Callable[..., Response]) -> Respon
     except RegistryError as refusal:
         return refused(status=409, error=str(refusal))
     return RedirectResponse(where, status_code=303)
+
+
+def then(action: Callable[[], object], where: str) -> Callable[[], str]:
+    """`action` as a form step whose next page is known beforehand (`where`)."""
+
+    def step() -> str:
+        action()
+        return where
+
+    return step
