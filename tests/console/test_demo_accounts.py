@@ -23,7 +23,7 @@ def test_one_demo_account_per_role_signs_in_with_its_code_and_never_in_prod(
     demo_accounts(registry, None)
     made = console_accounts(registry, catalog)
     kinds = {a.role.split(":")[0] for a in made}
-    assert kinds == {"admin", "reviewer", "operator", "supervisor", "bureau", "consumer"}
+    assert kinds == {"admin", "reviewer", "operator", "supervisor", "lab", "bureau", "consumer"}
     assert all(registry.user(a.name).demo for a in made), "every one labelled demo"
     assert [a.name for a in made] == list(demo_roles(catalog))
     saved = write_accounts(yc_home, made)

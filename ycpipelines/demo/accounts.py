@@ -14,6 +14,7 @@ from ycpipelines.foundation.files import private_opener
 from ycpipelines.registry import Registry
 
 DEMO_SUPERVISOR = "demo-supervisor"
+DEMO_LAB = "demo-lab"
 ACCOUNTS_FILE = "demo-accounts.json"
 
 
@@ -28,10 +29,11 @@ class DemoAccount:
 
 
 def demo_roles(catalog: Catalog) -> dict[str, str]:
-    """One account per role: the demo's admin, reviewer, operator, a supervisor, the first
-    bureau and each product's consumer."""
+    """One account per role: the demo's admin, reviewer, operator, a supervisor, the joint
+    lab's scenario review, the first bureau and each product's consumer."""
     roles = {DEMO_ADMIN: "admin", DEMO_REVIEWER: "reviewer", DEMO_OPERATOR: "operator"}
     roles[DEMO_SUPERVISOR] = "supervisor"
+    roles[DEMO_LAB] = "lab"
     first = catalog.bureaus[0].id
     roles[f"demo-bureau-{first}"] = f"bureau:{first}"
     for consumer in sorted({p.consumer for p in catalog.products}):
