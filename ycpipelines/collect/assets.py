@@ -10,7 +10,7 @@ from ycpipelines.collect.partition import collect_partition
 from ycpipelines.collect.records import Collected
 from ycpipelines.collect.resources import SourcesResource
 from ycpipelines.foundation.keys import Layer, raw_key
-from ycpipelines.foundation.metadata import schema
+from ycpipelines.foundation.metadata import process_usage, schema
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.registry import Registry
@@ -40,7 +40,8 @@ def materialized(collected: Collected) -> dg.MaterializeResult:
     balance, missing = reconciled(written), delivered(written)
     if collected.tickets is None:  # nothing committed: no watermark, no tickets
         return dg.MaterializeResult(
-            metadata={**balance.metadata, **collected.outcome}, check_results=[balance, missing]
+            metadata={**balance.metadata, **collected.outcome, **process_usage()},
+            check_results=[balance, missing],
         )
     after = collected.incremental_after
     return dg.MaterializeResult(
@@ -60,6 +61,7 @@ def materialized(collected: Collected) -> dg.MaterializeResult:
             "source_types": dg.MetadataValue.json(collected.source_types),
             "new_columns": ", ".join(collected.new_columns) or "none",
             "tickets": dg.MetadataValue.json(collected.tickets),
+            **process_usage(),
         },
         check_results=[balance, missing],
     )

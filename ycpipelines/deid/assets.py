@@ -9,7 +9,7 @@ from ycpipelines.deid.policies import safe_outputs
 from ycpipelines.deid.records import Deidentified
 from ycpipelines.deid.resources import DeidResource
 from ycpipelines.foundation.keys import Layer, safe_key, std_key
-from ycpipelines.foundation.metadata import lineage, schema
+from ycpipelines.foundation.metadata import lineage, process_usage, schema
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
 
@@ -44,6 +44,7 @@ def materialized(found: Deidentified, dataset: Dataset) -> dg.MaterializeResult:
             "dagster/column_lineage": lineage(
                 {name: [(std_key(dataset), f.name)] for f, name, _, _ in safe_outputs(dataset)}
             ),
+            **process_usage(),
         },
         check_results=[residual(found, dataset), k_anonymity(found, dataset), balance],
     )

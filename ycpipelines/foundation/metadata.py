@@ -1,5 +1,7 @@
-"""Asset metadata every stage reports: schema, row counts, column lineage, reconciliation."""
+"""Asset metadata every stage reports: schema, row counts, column lineage, reconciliation, and
+what the step's process used."""
 
+import resource
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
@@ -45,3 +47,17 @@ def reconciliation(read: int, parts: Mapping[str, int]) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"reconciliation": dg.MetadataValue.text(equation)},
     )
+
+
+def process_usage() -> dict[str, float]:
+    """What this step's process has used so far (进程资源), with the children it waited for:
+    `ycp/cpu_seconds` (user + system) and `ycp/peak_rss_mib` (the larger peak). In Dagster's
+    default executor each step is its own process, so these are the step's figures."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return {
+        "ycp/cpu_seconds": round(sum(u.ru_utime + u.ru_stime for u in (own, children)), 3),
+        "ycp/peak_rss_mib": round(max(own.ru_maxrss, children.ru_maxrss) / 1024, 1),
+    }

@@ -6,7 +6,7 @@ import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.keys import Layer, raw_key, std_key
-from ycpipelines.foundation.metadata import lineage, schema
+from ycpipelines.foundation.metadata import lineage, process_usage, schema
 from ycpipelines.foundation.partitions import dataset_partitions, partition_of
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.govern.checks import (
@@ -48,6 +48,7 @@ def materialized(governed: Governed, dataset: Dataset) -> dg.MaterializeResult:
             "dagster/column_lineage": lineage(
                 {f.name: [(raw_key(dataset), f.name)] for f in dataset.fields}
             ),
+            **process_usage(),
         },
         check_results=[
             quality_gate(governed.gate),

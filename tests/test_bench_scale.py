@@ -1,0 +1,67 @@
+"""bench/scale.py at a smoke size: generated sources through collect → govern → de-identify by
+the real daemon, the figures in one JSON line, and nothing it made left behind."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from ycpipelines.foundation.settings import PROJECT_ROOT
+
+STAGES = ("collect", "govern", "deid")
+
+
+def scale_databases() -> set[str]:
+    engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT datname FROM pg_database WHERE datname LIKE 'ycp_scale%'")
+        )
+        names = {row[0] for row in found}
+    engine.dispose()
+    return names
+
+
+def check_stages(line: dict, suffix: str) -> None:
+    """Rows add up from stage to stage: read = collected + quarantined, and so on."""
+    figure = {k.removesuffix(suffix): v for k, v in line.items() if k.endswith(suffix)}
+    assert figure["collect_rows"] == figure["source_rows"] > 0
+    assert figure["collect_out"] + figure["collect_quarantined"] == figure["collect_rows"]
+    assert figure["govern_rows"] == figure["collect_out"]
+    assert figure["govern_out"] + figure["govern_quarantined"] == figure["govern_rows"]
+    assert figure["govern_quarantined"] > 0  # the seeded defects reached the quarantine
+    assert figure["deid_rows"] == figure["deid_out"] == figure["govern_out"]
+    for stage in STAGES:
+        assert figure[f"{stage}_rows_per_s"] > 0
+        assert figure[f"{stage}_cpu_s"] > 0
+        assert 0 < figure[f"{stage}_peak_rss_mib"] <= figure["peak_rss_mib"]
+    for layer in ("raw", "std", "safe", "lake"):
+        assert figure[f"{layer}_bytes_per_row"] > 0
+    assert figure["runs"] == 3 * line["days"]  # one per bureau and day
+    assert figure["run_s_mean"] > 0 and figure["wall_s"] > 0
+
+
+def test_the_scale_bench_measures_the_stages_and_deletes_what_it_made(tmp_path: Path) -> None:
+    before = scale_databases()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YC_", "DAGSTER_"))}
+    done = subprocess.run(
+        [sys.executable, "bench/scale.py", "--rows", "600", "--baseline", "300", "--days", "1"],
+        cwd=PROJECT_ROOT,
+        env={**env, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (line["bench"], line["rows"], line["baseline"]) == ("scale", 600, 300)
+    check_stages(line, "_baseline")
+    check_stages({k: v for k, v in line.items() if not k.endswith("_baseline")}, "")
+    for stage in STAGES:
+        assert line[f"{stage}_linearity"] > 0
+    assert line["generate_rows_per_s"] > 0
+    assert scale_databases() <= before  # the three databases of each size dropped
+    assert not list(tmp_path.glob("ycp-scale-*"))  # its home, lake and logs removed
