@@ -70,6 +70,7 @@ def databases(count: int) -> Iterator[list[str]]:
         with admin.connect() as conn:
             for name in names:
                 conn.execute(text(f"CREATE DATABASE {name}"))
+        say(f"databases {', '.join(names)}")
         yield [f"{SERVER}/{name}" for name in names]
     finally:
         with admin.connect() as conn:
