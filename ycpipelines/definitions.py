@@ -16,6 +16,7 @@ from ycpipelines.ops.freshness import with_freshness
 from ycpipelines.products.defs import product_defs
 from ycpipelines.registry.schema import upgrade, upgrades_implicitly
 from ycpipelines.resources import resources
+from ycpipelines.schedules import schedules
 
 
 def build_definitions(
@@ -32,7 +33,11 @@ def build_definitions(
         product_defs(catalog),
         egress_defs(catalog),
         ops_defs(),
-        dg.Definitions(jobs=jobs(catalog), resources=resources(settings)),
+        dg.Definitions(
+            jobs=jobs(catalog),
+            schedules=schedules(catalog, settings),
+            resources=resources(settings),
+        ),
     )
     return with_freshness(merged, catalog)
 
