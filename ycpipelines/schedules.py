@@ -57,8 +57,6 @@ def schedules(catalog: Catalog, settings: Settings | None = None) -> list[dg.Sch
     """One daily collection per dataset; running by default in production only (development
     sources are demo files with no new day to collect)."""
     status = (
-        dg.DefaultScheduleStatus.RUNNING
-        if is_prod(settings)
-        else dg.DefaultScheduleStatus.STOPPED
+        dg.DefaultScheduleStatus.RUNNING if is_prod(settings) else dg.DefaultScheduleStatus.STOPPED
     )
     return [daily_collection(catalog, d, status) for d in catalog.datasets]
