@@ -115,6 +115,7 @@ def test_a_run_whose_process_died_fails_and_is_retried_once(
     assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
     (retry,) = wait("its retry", retries, daemon)
     assert retry.tags["dagster/partition/bureau"] == BUREAU  # the per-bureau limit holds
+    assert retry.tags["dagster/max_runtime"] == str(6 * 3600)  # the ingest job's own
     wait("the retry to finish", lambda: instance.get_run_by_id(retry.run_id).is_finished, daemon)
     assert instance.get_run_by_id(retry.run_id).status == dg.DagsterRunStatus.SUCCESS
     assert len(retries()) == 1

@@ -48,6 +48,8 @@ def test_a_tick_requests_yesterdays_partition_of_its_dataset_only(
     assert request.tags["dagster/partition/bureau"] == bureau
     assert request.tags["dagster/partition/date"] == "2025-06-30"
     assert request.tags["dagster/schedule_name"] == f"collect_{dataset}_daily"
+    job = defs.get_repository_def().get_job(f"ingest_{dataset}")
+    assert job.tags["dagster/max_runtime"] == str(6 * 3600)  # a run left STARTED fails then
     again = requests(defs, f"collect_{dataset}_daily", JUST_AFTER_MIDNIGHT)
     assert [r.run_key for r in again] == [request.run_key]  # same key: the daemon adds nothing
 
