@@ -12,6 +12,7 @@ from ycpipelines.govern.defs import govern_defs
 from ycpipelines.jobs import jobs
 from ycpipelines.ops.defs import ops_defs
 from ycpipelines.ops.environments import require_production
+from ycpipelines.ops.executor import step_executor
 from ycpipelines.ops.freshness import with_freshness
 from ycpipelines.products.defs import product_defs
 from ycpipelines.registry.schema import upgrade, upgrades_implicitly
@@ -22,7 +23,8 @@ from ycpipelines.schedules import schedules
 def build_definitions(
     catalog: Catalog | None = None, settings: Settings | None = None
 ) -> dg.Definitions:
-    """Every stage's definitions, with the resources bound from one `Settings`."""
+    """Every stage's definitions, with the resources and the step executor bound from one
+    `Settings`."""
     settings = settings or Settings()
     catalog = catalog or load_catalog(settings.catalog)
     require_production(catalog, settings=settings)
@@ -37,6 +39,7 @@ def build_definitions(
             jobs=jobs(catalog),
             schedules=schedules(catalog, settings),
             resources=resources(settings),
+            executor=step_executor(settings),
         ),
     )
     return with_freshness(merged, catalog)
