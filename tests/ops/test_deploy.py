@@ -243,7 +243,9 @@ def test_the_code_location_refuses_to_load_with_a_bad_step_executor_config(
     bad.write_text(yaml.safe_dump(edited(BAD_STEP_CONFIGS["negative cpu"][0])))
     with pytest.raises(ExecutorConfigError, match="must be positive"):
         build_definitions(settings=Settings(executor="k8s", executor_config=bad))
-    assert step_executor(Settings(executor_config=bad)) is None, "read only when selected"
+    assert step_executor(Settings(executor_config=bad)) is dg.in_process_executor, (
+        "read only when selected"
+    )
 
 
 KUBECONFIG = """apiVersion: v1
@@ -328,5 +330,5 @@ def test_with_k8s_selected_every_job_runs_its_steps_in_pods_sized_by_the_shipped
 
     default = build_definitions(catalog, Settings(executor="default"))
     assert {job.executor_def for job in default.resolve_all_job_defs()} == {
-        dg.multi_or_in_process_executor
-    }, "one machine keeps Dagster's default"
+        dg.in_process_executor
+    }, "one machine runs a run's steps in its own process"

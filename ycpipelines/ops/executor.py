@@ -1,6 +1,8 @@
-"""The step executor (步骤执行器): Dagster's default on one machine; with `YC_EXECUTOR=k8s`,
-one Kubernetes pod per step (dagster-k8s `k8s_job_executor`), configured by the file
-`YC_EXECUTOR_CONFIG` names (`deploy/k8s_executor.yaml`). dagster-k8s is imported only then."""
+"""The step executor (步骤执行器): on one machine every step of a run in the run's own process
+(a partition's collect → govern → de-identify loads the code location once, not once per
+step); with `YC_EXECUTOR=k8s`, one Kubernetes pod per step (dagster-k8s `k8s_job_executor`),
+configured by the file `YC_EXECUTOR_CONFIG` names (`deploy/k8s_executor.yaml`). dagster-k8s is
+imported only then."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -61,10 +63,10 @@ def k8s_executor(config: dict) -> dg.ExecutorDefinition:
     return k8s_job_executor.configured(checked_k8s_config(config), name=K8S_STEPS)
 
 
-def step_executor(settings: Settings) -> dg.ExecutorDefinition | None:
-    """The executor the settings select; None leaves Dagster's default (multi-process runs)."""
+def step_executor(settings: Settings) -> dg.ExecutorDefinition:
+    """The executor the settings select: in the run's process, or a pod per step."""
     if settings.executor != "k8s":
-        return None
+        return dg.in_process_executor
     return k8s_executor(load_config(settings.executor_config))
 
 
