@@ -10,10 +10,11 @@ For each size (a baseline first, then N), on its own data and instance, deleted 
   the days, collect → govern → de-identify, and wait for every run;
 - read the figures back from the instance: per stage the rows in, rows/s (rows ÷ summed step
   seconds, STEP_START → STEP_SUCCESS: one worker's throughput), CPU seconds and peak RSS (each
-  step's own `ycp/cpu_seconds`, `ycp/peak_rss_mib`, process-wide since it started), Parquet
-  bytes per row of raw/, std/ and safe/; the peak RSS of any served process (bench/
-  scale_processes.py), the backfills' wall time, and the runs' mean time outside their steps
-  (what Dagster itself costs per run).
+  step's `ycp/cpu_seconds` since it started and `ycp/peak_rss_mib`, its run's process's peak so
+  far: a run's steps share that process), Parquet bytes per row of raw/, std/ and safe/; the
+  peak RSS of any served process and the CPU time of them all (bench/scale_processes.py), the
+  backfills' wall time, and the runs' mean time outside their steps and in the queue (what
+  Dagster itself costs per run).
 One JSON line: N's figures, the baseline's beside them (`…_baseline`) and per stage
 `<stage>_linearity` = rows/s at N ÷ rows/s at the baseline. Progress on stderr.
 Usage: python bench/scale.py [--rows N] [--baseline M] [--days D]

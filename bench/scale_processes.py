@@ -69,11 +69,11 @@ def command_of(pid: int) -> str:
 
 
 def role(pid: int, parent: int) -> str:
-    """Which served process this is: a run's step processes are spawned by its run worker,
-    which the code server spawns."""
+    """Which served process this is: the code server spawns a process per run (its steps run
+    in it), which may spawn its own (a worker pool)."""
     command, above = command_of(pid), command_of(parent)
     if "multiprocessing.spawn" in command:
-        return "step" if "multiprocessing.spawn" in above else "run worker"
+        return "a run's subprocess" if "multiprocessing.spawn" in above else "run"
     for part, name in [("code-server", "code server"), ("api grpc", "code server (gRPC)")]:
         if part in command:
             return name

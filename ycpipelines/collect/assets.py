@@ -34,13 +34,14 @@ def launcher(context: dg.AssetExecutionContext, store: Registry) -> str:
     return known or f"unrecorded launcher of run {context.run_id}"
 
 
-def materialized(collected: Collected) -> dg.MaterializeResult:
-    """The run's metadata and check results; a partition kept aside reports its counts only."""
+def materialized(collected: Collected, started: dict[str, float]) -> dg.MaterializeResult:
+    """The run's metadata and check results (and what the step used since `started`); a
+    partition kept aside reports its counts only."""
     written = collected.written
     balance, missing = reconciled(written), delivered(written)
     if collected.tickets is None:  # nothing committed: no watermark, no tickets
         return dg.MaterializeResult(
-            metadata={**balance.metadata, **collected.outcome, **process_usage()},
+            metadata={**balance.metadata, **collected.outcome, **process_usage(started)},
             check_results=[balance, missing],
         )
     after = collected.incremental_after
@@ -61,7 +62,7 @@ def materialized(collected: Collected) -> dg.MaterializeResult:
             "source_types": dg.MetadataValue.json(collected.source_types),
             "new_columns": ", ".join(collected.new_columns) or "none",
             "tickets": dg.MetadataValue.json(collected.tickets),
-            **process_usage(),
+            **process_usage(started),
         },
         check_results=[balance, missing],
     )
@@ -97,7 +98,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         sources: SourcesResource,
         registry: RegistryResource,
     ) -> dg.MaterializeResult:
-        store = registry.registry
+        started, store = process_usage(), registry.registry
         collected = collect_partition(
             dataset,
             partition_of(context),
@@ -116,7 +117,7 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
                 f"{dataset.id}: source has columns not in the catalog, "
                 f"ignored: {collected.new_columns}"
             )
-        return materialized(collected)
+        return materialized(collected, started)
 
     return collect
 

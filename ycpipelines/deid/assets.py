@@ -29,9 +29,11 @@ def safe_columns(dataset: Dataset, key_version: str | None) -> list[tuple[str, s
     ]
 
 
-def materialized(found: Deidentified, dataset: Dataset) -> dg.MaterializeResult:
-    """The run's metadata (schema with the key version, re-identification figures) and its
-    three check results."""
+def materialized(
+    found: Deidentified, dataset: Dataset, started: dict[str, float]
+) -> dg.MaterializeResult:
+    """The run's metadata (schema with the key version, re-identification figures, what the
+    step used since `started`) and its three check results."""
     balance = reconciled(found)
     return dg.MaterializeResult(
         metadata={
@@ -44,7 +46,7 @@ def materialized(found: Deidentified, dataset: Dataset) -> dg.MaterializeResult:
             "dagster/column_lineage": lineage(
                 {name: [(std_key(dataset), f.name)] for f, name, _, _ in safe_outputs(dataset)}
             ),
-            **process_usage(),
+            **process_usage(started),
         },
         check_results=[residual(found, dataset), k_anonymity(found, dataset), balance],
     )
@@ -76,9 +78,10 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     def de_identify(
         context: dg.AssetExecutionContext, lake: LakeResource, deid: DeidResource
     ) -> dg.MaterializeResult:
+        started = process_usage()
         found = deidentify_partition(
             dataset, partition_of(context), lake=lake.lake, key=deid.key, run_id=context.run_id
         )
-        return materialized(found, dataset)
+        return materialized(found, dataset, started)
 
     return de_identify

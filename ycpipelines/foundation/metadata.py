@@ -49,15 +49,17 @@ def reconciliation(read: int, parts: Mapping[str, int]) -> dg.AssetCheckResult:
     )
 
 
-def process_usage() -> dict[str, float]:
-    """What this step's process has used so far (进程资源), with the children it waited for:
-    `ycp/cpu_seconds` (user + system) and `ycp/peak_rss_mib` (the larger peak). In Dagster's
-    default executor each step is its own process, so these are the step's figures."""
+def process_usage(since: Mapping[str, float] | None = None) -> dict[str, float]:
+    """What this process has used (进程资源), with the children it waited for:
+    `ycp/cpu_seconds` (user + system) since the reading `since` (a step's start; else since the
+    process began) and `ycp/peak_rss_mib`, the process's peak so far (a run's steps share its
+    process, so a later step's peak covers the earlier ones')."""
     own, children = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
+    cpu = sum(u.ru_utime + u.ru_stime for u in (own, children))
     return {
-        "ycp/cpu_seconds": round(sum(u.ru_utime + u.ru_stime for u in (own, children)), 3),
+        "ycp/cpu_seconds": round(cpu - (since or {}).get("ycp/cpu_seconds", 0.0), 3),
         "ycp/peak_rss_mib": round(max(own.ru_maxrss, children.ru_maxrss) / 1024, 1),
     }

@@ -32,8 +32,11 @@ def code_version(catalog: Catalog, dataset: Dataset, suite: Suite) -> str:
     return f"{catalog.versions[dataset.id]}-{suite.version}-{standards_version}"
 
 
-def materialized(governed: Governed, dataset: Dataset) -> dg.MaterializeResult:
-    """The run's metadata and its three check results."""
+def materialized(
+    governed: Governed, dataset: Dataset, started: dict[str, float]
+) -> dg.MaterializeResult:
+    """The run's metadata (with what the step used since `started`) and its three check
+    results."""
     routed = governed.routed
     balance = reconciled(routed)
     return dg.MaterializeResult(
@@ -48,7 +51,7 @@ def materialized(governed: Governed, dataset: Dataset) -> dg.MaterializeResult:
             "dagster/column_lineage": lineage(
                 {f.name: [(raw_key(dataset), f.name)] for f in dataset.fields}
             ),
-            **process_usage(),
+            **process_usage(started),
         },
         check_results=[
             quality_gate(governed.gate),
@@ -84,6 +87,7 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     def govern(
         context: dg.AssetExecutionContext, lake: LakeResource, registry: RegistryResource
     ) -> dg.MaterializeResult:
+        started = process_usage()
         governed = govern_partition(
             catalog,
             dataset,
@@ -93,6 +97,6 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
             store=registry.registry,
             run_id=context.run_id,
         )
-        return materialized(governed, dataset)
+        return materialized(governed, dataset, started)
 
     return govern
