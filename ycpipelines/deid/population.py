@@ -63,7 +63,7 @@ def journalist_check(
         context: dg.AssetCheckExecutionContext, lake: LakeResource
     ) -> dg.AssetCheckResult:
         safe = lake.lake.file(Layer.SAFE, dataset.id, partition_of(context))  # type: ignore[arg-type]
-        if not safe.exists() or not lake.lake.committed(Layer.SAFE, population.id):
+        if not safe.exists() or not lake.lake.any_committed(Layer.SAFE, population.id):
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,

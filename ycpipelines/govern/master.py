@@ -82,7 +82,7 @@ def master_sql(catalog: Catalog, lake: Lake) -> str:
     mentions = [
         select
         for d in catalog.datasets
-        if lake.committed(Layer.STD, d.id)
+        if lake.any_committed(Layer.STD, d.id)
         for select in mentions_sql(d, lake)
     ]
     columns = []
@@ -131,7 +131,7 @@ def person_master_asset(catalog: Catalog) -> dg.AssetsDefinition:
     def person_master(
         context: dg.AssetExecutionContext, lake: LakeResource
     ) -> dg.MaterializeResult:
-        if not any(lake.lake.committed(Layer.STD, d.id) for d in carriers):
+        if not any(lake.lake.any_committed(Layer.STD, d.id) for d in carriers):
             raise dg.Failure("no standardized data yet: run the ingest jobs first")
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             path = stage.path(lake.lake.master_file(MASTER))
