@@ -5,6 +5,9 @@ Contenders, measured in the same run on the same query, each in a fresh process:
   provenance and an MD5 fingerprint per row;
 - the baseline a user would write: `pandas.read_sql(..., chunksize=…)` appended to Parquet;
 - the floor: the server's `COPY (SELECT …) TO STDOUT` into /dev/null.
+Wall-time ratios stand beside CPU-time ratios (the contender process and its threads; the
+server's work is in neither, and the floor's is nearly all server-side, so against COPY only
+the time ratio is meaningful).
 Sizes: a visits table of 1,000,000 and of 5,000,000 rows, all on one day (demo rows replicated
 with new ids), so the partition is the whole table.
 Usage: python bench/collect.py [BASE_ROWS]   (BASE_ROWS demo visits are generated and replicated)
@@ -158,6 +161,11 @@ def main(base_rows: int) -> None:
                     f"time_vs_copy_{tag}": round(ours["seconds"] / floor["seconds"], 2),
                     f"ycp_peak_mib_{tag}": round(ours["peak_mib"]),
                     f"pandas_peak_mib_{tag}": round(peer["peak_mib"]),
+                    f"ycp_cpu_s_{tag}": round(ours["cpu_seconds"], 1),
+                    f"pandas_cpu_s_{tag}": round(peer["cpu_seconds"], 1),
+                    f"cpu_speedup_vs_pandas_{tag}": round(
+                        peer["cpu_seconds"] / ours["cpu_seconds"], 2
+                    ),
                 }
     finally:
         with admin.connect() as conn:

@@ -48,7 +48,8 @@ def measure(target: Callable[..., int], *args: Any) -> dict:
 
 
 def report(name: str, ours: dict, peer: dict, peer_name: str, **extra: Any) -> None:
-    """One JSON line: both contenders' rows/s and peak MiB, and the ratios ours/peer."""
+    """One JSON line: both contenders' rows/s, peak MiB and CPU seconds, and the ratios
+    (speed and CPU: how many times ours is cheaper; memory: ours over the peer's)."""
     print(
         json.dumps(
             {
@@ -61,6 +62,10 @@ def report(name: str, ours: dict, peer: dict, peer_name: str, **extra: Any) -> N
                 "ycp_peak_mib": round(ours["peak_mib"]),
                 "peer_peak_mib": round(peer["peak_mib"]),
                 "memory_ratio": round(ours["peak_mib"] / peer["peak_mib"], 2),
+                # CPU time beside wall time: on a busy machine the wall ratio is noisy
+                "ycp_cpu_s": round(ours["cpu_seconds"], 1),
+                "peer_cpu_s": round(peer["cpu_seconds"], 1),
+                "cpu_ratio": round(peer["cpu_seconds"] / ours["cpu_seconds"], 2),
                 **extra,
             }
         )

@@ -136,8 +136,6 @@ def main(rows: int) -> None:
         ours,
         peer,
         "pandas+great_expectations",
-        ycp_cpu_s=round(ours["cpu_seconds"], 1),
-        peer_cpu_s=round(peer["cpu_seconds"], 1),
         expectations=len(unexpected),
         unexpected_total=sum(v or 0 for v in unexpected.values()),
         same_verdict_and_counts=True,

@@ -12,16 +12,19 @@ from ycpipelines.govern.defs import govern_defs
 from ycpipelines.jobs import jobs
 from ycpipelines.ops.defs import ops_defs
 from ycpipelines.ops.environments import require_production
+from ycpipelines.ops.executor import step_executor
 from ycpipelines.ops.freshness import with_freshness
 from ycpipelines.products.defs import product_defs
 from ycpipelines.registry.schema import upgrade, upgrades_implicitly
 from ycpipelines.resources import resources
+from ycpipelines.schedules import schedules
 
 
 def build_definitions(
     catalog: Catalog | None = None, settings: Settings | None = None
 ) -> dg.Definitions:
-    """Every stage's definitions, with the resources bound from one `Settings`."""
+    """Every stage's definitions, with the resources and the step executor bound from one
+    `Settings`."""
     settings = settings or Settings()
     catalog = catalog or load_catalog(settings.catalog)
     require_production(catalog, settings=settings)
@@ -32,7 +35,12 @@ def build_definitions(
         product_defs(catalog),
         egress_defs(catalog),
         ops_defs(),
-        dg.Definitions(jobs=jobs(catalog), resources=resources(settings)),
+        dg.Definitions(
+            jobs=jobs(catalog),
+            schedules=schedules(catalog, settings),
+            resources=resources(settings),
+            executor=step_executor(settings),
+        ),
     )
     return with_freshness(merged, catalog)
 

@@ -7,7 +7,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.deid.population import JOURNALIST_RISK, register_columns
 from ycpipelines.foundation.keys import product_key, raw_key, safe_key, std_key
-from ycpipelines.foundation.partitions import dataset_partitions
+from ycpipelines.foundation.partitions import PARTITION_RUN_TAGS, dataset_partitions
 from ycpipelines.govern.conflicts import authorities
 from ycpipelines.govern.master import master_key
 from ycpipelines.govern.one_source import ONE_SOURCE
@@ -40,6 +40,7 @@ def jobs(catalog: Catalog) -> list[UnresolvedAssetJobDefinition]:
             - dg.AssetSelection.checks(*cross_checks(catalog, d)),
             partitions_def=dataset_partitions(catalog, d),
             description=f"归集→治理→脱敏 {d.label}, one bureau × day partition per run",
+            tags=PARTITION_RUN_TAGS,
         )
         for d in catalog.datasets
     ]

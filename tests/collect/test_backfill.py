@@ -51,6 +51,7 @@ def test_a_bureau_backfill_runs_through_the_daemon(
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
     assert sorted(r.tags["dagster/partition/date"] for r in runs) == list(DAYS)
     assert {r.tags["dagster/partition/bureau"] for r in runs} == {"population"}
+    assert {r.tags["dagster/max_runtime"] for r in runs} == {str(6 * 3600)}  # not STARTED for ever
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     for day in DAYS:
         assert (

@@ -1,6 +1,8 @@
 """The lake on S3-compatible object storage, through the same `Lake` interface: the whole demo
 lineage runs with `YC_LAKE=s3://…` against a local S3 endpoint, and nothing lands on local disk
-but the consumer zones. (Object storage is the one part emulated here: moto's S3 server.)"""
+but the consumer zones. (Object storage is the one part emulated here: moto's S3 server.)
+The lineage runs on the job definitions Kubernetes runs (`YC_EXECUTOR=k8s`, one pod per step
+there), their steps executed in process as `execute_in_process` does: there is no cluster."""
 
 import json
 import os
@@ -18,6 +20,7 @@ from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import run_demo
 from ycpipelines.foundation.lake import Lake, Partition, duck, file_digest
+from ycpipelines.ops.executor import K8S_STEPS
 from ycpipelines.registry import Registry
 
 from helpers import materializations, totals
@@ -94,9 +97,10 @@ def test_staging_commits_rejects_and_cleans_up_on_object_storage(s3) -> None:
 def test_the_whole_lineage_runs_on_object_storage(
     s3, yc_home: Path, sources: dict, instance: dg.DagsterInstance
 ) -> None:
-    os.environ["YC_LAKE"] = f"s3://{BUCKET}/lake"
+    os.environ.update({"YC_LAKE": f"s3://{BUCKET}/lake", "YC_EXECUTOR": "k8s"})
     catalog = load_catalog()
     defs = build_definitions(catalog)
+    assert {job.executor_def.name for job in defs.resolve_all_job_defs()} == {K8S_STEPS}
     registry = Registry()
     first, last = (date.fromisoformat(sources[k]) for k in ("first", "end"))
     result = run_demo(defs, catalog, instance, registry, first, last)

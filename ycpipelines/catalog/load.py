@@ -30,7 +30,8 @@ def catalog_dir() -> Path:
 
 def _read(path: Path) -> tuple[dict, str]:
     text = path.read_text(encoding="utf-8")
-    return yaml.safe_load(text), hashlib.sha256(text.encode()).hexdigest()[:12]
+    # libyaml's safe loader: the same documents as `yaml.safe_load`, parsed ~7× faster
+    return yaml.load(text, Loader=yaml.CSafeLoader), hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _parse(model: type[T], path: Path, data: dict) -> T:

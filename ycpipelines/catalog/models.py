@@ -36,6 +36,14 @@ class Bureau(Strict):
     label: str
     name_en: str
     owner: str = Field(pattern=r"^team:[a-z0-9_-]+$")
+    # When the daily collection (自动归集) of yesterday's partition starts, HH:MM Asia/Shanghai.
+    collect_at: str = Field(default="01:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+    @property
+    def collect_cron(self) -> str:
+        """`collect_at` as a daily cron schedule (minute hour * * *)."""
+        hour, minute = self.collect_at.split(":")
+        return f"{int(minute)} {int(hour)} * * *"
 
 
 class Policy(StrEnum):

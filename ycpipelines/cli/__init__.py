@@ -25,6 +25,16 @@ run_coordinator:
         value:
           applyLimitPerUniqueValue: true
         limit: 2
+# The code server that launched a run fails it as soon as its process dies; the daemon then runs
+# it again once, never a run whose step failed. A run that never started fails after 180 s.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 30
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 telemetry:
   enabled: false
 """

@@ -15,7 +15,12 @@ from dagster._core.utils import make_new_backfill_id
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.keys import Layer, raw_key, safe_key, std_key
-from ycpipelines.foundation.partitions import dataset_partitions, days_between, partition_key
+from ycpipelines.foundation.partitions import (
+    PARTITION_RUN_TAGS,
+    dataset_partitions,
+    days_between,
+    partition_key,
+)
 from ycpipelines.registry import Registry, RegistryError
 from ycpipelines.registry.bureau_models import BackfillRequest
 
@@ -93,7 +98,7 @@ def add_backfill(
         partition_names=[partition_key(bureau, day) for day in days_between(first, last)],
         asset_selection=[k for d in chosen for k in (raw_key(d), std_key(d), safe_key(d))],
         backfill_timestamp=time.time(),
-        tags={"ycp/bureau": bureau, **tags},
+        tags={"ycp/bureau": bureau, **PARTITION_RUN_TAGS, **tags},
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=f"补采 {bureau} {first}..{last}",

@@ -9,6 +9,10 @@ import dagster as dg
 from ycpipelines.foundation.keys import DatasetLike
 from ycpipelines.foundation.lake import TIMEZONE, Partition
 
+# A bureau × day run not ended after 6 hours is failed by run monitoring: a run whose process
+# went down with its code server (a machine restart) would otherwise stay STARTED for ever.
+PARTITION_RUN_TAGS = {"dagster/max_runtime": str(6 * 3600)}
+
 
 class Calendar(Protocol):
     """What partitions need of the catalog: the pilot's first day."""

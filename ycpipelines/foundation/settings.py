@@ -8,6 +8,7 @@ read (`Settings()`) only when called without one, as scripts and tests do.
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,11 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("DAGSTER_HOME", "YC_DAGSTER_HOME")
     )
     sudo_uid: int | None = Field(None, validation_alias="SUDO_UID")
+    # how a run executes its steps: all in the run's process (one machine; the code location
+    # is loaded once per run), or one Kubernetes pod per step (dagster-k8s k8s_job_executor)
+    # configured by `executor_config`
+    executor: Literal["default", "k8s"] = "default"
+    executor_config: Path = PROJECT_ROOT / "deploy" / "k8s_executor.yaml"
 
     @property
     def home(self) -> Path:
