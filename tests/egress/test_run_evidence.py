@@ -2,16 +2,24 @@
 `reportRunlessAssetEvents`, REST `report_asset_*`) are no evidence: they neither pass a quality
 gate, nor hide a product's build, nor block its privacy checks."""
 
+from datetime import timedelta
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
 from ycpipelines.catalog import Product, load_catalog
+from ycpipelines.egress import review
 from ycpipelines.egress.checks import verify_privacy
-from ycpipelines.egress.review import latest_build, quality_of_inputs
+from ycpipelines.egress.review import file_requests, latest_build, quality_of_inputs
+from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.keys import Layer, product_key, std_key
 from ycpipelines.govern.checks import QUALITY_GATE
 from ycpipelines.products.checks import privacy_checks
 from ycpipelines.products.records import ProductBuild, build_metadata
+from ycpipelines.registry import Registry
+
+from helpers import ADMIN, accounts
 
 SCENARIO = "disease_stats"
 DIGEST = "sha256:" + "ab" * 32
@@ -70,3 +78,40 @@ def test_a_runless_quality_gate_passes_nothing(
         )
         instance.report_runless_asset_event(passed)
     assert quality_of_inputs(instance, catalog, product)[ref.name] == before
+
+
+def test_a_sensor_tick_reads_the_gates_history_only_for_a_new_request(
+    instance: dg.DagsterInstance, product: Product, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evidence reads every partition's quality gate: gathered when a consumer's request is
+    filed, not again on each tick that finds the request already filed."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    Registry.upgrade(url)
+    store = Registry(url)
+    accounts(store, {})
+    today = pilot_today()
+    store.grant(
+        consumer="insurer_z",
+        scenario=SCENARIO,
+        fields=[f.name for f in product.fields],
+        valid_from=today,
+        valid_to=today + timedelta(days=30),
+        plan="预案: 停止交付并通知召回",
+        actor=ADMIN,
+    )
+    built(instance, product)
+    build = latest_build(instance, product)
+    assert build is not None
+    histories = []
+    reader = review.run_check_history
+    monkeypatch.setattr(review, "run_check_history", lambda *a: histories.append(1) or reader(*a))
+
+    def tick() -> list[int]:
+        grants = store.active_authorizations(SCENARIO, today)
+        return file_requests(store, instance, load_catalog(), product, build, grants)
+
+    assert len(tick()) == 1 and histories, "the new request's evidence reads the gates"
+    read = len(histories)
+    assert tick() == [] and len(histories) == read, "a filed request reads nothing again"
+    assert [r.consumer for r in store.requests()] == ["insurer_z"]
+    store.engine.dispose()

@@ -52,6 +52,25 @@ def keys(fs: fsspec.AbstractFileSystem, prefix: str) -> list[str]:
     return [k.removeprefix(f"{BUCKET}/") for k in fs.find(f"{BUCKET}/{prefix}")]
 
 
+def test_partition_lookups_list_one_bureau_on_object_storage(s3) -> None:
+    """The previous partition and "any committed" on S3: a gap longer than the days probed is
+    found by listing the bureau's folder; other bureaus' partitions are not the answer."""
+    lake = Lake(f"s3://{BUCKET}/lookups-test")
+    for bureau, day in (
+        ("health", "2025-05-01"),
+        ("health", "2025-06-20"),
+        ("other", "2025-05-30"),
+    ):
+        target = lake.file("std", "visits", Partition(bureau, day))
+        target.write_bytes(b"parquet")
+    assert not lake.any_committed("std", "residents")
+    assert lake.any_committed("std", "visits")
+    found = lake.latest_before("std", "visits", Partition("health", "2025-06-01"))
+    assert found is not None and found.parent.name == "date=2025-05-01"
+    assert lake.latest_before("std", "visits", Partition("health", "2025-05-01")) is None
+    assert lake.latest_before("std", "visits", Partition("nobody", "2025-06-01")) is None
+
+
 def test_staging_commits_rejects_and_cleans_up_on_object_storage(s3) -> None:
     lake = Lake(f"s3://{BUCKET}/staging-test")
     target = lake.file("std", "residents", Partition("public_security", "2025-06-01"))

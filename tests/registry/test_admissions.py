@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 import yaml
 from click.testing import CliRunner
-from sqlalchemy import delete, update
+from sqlalchemy import delete, event, update
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
@@ -333,6 +333,35 @@ def test_the_notice_sensor_posts_a_new_notice_once(
             platform_notices(context)
     subjects = [m["subject"] for m in Webhook.received]
     assert subjects.count(f"admission/{pending.id}") == 1
+
+
+def test_a_pass_reads_the_notices_raised_before_together(registry: Registry, webhook: str) -> None:
+    """Notices posted already cost no transaction each on the next pass: its statements do not
+    grow with the tickets waiting."""
+    for n in range(40):
+        registry.sync_tickets(
+            dataset="outpatient_visits",
+            bureau="waiting",
+            day=str(TODAY - timedelta(days=n + 1)),
+            stage="collect",
+            run_id=f"run-{n}",
+            found={"rule": Finding("reason", 1, ["k***"])},
+            clean=False,
+        )
+    first = post_notices(registry, webhook, TODAY)
+    assert first.waiting >= 40 and set(first.outcomes) == {"HTTP 204"}
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(registry.engine, "before_cursor_execute", record)
+    try:
+        again = post_notices(registry, webhook, TODAY)
+    finally:
+        event.remove(registry.engine, "before_cursor_execute", record)
+    assert again.waiting == first.waiting and again.posted == 0
+    assert len(seen) < 15, "a handful of reads, not one transaction per waiting notice"
 
 
 def test_an_entity_id_the_catalog_or_the_registry_names_cannot_be_claimed(

@@ -174,6 +174,39 @@ def test_the_sensor_submits_a_requested_backfill_and_records_its_progress(
     assert actions == ["backfill.requested", "backfill.submitted"]
 
 
+def test_a_tick_reads_the_logs_of_newly_finished_runs_only(
+    registry: Registry, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The progress of a long backfill costs each tick its new runs, not all its runs again."""
+    from ycpipelines.collect import backfill
+    from ycpipelines.definitions import build_definitions
+
+    settings = Settings()
+    catalog = load_catalog(settings.catalog)
+    repo = build_definitions(catalog, settings).get_repository_def()
+    found = request_backfill(
+        registry, catalog, HEALTH, "outpatient_visits", date(2025, 3, 1), date(2025, 3, 2)
+    )
+    serve_requests(registry, instance, repo.asset_graph, catalog)
+    [mine] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
+
+    @dg.asset(key=["raw", "health", "probe"])
+    def probe() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"dagster/row_count": 5})
+
+    tags = {"dagster/backfill": mine.backfill_id}
+    for _ in range(2):
+        assert dg.materialize([probe], instance=instance, tags=tags).success
+    read: list[str] = []
+    counted = backfill.collected
+    monkeypatch.setattr(backfill, "collected", lambda i, run: read.append(run) or counted(i, run))
+    for _ in range(3):
+        serve_requests(registry, instance, repo.asset_graph, catalog)
+    [progress] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
+    assert (progress.done, progress.rows) == (2, 10)
+    assert len(read) == 2, "each finished run's logs read once over three ticks"
+
+
 def test_a_clean_redelivery_closes_the_ticket_in_its_thread(registry: Registry) -> None:
     ticket = ticket_of(registry)
     registry.sync_tickets(

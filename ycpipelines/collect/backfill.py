@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 BACKFILL_TAG = "dagster/backfill"
 REQUEST_TAG = "ycp/backfill_request"  # the registry's request a sensor-submitted backfill serves
 UNFINISHED = (BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING)
+# The rows each finished run of an unfinished backfill collected, kept between the sensor's
+# ticks (a finished run's rows never change): a tick reads only the newly finished runs' logs.
+FINISHED_ROWS: dict[str, dict[str, int]] = {}
 
 
 def partition_days(catalog: Catalog, dataset: Dataset) -> tuple[date, date]:
@@ -142,7 +145,10 @@ def serve_requests(
             store.backfill_submitted(found.id, backfill_id)
             submitted += 1
         elif found.backfill_id:
-            state = backfill_state(instance, found.backfill_id, {})
+            rows = FINISHED_ROWS.setdefault(found.backfill_id, {})
+            state = backfill_state(instance, found.backfill_id, rows)
+            if state.finished:
+                FINISHED_ROWS.pop(found.backfill_id, None)
             store.backfill_progress(
                 found.id,
                 done=state.done,

@@ -33,14 +33,15 @@ def register_columns(catalog: Catalog, dataset: Dataset) -> list[str] | None:
 
 
 def population_relation(population: Dataset, lake: Lake, quasi: list[str]) -> str:
-    """The register's people under `quasi`: its latest record per person, every partition."""
+    """The register's people under `quasi`: its latest record per person, every partition; an
+    aggregation per person (memory grows with people, not with the partitions kept)."""
     columns = {name for _, name, _, _ in safe_outputs(population)}
     order = getattr(population.source, "partition_column", None)
-    latest = f"{quoted(order)} DESC" if order in columns else quoted(population.subject or "")
+    record = f"struct_pack({', '.join(f'{quoted(q)} := {quoted(q)}' for q in quasi)})"
+    latest = f"arg_max_null({record}, {quoted(order)})" if order in columns else f"first({record})"
     return (
-        f"SELECT {', '.join(quoted(q) for q in quasi)} "
-        f"FROM read_parquet('{lake.glob('safe', population.id)}') QUALIFY row_number() OVER "
-        f"(PARTITION BY {quoted(population.subject or '')} ORDER BY {latest}) = 1"
+        f"SELECT unnest({latest}) FROM read_parquet('{lake.glob('safe', population.id)}') "
+        f"GROUP BY {quoted(population.subject or '')}"
     )
 
 
@@ -63,7 +64,7 @@ def journalist_check(
         context: dg.AssetCheckExecutionContext, lake: LakeResource
     ) -> dg.AssetCheckResult:
         safe = lake.lake.file(Layer.SAFE, dataset.id, partition_of(context))  # type: ignore[arg-type]
-        if not safe.exists() or not lake.lake.committed(Layer.SAFE, population.id):
+        if not safe.exists() or not lake.lake.any_committed(Layer.SAFE, population.id):
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,

@@ -89,7 +89,11 @@ def file_requests(
     build: ProductBuild,
     grants: list[Authorization],
 ) -> list[int]:
-    """One request per authorized consumer for the build's content; returns those new."""
+    """One request per authorized consumer for the build's content; returns those new. The
+    evidence (which reads every partition's quality gate) is gathered only when a consumer
+    lacks its request, not on every tick of the sensor."""
+    filed_before = store.requested_consumers(product.scenario, build.content_hash)
+    grants = [g for g in grants if g.consumer not in filed_before]
     if not grants:
         return []
     run = instance.get_run_record_by_id(build.run_id)

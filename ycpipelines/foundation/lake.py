@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from ycpipelines.foundation.keys import Layer
 TIMEZONE = "Asia/Shanghai"  # partition days and local times are the pilot's
 LAYERS = (Layer.RAW, Layer.STD, Layer.QUARANTINE, Layer.SAFE, Layer.PRODUCT)  # in the lake
 
+LOOKBACK_DAYS = 7  # days before a partition probed one by one before its bureau's days are listed
 # Object-storage filesystems of the lakes opened in this process, by protocol; `prepare()` gives
 # them to every DuckDB connection, so SQL reads and writes `s3://…` paths like local ones.
 _REMOTE: dict[str, AbstractFileSystem] = {}
@@ -36,6 +38,16 @@ class Partition:
     @property
     def path(self) -> str:
         return f"bureau={self.bureau}/date={self.date}"
+
+
+def folders(parent: UPath, prefix: str) -> list[UPath]:
+    """The entries of `parent` whose names start with `prefix` (the lake's folders), by name:
+    one listing of one level; none when `parent` does not exist."""
+    try:
+        found = [p for p in parent.iterdir() if p.name.startswith(prefix)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(found, key=lambda p: p.name)
 
 
 def lake_path(location: str | Path) -> UPath:
@@ -70,9 +82,39 @@ class Lake:
         return str(base / "bureau=*" / "date=*" / "data.parquet")
 
     def committed(self, layer: Layer, dataset: str) -> list[UPath]:
-        """The committed partition files of a dataset, for steps that need to know any exist."""
+        """Every committed partition file of a dataset (a listing of all of them: not for a
+        step run per partition)."""
         pattern = ("*/" if layer == Layer.RAW else "") + f"{dataset}/bureau=*/date=*/data.parquet"
         return sorted((self.root / layer).glob(pattern), key=str)
+
+    def any_committed(self, layer: Layer, dataset: str) -> bool:
+        """Whether a dataset has a committed partition: folders are listed one level at a time
+        and the walk stops at the first partition file found."""
+        tops = [self.root / layer / dataset]
+        if layer == Layer.RAW:
+            tops = [b / dataset for b in folders(self.root / layer, "")]
+        return any(
+            (day / "data.parquet").exists()
+            for top in tops
+            for bureau in folders(top, "bureau=")
+            for day in folders(bureau, "date=")
+        )
+
+    def latest_before(self, layer: Layer, dataset: str, partition: Partition) -> UPath | None:
+        """The bureau's latest committed partition file before `partition`'s day: the days just
+        before it are probed first, then the bureau's own days are listed (never the whole
+        dataset's, whose listing grows with every bureau and day)."""
+        bureau, day = partition.bureau, date.fromisoformat(partition.date)
+        for back in range(1, LOOKBACK_DAYS + 1):
+            probe = self.file(layer, dataset, Partition(bureau, str(day - timedelta(back))))
+            if probe.exists():
+                return probe
+        days = folders(self.file(layer, dataset, partition).parent.parent, "date=")
+        for earlier in reversed([d.name.removeprefix("date=") for d in days]):
+            found = self.file(layer, dataset, Partition(bureau, earlier))
+            if earlier < partition.date and found.exists():
+                return found
+        return None
 
     def product_file(self, scenario: str) -> UPath:
         return self.root / "product" / scenario / "data.parquet"

@@ -35,7 +35,7 @@ def find_conflicts(
 ) -> tuple[dict[str, int], list[dict]] | None:
     """Count of disagreeing rows per element, and every disagreement as a masked record;
     None while an authority has no committed partition (nothing can be compared)."""
-    if any(not lake.committed(Layer.STD, a.id) for a in authorities(catalog, dataset)):
+    if not all(lake.any_committed(Layer.STD, a.id) for a in authorities(catalog, dataset)):
         return None
     install_macros(con)
     counts: dict[str, int] = {}
@@ -56,6 +56,7 @@ def find_conflicts(
             truth AS (
                 SELECT {quoted(truth.key)} AS k, CAST({quoted(truth.field)} AS VARCHAR) AS v
                 FROM read_parquet('{lake.glob(Layer.STD, authority.id)}')
+                WHERE {quoted(truth.key)} IN (SELECT k FROM mine)
                 QUALIFY row_number() OVER (
                     PARTITION BY {quoted(truth.key)} ORDER BY _day DESC, _loaded_at DESC) = 1
             )

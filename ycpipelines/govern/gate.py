@@ -142,16 +142,11 @@ def scan(parquet: UPath) -> str:
 
 
 def previous_rows(lake: Lake, dataset: str, partition: Partition) -> int | None:
-    """Rows of the bureau's latest committed std partition before this one's day."""
-    earlier = [
-        p
-        for p in lake.committed(Layer.STD, dataset)
-        if p.parent.parent.name == f"bureau={partition.bureau}"
-        and p.parent.name.removeprefix("date=") < partition.date
-    ]
-    if not earlier:
+    """Rows of the bureau's latest committed std partition before this one's day (found without
+    listing the dataset's other bureaus, `Lake.latest_before`)."""
+    latest = lake.latest_before(Layer.STD, dataset, partition)
+    if latest is None:
         return None
-    latest = max(earlier, key=lambda p: p.parent.name)
     with latest.open("rb") as f:
         return pq.ParquetFile(f).metadata.num_rows
 

@@ -82,7 +82,7 @@ def master_sql(catalog: Catalog, lake: Lake) -> str:
     mentions = [
         select
         for d in catalog.datasets
-        if lake.committed(Layer.STD, d.id)
+        if lake.any_committed(Layer.STD, d.id)
         for select in mentions_sql(d, lake)
     ]
     columns = []
@@ -94,21 +94,27 @@ def master_sql(catalog: Catalog, lake: Lake) -> str:
             f"TRY_CAST(max(value) FILTER (element = {sql_literal(element)}) AS {kind}) AS {name}",
             f"max(source) FILTER (element = {sql_literal(element)}) AS {name}_source",
         ]
+    # One pass of hash aggregation: memory grows with persons × elements, not with the
+    # partitions (history) that mention them. A value is chosen by `rank`: the authority first,
+    # then the newest day and load, then the source's and the value's order (ties decided).
     return f"""
         WITH mentions AS ({" UNION ALL ".join(mentions)}),
-        chosen AS (
-            SELECT person, element, value, source FROM mentions WHERE value IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY person, element
-                ORDER BY authoritative DESC, _day DESC, _loaded_at DESC, source) = 1
+        ranked AS (
+            SELECT *, (NOT authoritative, DATE '1970-01-01' - _day, -epoch_us(_loaded_at),
+                       source, value) AS rank
+            FROM mentions WHERE person IS NOT NULL
         ),
-        persons AS (
-            SELECT person, list(DISTINCT source ORDER BY source) AS sources,
-                   max(_day) AS last_seen
-            FROM mentions WHERE person IS NOT NULL GROUP BY person
+        chosen AS (
+            SELECT person, element,
+                   arg_min(value, rank) FILTER (value IS NOT NULL) AS value,
+                   arg_min(source, rank) FILTER (value IS NOT NULL) AS source,
+                   list(DISTINCT source) AS sources, max(_day) AS last_seen
+            FROM ranked GROUP BY person, element
         )
-        SELECT persons.person AS resident_id, {", ".join(columns)}, sources, last_seen
-        FROM persons LEFT JOIN chosen USING (person)
-        GROUP BY persons.person, sources, last_seen
+        SELECT person AS resident_id, {", ".join(columns)},
+               list_sort(list_distinct(flatten(list(sources)))) AS sources,
+               max(last_seen) AS last_seen
+        FROM chosen GROUP BY person
         ORDER BY resident_id
     """
 
@@ -131,7 +137,7 @@ def person_master_asset(catalog: Catalog) -> dg.AssetsDefinition:
     def person_master(
         context: dg.AssetExecutionContext, lake: LakeResource
     ) -> dg.MaterializeResult:
-        if not any(lake.lake.committed(Layer.STD, d.id) for d in carriers):
+        if not any(lake.lake.any_committed(Layer.STD, d.id) for d in carriers):
             raise dg.Failure("no standardized data yet: run the ingest jobs first")
         with duck() as con, lake.lake.staging(context.run_id) as stage:
             path = stage.path(lake.lake.master_file(MASTER))

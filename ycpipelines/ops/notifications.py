@@ -28,9 +28,10 @@ def post_notices(registry: Registry, url: str | None, today: date) -> Posted:
     """Raise every waiting notice once and post those the webhook has not accepted yet (new,
     or unsent while the webhook was unset, failing or answering an error)."""
     notices = registry.notices(today)
+    raised = registry.raised_notices(notices)
     outcomes = []
     for notice in notices:
-        alert, _ = registry.raise_notice(notice)
+        alert = raised.get(notice.subject) or registry.raise_notice(notice)[0]
         if not (alert.notified or "").startswith("HTTP 2"):
             outcomes.append(notify(registry, alert, url))
     return Posted(len(notices), len(outcomes), outcomes)

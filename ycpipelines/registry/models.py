@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -53,6 +54,7 @@ class AuditEntry(Base):
     """One append-only entry of the audit log (审计日志); each entry hashes its predecessor."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject"),)  # revision 0012
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -94,6 +96,7 @@ class Conflict(Base):
     """A shared data element that disagrees with its authoritative source (一数一源)."""
 
     __tablename__ = "conflicts"
+    __table_args__ = (Index("ix_conflicts_partition", "dataset", "bureau", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset: Mapped[str] = mapped_column(String(64), index=True)
@@ -114,6 +117,7 @@ class Ticket(Base):
     """
 
     __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_partition", "dataset", "bureau", "day", "stage"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bureau: Mapped[str] = mapped_column(String(64), index=True)

@@ -9,10 +9,14 @@ the alerts table (one row per notice key)."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ycpipelines.registry.identity import ADMIN, LAB, REVIEWER
 from ycpipelines.registry.models import Alert
 
 EXPIRY_NOTICE = timedelta(days=30)
+KEYS_PER_QUERY = 500  # alert keys looked up per statement
 NOTICE = "notice"  # the alerts table's kind of a posted notification
 
 
@@ -79,6 +83,19 @@ class NotificationsMixin:
         """The notices for an account's verified roles: a bureau sees only its own tickets."""
         roles = self.verified_roles(actor)
         return [n for n in self.notices(today) if roles & set(n.audience)]
+
+    def raised_notices(self, notices: list[Notice]) -> dict[str, Alert]:
+        """The alert rows of those notices raised already, by subject: read together, not one
+        transaction per notice on every pass."""
+        keys = [f"{NOTICE}:{n.subject}" for n in notices]
+        found: dict[str, Alert] = {}
+        with Session(self.engine) as session:
+            for at in range(0, len(keys), KEYS_PER_QUERY):
+                chunk = keys[at : at + KEYS_PER_QUERY]
+                found |= {
+                    a.subject: a for a in session.scalars(select(Alert).where(Alert.key.in_(chunk)))
+                }
+        return found
 
     def raise_notice(self, notice: Notice) -> tuple[Alert, bool]:
         """The notice's one alert row (created once per subject, audited), and whether it was

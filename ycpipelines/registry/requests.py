@@ -78,6 +78,14 @@ class RequestsMixin:
 
         return self._transact(work)
 
+    def requested_consumers(self, scenario: str, content_hash: str) -> set[str]:
+        """The consumers already holding a request (of any status) for this product content."""
+        query = select(ApprovalRequest.consumer).where(
+            ApprovalRequest.scenario == scenario, ApprovalRequest.content_hash == content_hash
+        )
+        with Session(self.engine) as session:
+            return set(session.scalars(query))
+
     def requests(self, status: str | None = None) -> list[ApprovalRequest]:
         query = select(ApprovalRequest).order_by(ApprovalRequest.id)
         if status:
