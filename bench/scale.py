@@ -13,8 +13,8 @@ For each size (a baseline first, then N), on its own data and instance, deleted 
   step's `ycp/cpu_seconds` since it started and `ycp/peak_rss_mib`, its run's process's peak so
   far: a run's steps share that process), Parquet bytes per row of raw/, std/ and safe/; the
   peak RSS of any served process and the CPU time of them all (bench/scale_processes.py), the
-  backfills' wall time, and the runs' mean time outside their steps and in the queue (what
-  Dagster itself costs per run).
+  backfills' wall time, the runs' mean time outside their steps and in the queue, and the
+  time a run slot stood idle per run (what Dagster itself costs per run).
 One JSON line: N's figures, the baseline's beside them (`…_baseline`) and per stage
 `<stage>_linearity` = rows/s at N ÷ rows/s at the baseline. Progress on stderr.
 Usage: python bench/scale.py [--rows N] [--baseline M] [--days D]
@@ -216,8 +216,11 @@ def run_backfills(home: Path, days: int) -> dict:
             figures = read_figures(instance, ids)
         finally:
             instance.dispose()
+    busy = figures["runs"] * figures["run_s_mean"]
     return {
         **figures,
+        # a run slot's time outside any run, per run: queueing, the daemon's ticks, launching
+        "idle_slot_s_per_run": round((wall * MAX_RUNS - busy) / figures["runs"], 1),
         "wall_s": round(wall, 1),
         "cpu_s": round(ps.cpu_seconds, 1),
         "peak_rss_mib": round(ps.peak_mib),

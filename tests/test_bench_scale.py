@@ -44,7 +44,7 @@ def check_stages(line: dict, suffix: str) -> None:
     for layer in ("raw", "std", "safe", "lake"):
         assert figure[f"{layer}_bytes_per_row"] > 0
     assert figure["runs"] == 3 * line["days"]  # one per bureau and day
-    assert figure["run_s_mean"] > 0 and figure["wall_s"] > 0
+    assert figure["run_s_mean"] > 0 and figure["wall_s"] > 0 and "idle_slot_s_per_run" in figure
 
 
 def test_the_scale_bench_measures_the_stages_and_deletes_what_it_made(tmp_path: Path) -> None:
