@@ -7,6 +7,8 @@ reads and writes object storage through the same fsspec filesystem (no DuckDB ex
 
 import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from fsspec import AbstractFileSystem
 from upath import UPath
 
 from ycpipelines.foundation.keys import Layer
+from ycpipelines.foundation.settings import Settings
 
 TIMEZONE = "Asia/Shanghai"  # partition days and local times are the pilot's
 LAYERS = (Layer.RAW, Layer.STD, Layer.QUARANTINE, Layer.SAFE, Layer.PRODUCT)  # in the lake
@@ -205,19 +208,27 @@ def copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: UPath) -
 
 
 @contextmanager
-def duck() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A private in-memory DuckDB connection for one step; never shared across processes."""
+def duck(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private in-memory DuckDB connection for one step; never shared across processes.
+    Its memory is capped (`YC_DUCKDB_MEMORY_LIMIT`): sorts, joins, aggregates and windows of a
+    large partition spill to a private folder under YC_HOME instead of growing the process."""
+    settings = settings or Settings()
+    settings.duckdb_spill.mkdir(mode=0o700, parents=True, exist_ok=True)
+    spill = tempfile.mkdtemp(dir=settings.duckdb_spill)  # 0700; this connection's own
     con = duckdb.connect(
         config={
             "threads": os.cpu_count() or 1,
             "preserve_insertion_order": False,
+            "memory_limit": settings.duckdb_memory_limit,
+            "temp_directory": spill,
         }
     )
-    prepare(con)
     try:
+        prepare(con)
         yield con
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:

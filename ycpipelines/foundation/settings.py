@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # configured by `executor_config`
     executor: Literal["default", "k8s"] = "default"
     executor_config: Path = PROJECT_ROOT / "deploy" / "k8s_executor.yaml"
+    # what one step's DuckDB may hold in memory before it spills to `duckdb_spill` (a
+    # partition of millions of rows stays within a run pod's memory)
+    duckdb_memory_limit: str = "1GB"
 
     @property
     def home(self) -> Path:
@@ -94,6 +97,11 @@ class Settings(BaseSettings):
     @property
     def audit_folder(self) -> Path:
         return (self.audit_dir or self.home / "audit").absolute()
+
+    @property
+    def duckdb_spill(self) -> Path:
+        """Where DuckDB spills what exceeds its memory limit: inside the domain, private."""
+        return self.home / "tmp" / "duckdb"
 
     @property
     def dagster_home(self) -> Path:
