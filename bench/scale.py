@@ -17,7 +17,8 @@ For each size (a baseline first, then N), on its own data and instance, deleted 
   time a run slot stood idle per run (what Dagster itself costs per run).
 One JSON line: N's figures, the baseline's beside them (`…_baseline`) and per stage
 `<stage>_linearity` = rows/s at N ÷ rows/s at the baseline. Progress on stderr.
-Usage: python bench/scale.py [--rows N] [--baseline M] [--days D]
+Then, on stderr, the sizing table for Kubernetes those costs give (bench/scale_sizing.py).
+Usage: python bench/scale.py [--rows N] [--baseline M] [--days D] | [--sizing-from LINE.json]
 (defaults: a smoke run; the pilot's figures are --rows 10000000 / 100000000 --days 365)
 """
 
@@ -37,6 +38,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 from scale_processes import Sampler
+from scale_sizing import sizing_table
 from scale_sources import FIRST_DAY, generate
 from sqlalchemy import create_engine, text
 
@@ -348,6 +350,7 @@ def main(rows: int, baseline: int, days: int) -> None:
         line[f"{stage}_linearity"] = round(at_n[f"{stage}_rows_per_s"] / before, 2) if before else 0
     line["bench_wall_s"] = round(time.monotonic() - started, 1)
     print(json.dumps(line))
+    say("sizing on Kubernetes (bench/scale_sizing.py):\n" + sizing_table(line))
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -355,6 +358,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=20_000, help="outpatient visits (N)")
     parser.add_argument("--baseline", type=int, help="the baseline size (10 M, or N/10 to 10 M)")
     parser.add_argument("--days", type=int, default=2, help="days from 2025-01-01 (a year: 365)")
+    parser.add_argument("--sizing-from", type=Path, help="print the sizing table of a saved line")
     args = parser.parse_args(argv)
     if args.baseline is None:
         args.baseline = 10_000_000 if args.rows > 10_000_000 else max(args.rows // 10, 100)
@@ -365,4 +369,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     parsed = arguments()
-    main(parsed.rows, parsed.baseline, parsed.days)
+    if parsed.sizing_from:
+        print(sizing_table(json.loads(parsed.sizing_from.read_text())))
+    else:
+        main(parsed.rows, parsed.baseline, parsed.days)
