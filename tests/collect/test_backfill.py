@@ -1,10 +1,7 @@
 """A bureau's backfill, submitted with `ycp backfill`, is run by the real Dagster daemon."""
 
-import os
 import re
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -13,41 +10,26 @@ from click.testing import CliRunner
 from dagster._core.execution.backfill import BulkActionStatus
 
 from ycpipelines.cli import main
-from ycpipelines.foundation.settings import PROJECT_ROOT
 
 DAYS = ("2025-06-29", "2025-06-30")
 
 
 def test_a_bureau_backfill_runs_through_the_daemon(
-    yc_home: Path, sources: dict, instance: dg.DagsterInstance
+    yc_home: Path, instance: dg.DagsterInstance, daemon: subprocess.Popen
 ) -> None:
-    log = (yc_home / "daemon.log").open("w")
-    daemon = subprocess.Popen(
-        [Path(sys.executable).parent / "dagster-daemon", "run", "-w", "workspace.yaml"],
-        cwd=PROJECT_ROOT,
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    days = ("--from", DAYS[0], "--to", DAYS[1])
+    waited = CliRunner().invoke(
+        main, ["backfill", "--bureau", "population", *days, "--wait", "--timeout", "400"]
     )
-    try:
-        days = ("--from", DAYS[0], "--to", DAYS[1])
-        waited = CliRunner().invoke(
-            main, ["backfill", "--bureau", "population", *days, "--wait", "--timeout", "400"]
-        )
-        assert daemon.poll() is None, (yc_home / "daemon.log").read_text()[-3000:]
-        assert waited.exit_code == 0, waited.output
-        backfill_id = re.search(r"backfill (\S+) submitted", waited.output)[1]
-        assert f"backfill {backfill_id}: 2 runs succeeded" in waited.output
-        assert "2/2 runs" in waited.output  # the progress shown on stderr
-        assert instance.get_backfill(backfill_id).status in (
-            BulkActionStatus.COMPLETED,
-            BulkActionStatus.COMPLETED_SUCCESS,
-        )
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=60)
-        log.close()
+    assert daemon.poll() is None, (yc_home / "daemon.log").read_text()[-3000:]
+    assert waited.exit_code == 0, waited.output
+    backfill_id = re.search(r"backfill (\S+) submitted", waited.output)[1]
+    assert f"backfill {backfill_id}: 2 runs succeeded" in waited.output
+    assert "2/2 runs" in waited.output  # the progress shown on stderr
+    assert instance.get_backfill(backfill_id).status in (
+        BulkActionStatus.COMPLETED,
+        BulkActionStatus.COMPLETED_SUCCESS,
+    )
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
     assert sorted(r.tags["dagster/partition/date"] for r in runs) == list(DAYS)
     assert {r.tags["dagster/partition/bureau"] for r in runs} == {"population"}

@@ -6,13 +6,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
-import pytest
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.tags import PARENT_RUN_ID_TAG
 from dagster_graphql.client.query import LAUNCH_PIPELINE_EXECUTION_MUTATION
@@ -22,24 +20,6 @@ from ycpipelines.foundation.settings import PROJECT_ROOT
 
 BUREAU, DAY = "population", "2025-06-30"
 PATIENCE = 400  # seconds: a busy two-core machine
-
-
-@pytest.fixture
-def daemon(yc_home: Path, sources: dict) -> Iterator[subprocess.Popen]:
-    with (yc_home / "daemon.log").open("w") as log:
-        process = subprocess.Popen(
-            [Path(sys.executable).parent / "dagster-daemon", "run", "-w", "workspace.yaml"],
-            cwd=PROJECT_ROOT,
-            env=dict(os.environ),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
 
 
 def launch(instance: dg.DagsterInstance) -> str:

@@ -4,17 +4,19 @@ and backfills (补采) of a bureau's own partitions only, submitted by the colle
 to a real Dagster instance with their progress recorded."""
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 
-from ycpipelines.catalog import load_catalog
+from ycpipelines.catalog import Catalog, load_catalog
 from ycpipelines.collect.backfill import REQUEST_TAG, request_backfill, serve_requests
 from ycpipelines.foundation.feedback import Finding
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import NotFound, Registry, RegistryError
+from ycpipelines.registry.bureau_models import BackfillRequest
 from ycpipelines.registry.models import Ticket
 
 from helpers import accounts
@@ -148,18 +150,25 @@ def test_an_open_request_s_days_are_not_requested_again(registry: Registry) -> N
     assert len({first.id, later.id, again.id}) == 3
 
 
-def test_the_sensor_submits_a_requested_backfill_and_records_its_progress(
-    registry: Registry, instance: dg.DagsterInstance
-) -> None:
+def requested(registry: Registry, first: date) -> tuple[Catalog, Any, BackfillRequest]:
+    """The catalog, the code location's asset graph, and health's backfill request of two days
+    from `first`."""
     from ycpipelines.definitions import build_definitions
 
     settings = Settings()
     catalog = load_catalog(settings.catalog)
-    repo = build_definitions(catalog, settings).get_repository_def()
+    graph = build_definitions(catalog, settings).get_repository_def().asset_graph
     found = request_backfill(
-        registry, catalog, HEALTH, "outpatient_visits", date(2025, 4, 1), date(2025, 4, 2)
+        registry, catalog, HEALTH, "outpatient_visits", first, first + timedelta(days=1)
     )
-    assert serve_requests(registry, instance, repo.asset_graph, catalog) >= 1
+    return catalog, graph, found
+
+
+def test_the_sensor_submits_a_requested_backfill_and_records_its_progress(
+    registry: Registry, instance: dg.DagsterInstance
+) -> None:
+    catalog, graph, found = requested(registry, date(2025, 4, 1))
+    assert serve_requests(registry, instance, graph, catalog) >= 1
     [mine] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
     assert mine.status == "submitted" and mine.backfill_id
     backfill = instance.get_backfill(mine.backfill_id)
@@ -167,7 +176,7 @@ def test_the_sensor_submits_a_requested_backfill_and_records_its_progress(
     assert set(backfill.asset_backfill_data.target_subset.asset_keys) >= {
         dg.AssetKey(["raw", "health", "outpatient_visits"])
     }
-    serve_requests(registry, instance, repo.asset_graph, catalog)  # no daemon: no runs yet
+    serve_requests(registry, instance, graph, catalog)  # no daemon: no runs yet
     [again] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
     assert (again.status, again.done, again.backfill_id) == ("submitted", 0, mine.backfill_id)
     actions = [e.action for e in registry.history(f"backfill/{found.id}")]
@@ -179,15 +188,9 @@ def test_a_tick_reads_the_logs_of_newly_finished_runs_only(
 ) -> None:
     """The progress of a long backfill costs each tick its new runs, not all its runs again."""
     from ycpipelines.collect import backfill
-    from ycpipelines.definitions import build_definitions
 
-    settings = Settings()
-    catalog = load_catalog(settings.catalog)
-    repo = build_definitions(catalog, settings).get_repository_def()
-    found = request_backfill(
-        registry, catalog, HEALTH, "outpatient_visits", date(2025, 3, 1), date(2025, 3, 2)
-    )
-    serve_requests(registry, instance, repo.asset_graph, catalog)
+    catalog, graph, found = requested(registry, date(2025, 3, 1))
+    serve_requests(registry, instance, graph, catalog)
     [mine] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
 
     @dg.asset(key=["raw", "health", "probe"])
@@ -201,7 +204,7 @@ def test_a_tick_reads_the_logs_of_newly_finished_runs_only(
     counted = backfill.collected
     monkeypatch.setattr(backfill, "collected", lambda i, run: read.append(run) or counted(i, run))
     for _ in range(3):
-        serve_requests(registry, instance, repo.asset_graph, catalog)
+        serve_requests(registry, instance, graph, catalog)
     [progress] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
     assert (progress.done, progress.rows) == (2, 10)
     assert len(read) == 2, "each finished run's logs read once over three ticks"
