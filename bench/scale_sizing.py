@@ -52,12 +52,12 @@ def sizing_row(line: dict, records: int, datasets: int, pods: int) -> str:
     full_cpu_h = (records * cpu_row + partitions * cpu_run) / 3600
     full_wall_h = math.ceil(partitions / pods) * run_seconds(line, per_partition) / 3600
     day_cpu_h = datasets * (per_partition * cpu_row + cpu_run) / 3600
-    day_wall_min = run_seconds(line, per_partition) / 60
+    day_wall_s = run_seconds(line, per_partition)
     lake_gb = records * line["lake_bytes_per_row"] / 1e9
     return (
         f"| {records / 1e6:,.0f} M | {partitions:,} × {per_partition:,.0f} rows | {pods} | "
         f"{full_cpu_h:,.1f} | {full_wall_h:,.1f} h | {datasets} runs, {day_cpu_h:,.2f} CPU h, "
-        f"{day_wall_min:,.0f} min | {lake_gb:,.0f} GB |"
+        f"{day_wall_s:,.0f} s | {lake_gb:,.0f} GB |"
     )
 
 
