@@ -44,6 +44,7 @@ from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog import load_catalog
 from ycpipelines.collect.backfill import BACKFILL_TAG, add_backfill, backfill_state
+from ycpipelines.foundation.ranges import RANGE_DAYS
 from ycpipelines.ops.serve import (
     INSTANCE,
     Services,
@@ -231,7 +232,8 @@ def run_backfills(home: Path, days: int) -> dict:
 
 
 def step_events(instance: dg.DagsterInstance, run_id: str) -> tuple[dict, dict]:
-    """Per step of a run: (seconds from start to success, its materialization)."""
+    """Per step of a run: (seconds from start to success, its materializations: one per day
+    of the run's range)."""
     kinds = {
         dg.DagsterEventType.STEP_START,
         dg.DagsterEventType.STEP_SUCCESS,
@@ -245,7 +247,7 @@ def step_events(instance: dg.DagsterInstance, run_id: str) -> tuple[dict, dict]:
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
             seconds[event.step_key] = entry.timestamp - starts[event.step_key]
         else:
-            materialized[event.step_key] = entry.asset_materialization
+            materialized.setdefault(event.step_key, []).append(entry.asset_materialization)
     return seconds, materialized
 
 
@@ -254,18 +256,20 @@ def stage_totals() -> dict[str, dict[str, float]]:
     return {stage: dict.fromkeys(keys, 0.0) for stage in STAGES.values()}
 
 
-def add_step(totals: dict, seconds: float, materialization: object) -> None:
-    """One step's figures into its stage's totals (rows in: read / collected / de-identified)."""
-    meta = {k: v.value for k, v in materialization.metadata.items()}
-    layer = materialization.asset_key.path[0]
+def add_step(totals: dict, seconds: float, materializations: list) -> None:
+    """One step's figures into its stage's totals (rows in: read / collected / de-identified),
+    each day of its range counted."""
+    layer = materializations[0].asset_key.path[0]
     stage = totals[STAGES[layer]]
     rows_in = {"raw": "read", "std": "collected", "safe": "dagster/row_count"}[layer]
-    stage["rows"] += int(meta[rows_in])
-    stage["out"] += int(meta["collected"] if layer == "raw" else meta["dagster/row_count"])
-    stage["quarantined"] += int(meta.get("quarantined", 0))
     stage["seconds"] += seconds
-    stage["cpu_s"] += float(meta["ycp/cpu_seconds"])
-    stage["peak_rss_mib"] = max(stage["peak_rss_mib"], float(meta["ycp/peak_rss_mib"]))
+    for materialization in materializations:
+        meta = {k: v.value for k, v in materialization.metadata.items()}
+        stage["rows"] += int(meta[rows_in])
+        stage["out"] += int(meta["collected"] if layer == "raw" else meta["dagster/row_count"])
+        stage["quarantined"] += int(meta.get("quarantined", 0))
+        stage["cpu_s"] += float(meta["ycp/cpu_seconds"])
+        stage["peak_rss_mib"] = max(stage["peak_rss_mib"], float(meta["ycp/peak_rss_mib"]))
 
 
 def read_figures(instance: dg.DagsterInstance, ids: list[str]) -> dict:
@@ -275,8 +279,8 @@ def read_figures(instance: dg.DagsterInstance, ids: list[str]) -> dict:
         records = instance.get_run_records(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
         for record in records:
             seconds, materialized = step_events(instance, record.dagster_run.run_id)
-            for step, materialization in materialized.items():
-                add_step(totals, seconds[step], materialization)
+            for step, materializations in materialized.items():
+                add_step(totals, seconds[step], materializations)
             run_seconds.append(record.end_time - record.start_time)
             queued.append(record.start_time - record.create_timestamp.timestamp())
             outside.append(run_seconds[-1] - sum(seconds.values()))
@@ -342,7 +346,13 @@ def main(rows: int, baseline: int, days: int) -> None:
     started = time.monotonic()
     base = one_size(baseline, days)
     at_n = one_size(rows, days)
-    line: dict[str, object] = {"bench": "scale", "rows": rows, "baseline": baseline, "days": days}
+    line: dict[str, object] = {
+        "bench": "scale",
+        "rows": rows,
+        "baseline": baseline,
+        "days": days,
+        "days_per_run": RANGE_DAYS,
+    }
     line |= at_n
     line |= {f"{k}_baseline": v for k, v in base.items()}
     for stage in STAGES.values():

@@ -1,5 +1,7 @@
 """归集 Collect: a `raw/<bureau>/<dataset>` asset per catalog dataset, bureau × day partitions."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
@@ -10,8 +12,10 @@ from ycpipelines.collect.partition import collect_partition
 from ycpipelines.collect.records import Collected
 from ycpipelines.collect.resources import SourcesResource
 from ycpipelines.foundation.keys import Layer, raw_key
-from ycpipelines.foundation.metadata import process_usage, schema
-from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.lake import Lake, Partition
+from ycpipelines.foundation.metadata import schema
+from ycpipelines.foundation.partitions import dataset_partitions
+from ycpipelines.foundation.ranges import Event, materialize_each, ranged
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.registry import Registry
 from ycpipelines.registry.resource import RegistryResource
@@ -34,14 +38,14 @@ def launcher(context: dg.AssetExecutionContext, store: Registry) -> str:
     return known or f"unrecorded launcher of run {context.run_id}"
 
 
-def materialized(collected: Collected, started: dict[str, float]) -> dg.MaterializeResult:
-    """The run's metadata and check results (and what the step used since `started`); a
-    partition kept aside reports its counts only."""
+def materialized(collected: Collected) -> dg.MaterializeResult:
+    """A partition's metadata and check results; a partition kept aside reports its counts
+    only."""
     written = collected.written
     balance, missing = reconciled(written), delivered(written)
     if collected.tickets is None:  # nothing committed: no watermark, no tickets
         return dg.MaterializeResult(
-            metadata={**balance.metadata, **collected.outcome, **process_usage(started)},
+            metadata={**balance.metadata, **collected.outcome},
             check_results=[balance, missing],
         )
     after = collected.incremental_after
@@ -62,10 +66,40 @@ def materialized(collected: Collected, started: dict[str, float]) -> dg.Material
             "source_types": dg.MetadataValue.json(collected.source_types),
             "new_columns": ", ".join(collected.new_columns) or "none",
             "tickets": dg.MetadataValue.json(collected.tickets),
-            **process_usage(started),
         },
         check_results=[balance, missing],
     )
+
+
+def collect_one(
+    context: dg.AssetExecutionContext,
+    config: CollectConfig,
+    dataset: Dataset,
+    label: str,
+    partition: Partition,
+    lake: Lake,
+    sources: SourcesResource,
+    store: Registry,
+) -> dg.MaterializeResult:
+    """Collect one partition of the run, warning of source columns not in the catalog."""
+    collected = collect_partition(
+        dataset,
+        partition,
+        label=label,
+        lake=lake,
+        store=store,
+        sources=sources,
+        run_id=context.run_id,
+        launcher=lambda: launcher(context, store),
+        full_refresh=config.full_refresh,
+        accept_source_types=config.accept_source_types,
+        accept_shrink=config.accept_shrink,
+    )
+    if collected.tickets is not None and collected.new_columns:
+        context.log.warning(
+            f"{dataset.id}: source has columns not in the catalog, ignored: {collected.new_columns}"
+        )
+    return materialized(collected)
 
 
 def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
@@ -97,29 +131,14 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         lake: LakeResource,
         sources: SourcesResource,
         registry: RegistryResource,
-    ) -> dg.MaterializeResult:
-        started, store = process_usage(), registry.registry
-        collected = collect_partition(
-            dataset,
-            partition_of(context),
-            label=label,
-            lake=lake.lake,
-            store=store,
-            sources=sources,
-            run_id=context.run_id,
-            launcher=lambda: launcher(context, store),
-            full_refresh=config.full_refresh,
-            accept_source_types=config.accept_source_types,
-            accept_shrink=config.accept_shrink,
+    ) -> Iterator[Event]:
+        store = registry.registry
+        yield from materialize_each(
+            context,
+            lambda p: collect_one(context, config, dataset, label, p, lake.lake, sources, store),
         )
-        if collected.tickets is not None and collected.new_columns:
-            context.log.warning(
-                f"{dataset.id}: source has columns not in the catalog, "
-                f"ignored: {collected.new_columns}"
-            )
-        return materialized(collected, started)
 
-    return collect
+    return ranged(collect)
 
 
 def backfill_sensor(catalog: Catalog) -> dg.SensorDefinition:

@@ -1,5 +1,7 @@
 """脱敏 De-identify: `safe/<dataset>` per partition, with blocking privacy checks."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset, Policy, Role
@@ -9,8 +11,10 @@ from ycpipelines.deid.policies import safe_outputs
 from ycpipelines.deid.records import Deidentified
 from ycpipelines.deid.resources import DeidResource
 from ycpipelines.foundation.keys import Layer, safe_key, std_key
-from ycpipelines.foundation.metadata import lineage, process_usage, schema
-from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.lake import Partition
+from ycpipelines.foundation.metadata import lineage, schema
+from ycpipelines.foundation.partitions import dataset_partitions
+from ycpipelines.foundation.ranges import Event, materialize_each, ranged
 from ycpipelines.foundation.resources import LakeResource
 
 
@@ -29,11 +33,9 @@ def safe_columns(dataset: Dataset, key_version: str | None) -> list[tuple[str, s
     ]
 
 
-def materialized(
-    found: Deidentified, dataset: Dataset, started: dict[str, float]
-) -> dg.MaterializeResult:
-    """The run's metadata (schema with the key version, re-identification figures, what the
-    step used since `started`) and its three check results."""
+def materialized(found: Deidentified, dataset: Dataset) -> dg.MaterializeResult:
+    """A partition's metadata (schema with the key version, re-identification figures) and its
+    three check results."""
     balance = reconciled(found)
     return dg.MaterializeResult(
         metadata={
@@ -46,7 +48,6 @@ def materialized(
             "dagster/column_lineage": lineage(
                 {name: [(std_key(dataset), f.name)] for f, name, _, _ in safe_outputs(dataset)}
             ),
-            **process_usage(started),
         },
         check_results=[residual(found, dataset), k_anonymity(found, dataset), balance],
     )
@@ -77,11 +78,13 @@ def safe_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     )
     def de_identify(
         context: dg.AssetExecutionContext, lake: LakeResource, deid: DeidResource
-    ) -> dg.MaterializeResult:
-        started = process_usage()
-        found = deidentify_partition(
-            dataset, partition_of(context), lake=lake.lake, key=deid.key, run_id=context.run_id
-        )
-        return materialized(found, dataset, started)
+    ) -> Iterator[Event]:
+        def one(partition: Partition) -> dg.MaterializeResult:
+            found = deidentify_partition(
+                dataset, partition, lake=lake.lake, key=deid.key, run_id=context.run_id
+            )
+            return materialized(found, dataset)
 
-    return de_identify
+        yield from materialize_each(context, one)
+
+    return ranged(de_identify)

@@ -8,6 +8,7 @@ other partitions); products measure it under their generalization.
 """
 
 import warnings
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -15,8 +16,9 @@ from ycpipelines.catalog import Catalog, Dataset, Role, Thresholds
 from ycpipelines.deid.anonymity import anonymity
 from ycpipelines.deid.policies import safe_outputs
 from ycpipelines.foundation.keys import Layer, safe_key
-from ycpipelines.foundation.lake import Lake, duck, quoted
-from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.lake import Lake, Partition, duck, quoted
+from ycpipelines.foundation.partitions import dataset_partitions
+from ycpipelines.foundation.ranges import Event, check_each
 from ycpipelines.foundation.resources import LakeResource
 
 JOURNALIST_RISK = "journalist_risk"
@@ -45,12 +47,39 @@ def population_relation(population: Dataset, lake: Lake, quasi: list[str]) -> st
     )
 
 
+def journalist_risk(
+    dataset: Dataset, population: Dataset, quasi: list[str], partition: Partition, lake: Lake
+) -> dg.AssetCheckResult:
+    """Journalist risk of one `safe/<dataset>` partition against the register."""
+    required = Thresholds(k=dataset.k, max_risk=1 / dataset.k, average_risk=1.0)
+    safe = lake.file(Layer.SAFE, dataset.id, partition)
+    if not safe.exists() or not lake.any_committed(Layer.SAFE, population.id):
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"compared": False, "reason": "no committed partition to compare"},
+        )
+    with duck() as con:
+        figures = anonymity(
+            con,
+            f"read_parquet('{safe}')",
+            quasi,
+            dataset.k,
+            subject=dataset.subject,
+            population=population_relation(population, lake, quasi),
+        )
+    return dg.AssetCheckResult(
+        passed=(figures.journalist_max_risk or 0.0) <= required.max_risk or not dataset.enforce_k,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"compared": True, "enforced": dataset.enforce_k, **figures.metadata()},
+    )
+
+
 def journalist_check(
     catalog: Catalog, dataset: Dataset, quasi: list[str]
 ) -> dg.AssetChecksDefinition:
     population = catalog.population
     assert population is not None
-    required = Thresholds(k=dataset.k, max_risk=1 / dataset.k, average_risk=1.0)
 
     @dg.asset_check(
         asset=safe_key(dataset),
@@ -60,30 +89,11 @@ def journalist_check(
         description=f"journalist risk over {quasi} against the population register "
         f"(safe/{population.id}, latest record per person); measured, blocks nothing",
     )
-    def journalist(
-        context: dg.AssetCheckExecutionContext, lake: LakeResource
-    ) -> dg.AssetCheckResult:
-        safe = lake.lake.file(Layer.SAFE, dataset.id, partition_of(context))  # type: ignore[arg-type]
-        if not safe.exists() or not lake.lake.any_committed(Layer.SAFE, population.id):
-            return dg.AssetCheckResult(
-                passed=False,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"compared": False, "reason": "no committed partition to compare"},
-            )
-        with duck() as con:
-            figures = anonymity(
-                con,
-                f"read_parquet('{safe}')",
-                quasi,
-                dataset.k,
-                subject=dataset.subject,
-                population=population_relation(population, lake.lake, quasi),
-            )
-        return dg.AssetCheckResult(
-            passed=(figures.journalist_max_risk or 0.0) <= required.max_risk
-            or not dataset.enforce_k,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"compared": True, "enforced": dataset.enforce_k, **figures.metadata()},
+    def journalist(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> Iterator[Event]:
+        yield from check_each(
+            context,
+            dg.AssetCheckKey(safe_key(dataset), JOURNALIST_RISK),
+            lambda p: journalist_risk(dataset, population, quasi, p, lake.lake),
         )
 
     return journalist

@@ -7,7 +7,7 @@ from typing import Protocol
 import dagster as dg
 
 from ycpipelines.foundation.keys import DatasetLike
-from ycpipelines.foundation.lake import TIMEZONE, Partition
+from ycpipelines.foundation.lake import TIMEZONE
 
 # A bureau × day run not ended after 6 hours is failed by run monitoring: a run whose process
 # went down with its code server (a machine restart) would otherwise stay STARTED for ever.
@@ -39,11 +39,6 @@ def partition_key(bureau: str, day: str) -> dg.MultiPartitionKey:
 def days_between(first: date, last: date) -> list[str]:
     """Every ISO day from first to last, both included."""
     return [(first + timedelta(n)).isoformat() for n in range((last - first).days + 1)]
-
-
-def partition_of(context: dg.AssetExecutionContext) -> Partition:
-    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
-    return Partition(bureau=keys["bureau"], date=keys["date"])
 
 
 def partition_check(

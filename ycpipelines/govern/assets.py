@@ -1,13 +1,16 @@
 """治理 Govern: `std/<dataset>` (standardized, quality-gated) and its quarantine per partition."""
 
 import hashlib
+from collections.abc import Iterator
 
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.keys import Layer, raw_key, std_key
-from ycpipelines.foundation.metadata import lineage, process_usage, schema
-from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.lake import Partition
+from ycpipelines.foundation.metadata import lineage, schema
+from ycpipelines.foundation.partitions import dataset_partitions
+from ycpipelines.foundation.ranges import Event, materialize_each, ranged
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.govern.checks import (
     check_specs,
@@ -32,11 +35,8 @@ def code_version(catalog: Catalog, dataset: Dataset, suite: Suite) -> str:
     return f"{catalog.versions[dataset.id]}-{suite.version}-{standards_version}"
 
 
-def materialized(
-    governed: Governed, dataset: Dataset, started: dict[str, float]
-) -> dg.MaterializeResult:
-    """The run's metadata (with what the step used since `started`) and its three check
-    results."""
+def materialized(governed: Governed, dataset: Dataset) -> dg.MaterializeResult:
+    """A partition's metadata and its three check results."""
     routed = governed.routed
     balance = reconciled(routed)
     return dg.MaterializeResult(
@@ -51,7 +51,6 @@ def materialized(
             "dagster/column_lineage": lineage(
                 {f.name: [(raw_key(dataset), f.name)] for f in dataset.fields}
             ),
-            **process_usage(started),
         },
         check_results=[
             quality_gate(governed.gate),
@@ -86,17 +85,19 @@ def std_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
     )
     def govern(
         context: dg.AssetExecutionContext, lake: LakeResource, registry: RegistryResource
-    ) -> dg.MaterializeResult:
-        started = process_usage()
-        governed = govern_partition(
-            catalog,
-            dataset,
-            suite,
-            partition_of(context),
-            lake=lake.lake,
-            store=registry.registry,
-            run_id=context.run_id,
-        )
-        return materialized(governed, dataset, started)
+    ) -> Iterator[Event]:
+        def one(partition: Partition) -> dg.MaterializeResult:
+            governed = govern_partition(
+                catalog,
+                dataset,
+                suite,
+                partition,
+                lake=lake.lake,
+                store=registry.registry,
+                run_id=context.run_id,
+            )
+            return materialized(governed, dataset)
 
-    return govern
+        yield from materialize_each(context, one)
+
+    return ranged(govern)

@@ -11,19 +11,69 @@ It warns; conflicts become bureau tickets.
 """
 
 import warnings
+from collections.abc import Iterator
 
 import dagster as dg
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.feedback import conflict_findings
 from ycpipelines.foundation.keys import Layer, raw_key, std_key
-from ycpipelines.foundation.lake import duck
-from ycpipelines.foundation.partitions import dataset_partitions, partition_of
+from ycpipelines.foundation.lake import Lake, Partition, duck
+from ycpipelines.foundation.partitions import dataset_partitions
+from ycpipelines.foundation.ranges import Event, check_each
 from ycpipelines.foundation.resources import LakeResource
 from ycpipelines.govern.conflicts import EXAMPLES, authorities, find_conflicts
+from ycpipelines.registry import Registry
 from ycpipelines.registry.resource import RegistryResource
 
 ONE_SOURCE = "one_source"
+
+
+def compare_partition(
+    catalog: Catalog,
+    dataset: Dataset,
+    partition: Partition,
+    lake: Lake,
+    store: Registry,
+    run_id: str,
+) -> dg.AssetCheckResult:
+    """一数一源 for one partition: conflicts recorded, tickets synced."""
+    raw = lake.file(Layer.RAW, dataset.id, partition)
+    with duck() as con:
+        compared = find_conflicts(con, catalog, dataset, raw, lake) if raw.exists() else None
+    if compared is None:
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"compared": False, "reason": "no committed partition to compare"},
+        )
+    by_element, found = compared
+    store.replace_conflicts(
+        dataset=dataset.id,
+        bureau=partition.bureau,
+        day=partition.date,
+        run_id=run_id,
+        found=found,
+    )
+    tickets = store.sync_tickets(
+        dataset=dataset.id,
+        bureau=partition.bureau,
+        day=partition.date,
+        stage=ONE_SOURCE,
+        run_id=run_id,
+        found=conflict_findings(found),
+        clean=True,
+    )
+    return dg.AssetCheckResult(
+        passed=not found,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "compared": True,
+            "conflicts_by_element": dg.MetadataValue.json(by_element),
+            "tickets": dg.MetadataValue.json(tickets),
+            "examples": dg.MetadataValue.json(found[:EXAMPLES]),
+        },
+    )
 
 
 def one_source_check(catalog: Catalog, dataset: Dataset) -> dg.AssetChecksDefinition:
@@ -39,46 +89,13 @@ def one_source_check(catalog: Catalog, dataset: Dataset) -> dg.AssetChecksDefini
     )
     def one_source(
         context: dg.AssetCheckExecutionContext, lake: LakeResource, registry: RegistryResource
-    ) -> dg.AssetCheckResult:
-        partition = partition_of(context)  # type: ignore[arg-type]
-        raw = lake.lake.file(Layer.RAW, dataset.id, partition)
-        with duck() as con:
-            compared = (
-                find_conflicts(con, catalog, dataset, raw, lake.lake) if raw.exists() else None
-            )
-        if compared is None:
-            return dg.AssetCheckResult(
-                passed=False,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"compared": False, "reason": "no committed partition to compare"},
-            )
-        by_element, found = compared
-        store = registry.registry
-        store.replace_conflicts(
-            dataset=dataset.id,
-            bureau=partition.bureau,
-            day=partition.date,
-            run_id=context.run.run_id,
-            found=found,
-        )
-        tickets = store.sync_tickets(
-            dataset=dataset.id,
-            bureau=partition.bureau,
-            day=partition.date,
-            stage=ONE_SOURCE,
-            run_id=context.run.run_id,
-            found=conflict_findings(found),
-            clean=True,
-        )
-        return dg.AssetCheckResult(
-            passed=not found,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "compared": True,
-                "conflicts_by_element": dg.MetadataValue.json(by_element),
-                "tickets": dg.MetadataValue.json(tickets),
-                "examples": dg.MetadataValue.json(found[:EXAMPLES]),
-            },
+    ) -> Iterator[Event]:
+        yield from check_each(
+            context,
+            dg.AssetCheckKey(raw_key(dataset), ONE_SOURCE),
+            lambda p: compare_partition(
+                catalog, dataset, p, lake.lake, registry.registry, context.run.run_id
+            ),
         )
 
     return one_source

@@ -1,0 +1,128 @@
+"""A run's partitions (批次范围): one bureau × day, or a range of days a backfill gave one run.
+
+Backfills run `RANGE_DAYS` days per run (`dg.BackfillPolicy.multi_run`): a year is a dozen runs
+per bureau instead of 365, each paying once what Dagster costs per run (a process that loads the
+code location). Inside a run every partition is still done, recorded and checked on its own:
+`materialize_each` and `check_each` call the stage's plain per-partition function for each day
+and report that day's metadata and check results under its partition key. A day that raises in a
+range is reported as not committed and the others go on; the step fails at the end with the
+first error (a run of one partition raises at once, as before).
+"""
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import dagster as dg
+
+from ycpipelines.foundation.lake import Partition
+from ycpipelines.foundation.metadata import process_usage
+
+RANGE_DAYS = 31  # days per backfill run: a month
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=RANGE_DAYS)
+
+Result = TypeVar("Result")
+Event = dg.AssetCheckEvaluation | dg.MaterializeResult | dg.Output
+
+
+def ranged(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The asset, backfilled `RANGE_DAYS` days per run."""
+    return asset.with_attributes(backfill_policy=BACKFILL_POLICY)
+
+
+def partitions_of(context: dg.OpExecutionContext) -> list[tuple[str, Partition]]:
+    """The run's partition keys with their bureau × day, in day order."""
+    keys = context.partition_keys
+    return [(key, Partition(**key.keys_by_dimension)) for key in keys]  # type: ignore[attr-defined]
+
+
+def failure_text(error: Exception) -> str:
+    """What a failed day's metadata says: the pipeline's own failure message, or only the
+    error's type (a library's message may quote a source value)."""
+    if isinstance(error, dg.Failure) and error.description:
+        return error.description
+    return type(error).__name__
+
+
+def each(
+    context: dg.OpExecutionContext, work: Callable[[Partition], Result]
+) -> Iterator[tuple[str, Result | Exception]]:
+    """`work` for each partition of the run: its result, or in a range the error it raised."""
+    keys = partitions_of(context)
+    for key, partition in keys:
+        try:
+            yield key, work(partition)
+        except Exception as error:
+            if len(keys) == 1:
+                raise
+            context.log.error(f"{partition.date}: {failure_text(error)}; the range goes on")
+            yield key, error
+
+
+def evaluation(
+    context: dg.OpExecutionContext,
+    key: str,
+    result: dg.AssetCheckResult,
+    check_key: dg.AssetCheckKey,
+) -> dg.AssetCheckEvaluation:
+    """A check result recorded under the day it checked."""
+    spec = context.assets_def.get_spec_for_check_key(check_key)
+    return dg.AssetCheckEvaluation(
+        check_name=check_key.name,
+        asset_key=check_key.asset_key,
+        passed=result.passed,
+        metadata=result.metadata,
+        severity=result.severity,
+        description=result.description,
+        blocking=spec.blocking,
+        partition=key,
+    )
+
+
+def check_outputs(context: dg.OpExecutionContext) -> Iterator[dg.Output]:
+    """The step's check outputs (their results were recorded per day)."""
+    for check_key in context.selected_asset_check_keys:
+        name = context.assets_def.get_output_name_for_asset_check_key(check_key)
+        yield dg.Output(None, output_name=name)
+
+
+def materialize_each(
+    context: dg.AssetExecutionContext, work: Callable[[Partition], dg.MaterializeResult]
+) -> Iterator[Event]:
+    """Materialize each partition of the run with `work`: its metadata (and what it used) and
+    its check results go under its key."""
+    op, failures = context.op_execution_context, []
+    for key, outcome in each(op, lambda p: (process_usage(), work(p))):
+        if isinstance(outcome, Exception):
+            failures.append(outcome)
+            context.add_asset_metadata(
+                {"committed": False, "failure": failure_text(outcome)}, partition_key=key
+            )
+            continue
+        started, result = outcome
+        metadata = {**(result.metadata or {}), **process_usage(started)}
+        context.add_asset_metadata(metadata, partition_key=key)
+        for check in result.check_results:
+            check_key = dg.AssetCheckKey(context.asset_key, check.check_name or "")
+            if check_key in op.selected_asset_check_keys:
+                yield evaluation(op, key, check, check_key)
+    yield dg.MaterializeResult()
+    yield from check_outputs(op)
+    if failures:
+        raise failures[0]
+
+
+def check_each(
+    context: dg.AssetCheckExecutionContext,
+    check_key: dg.AssetCheckKey,
+    work: Callable[[Partition], dg.AssetCheckResult],
+) -> Iterator[Event]:
+    """Run a partitioned check on each partition of the run, each result under its day."""
+    op, failures = context.op_execution_context, []
+    for key, outcome in each(op, work):
+        if isinstance(outcome, Exception):
+            failures.append(outcome)
+        else:
+            yield evaluation(op, key, outcome, check_key)
+    yield from check_outputs(op)
+    if failures:
+        raise failures[0]
