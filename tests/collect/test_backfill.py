@@ -8,8 +8,15 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from ycpipelines.cli import main
+from ycpipelines.foundation.partitions import partition_key
+
+from helpers import materializations
 
 DAYS = ("2025-06-29", "2025-06-30")
 
@@ -24,17 +31,30 @@ def test_a_bureau_backfill_runs_through_the_daemon(
     assert daemon.poll() is None, (yc_home / "daemon.log").read_text()[-3000:]
     assert waited.exit_code == 0, waited.output
     backfill_id = re.search(r"backfill (\S+) submitted", waited.output)[1]
-    assert f"backfill {backfill_id}: 2 runs succeeded" in waited.output
-    assert "2/2 runs" in waited.output  # the progress shown on stderr
     assert instance.get_backfill(backfill_id).status in (
         BulkActionStatus.COMPLETED,
         BulkActionStatus.COMPLETED_SUCCESS,
     )
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-    assert sorted(r.tags["dagster/partition/date"] for r in runs) == list(DAYS)
-    assert {r.tags["dagster/partition/bureau"] for r in runs} == {"population"}
-    assert {r.tags["dagster/max_runtime"] for r in runs} == {str(6 * 3600)}  # not STARTED for ever
-    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    # Both days in one run (a backfill run takes up to a month of days), each day committed.
+    [run] = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    keys = [partition_key("population", day) for day in DAYS]
+    assert (run.tags[ASSET_PARTITION_RANGE_START_TAG], run.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
+        keys[0],
+        keys[1],
+    )
+    assert (run.tags["ycp/bureau"], run.tags["dagster/max_runtime"]) == (
+        "population",
+        str(6 * 3600),
+    )
+    raw = materializations(instance, dg.AssetKey(["raw", "population", "residents"]))
+    assert [raw[k]["committed"] for k in keys] == [True, True]
+    rows = sum(raw[k]["dagster/row_count"] for k in keys)
+    # What it says counts runs and days truthfully: one run, two days, their rows.
+    assert f"backfill {backfill_id}: 1 runs succeeded, 2 days, {rows} rows collected" in (
+        waited.output
+    )
+    assert "2/2 days × datasets" in waited.output  # the progress shown on stderr
     for day in DAYS:
         assert (
             yc_home / "lake/safe/residents/bureau=population" / f"date={day}" / "data.parquet"

@@ -46,7 +46,7 @@ def command(
     """补采: submit a backfill of a bureau's days; the Dagster daemon runs it."""
     import dagster as dg
 
-    from ycpipelines.collect.backfill import submit_backfill
+    from ycpipelines.collect.backfill import chosen_datasets, submit_backfill
     from ycpipelines.definitions import build_definitions
 
     catalog = cli.catalog()
@@ -66,34 +66,42 @@ def command(
             "the daemon runs it (dagster-daemon, or make dev)"
         )
         if wait:
-            await_backfill(instance, backfill_id, (last - first).days + 1, timeout)
+            covered = len(chosen_datasets(catalog, bureau, list(datasets)))
+            await_backfill(instance, backfill_id, ((last - first).days + 1) * covered, timeout)
 
 
 def await_backfill(
     instance: "dg.DagsterInstance", backfill_id: str, total: int, timeout: float | None
 ) -> None:
-    """Poll the instance until the backfill's runs (one per day) finish, showing progress;
-    a clean error if any failed, or if `timeout` seconds passed first."""
-    from ycpipelines.collect.backfill import backfill_state
+    """Poll the instance until the backfill's runs (each up to a month of days) finish,
+    showing the `total` days × datasets collected; a clean error if any run failed, or if
+    `timeout` seconds passed first."""
+    from ycpipelines.collect.backfill import Committed, backfill_state
 
     rows: dict[str, int] = {}
+    partitions: dict[str, Committed] = {}
     started = time.monotonic()
-    with RunsProgress(f"backfill {backfill_id}") as progress:
+    with RunsProgress(f"backfill {backfill_id}", unit="days × datasets") as progress:
         while True:
-            state = backfill_state(instance, backfill_id, rows)
-            progress.update(state.done, max(total, state.done), state.failed, state.rows)
+            state = backfill_state(instance, backfill_id, rows, partitions)
+            progress.update(state.partitions, total, state.failed, state.rows)
             if state.finished:
                 break
             if timeout is not None and time.monotonic() - started > timeout:
                 raise click.ClickException(
-                    f"backfill {backfill_id}: {state.done} of {total} runs finished after "
-                    f"{timeout:g}s; is the daemon running (dagster-daemon, or make dev)?"
+                    f"backfill {backfill_id}: {state.partitions} of {total} days × datasets "
+                    f"collected ({state.done} runs finished) after {timeout:g}s; "
+                    "is the daemon running (dagster-daemon, or make dev)?"
                 )
             time.sleep(POLL_SECONDS)
     if not state.ok:
         raise click.ClickException(
-            f"backfill {backfill_id}: {state.failed} of {state.done} runs failed"
+            f"backfill {backfill_id}: {state.failed} of {state.done} runs failed; "
+            f"{state.partitions} of {total} days × datasets collected"
             if state.failed
             else f"backfill {backfill_id} did not complete"
         )
-    click.echo(f"backfill {backfill_id}: {state.done} runs succeeded, {state.rows} rows collected")
+    click.echo(
+        f"backfill {backfill_id}: {state.done} runs succeeded, {state.days} days, "
+        f"{state.rows} rows collected"
+    )

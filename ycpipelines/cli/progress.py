@@ -1,4 +1,5 @@
-"""Progress of long work (进度) on stderr: runs done of total, rows/s when known, elapsed."""
+"""Progress of long work (进度) on stderr: runs (or days) done of total, rows/s when known,
+elapsed."""
 
 import time
 from types import TracebackType
@@ -15,15 +16,16 @@ from ycpipelines.cli.output import console
 
 
 class RunsProgress:
-    """A progress bar of Dagster runs; `update` it with what is known so far."""
+    """A progress bar of Dagster runs, or of what they do (`unit`: days of a backfill);
+    `update` it with what is known so far."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, unit: str = "runs") -> None:
         self.started = time.monotonic()
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("runs{task.fields[failed]}{task.fields[rate]}"),
+            TextColumn(unit + "{task.fields[failed]}{task.fields[rate]}"),
             TimeElapsedColumn(),
             console=console(err=True),
         )
@@ -32,14 +34,14 @@ class RunsProgress:
     def update(
         self, done: int, total: int | None, failed: int = 0, rows: int | None = None
     ) -> None:
-        """Runs done of `total` (None while unknown), how many failed, rows handled so far."""
+        """Done of `total` (None while unknown), how many runs failed, rows handled so far."""
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = f", {rows / elapsed:,.0f} rows/s" if rows else ""
         self.bar.update(
             self.task,
             completed=done,
             total=total,
-            failed=f", {failed} failed" if failed else "",
+            failed=f", {failed} runs failed" if failed else "",
             rate=rate,
         )
 

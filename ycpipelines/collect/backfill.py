@@ -33,6 +33,8 @@ UNFINISHED = (BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkAction
 # The rows each finished run of an unfinished backfill collected, kept between the sensor's
 # ticks (a finished run's rows never change): a tick reads only the newly finished runs' logs.
 FINISHED_ROWS: dict[str, dict[str, int]] = {}
+Committed = frozenset[tuple[str, str]]  # a run's committed raw partitions: (asset, partition key)
+FINISHED_PARTITIONS: dict[str, dict[str, Committed]] = {}  # and the raw partitions it committed
 
 
 def partition_days(catalog: Catalog, dataset: Dataset) -> tuple[date, date]:
@@ -75,6 +77,16 @@ def submit_backfill(
     return add_backfill(instance, graph, catalog, bureau, (first, last), datasets or [], {})
 
 
+def chosen_datasets(catalog: Catalog, bureau: str, datasets: list[str]) -> list[Dataset]:
+    """The bureau's datasets a backfill covers: all, or those of `datasets` it delivers."""
+    chosen = [
+        d for d in catalog.datasets if d.bureau == bureau and (not datasets or d.id in datasets)
+    ]
+    if not chosen:
+        raise ValueError(f"bureau {bureau!r} delivers none of {datasets or 'the catalog'}")
+    return chosen
+
+
 def add_backfill(
     instance: dg.DagsterInstance,
     graph: "BaseAssetGraph",
@@ -86,11 +98,7 @@ def add_backfill(
 ) -> str:
     """Add to the instance a backfill of `bureau`'s datasets (all, or `datasets`) for `days`."""
     first, last = days
-    chosen = [
-        d for d in catalog.datasets if d.bureau == bureau and (not datasets or d.id in datasets)
-    ]
-    if not chosen:
-        raise ValueError(f"bureau {bureau!r} delivers none of {datasets or 'the catalog'}")
+    chosen = chosen_datasets(catalog, bureau, datasets)
     check_days(catalog, chosen[0], first, last)
     backfill = PartitionBackfill.from_asset_partitions(
         backfill_id=make_new_backfill_id(),
@@ -146,9 +154,11 @@ def serve_requests(
             submitted += 1
         elif found.backfill_id:
             rows = FINISHED_ROWS.setdefault(found.backfill_id, {})
-            state = backfill_state(instance, found.backfill_id, rows)
+            partitions = FINISHED_PARTITIONS.setdefault(found.backfill_id, {})
+            state = backfill_state(instance, found.backfill_id, rows, partitions)
             if state.finished:
                 FINISHED_ROWS.pop(found.backfill_id, None)
+                FINISHED_PARTITIONS.pop(found.backfill_id, None)
             store.backfill_progress(
                 found.id,
                 done=state.done,
@@ -162,52 +172,80 @@ def serve_requests(
 
 @dataclass(frozen=True)
 class BackfillState:
-    """Where a backfill stands (补采进度): its runs done and failed, the rows they collected."""
+    """Where a backfill stands (补采进度): its runs done and failed (a run does up to a month
+    of days), the raw partitions (dataset × day) and the days they committed, the rows."""
 
     finished: bool
     failed_backfill: bool
     done: int
     failed: int
     rows: int
+    partitions: int = 0
+    days: int = 0
 
     @property
     def ok(self) -> bool:
         return self.finished and not self.failed_backfill and not self.failed
 
 
+def raw_of(
+    materializations: Iterable[dg.AssetMaterialization | None],
+) -> list[dg.AssetMaterialization]:
+    """The raw/ materializations among a run's."""
+    return [m for m in materializations if m and m.asset_key.path[0] == Layer.RAW]
+
+
 def rows_collected(materializations: Iterable[dg.AssetMaterialization | None]) -> int:
     """Rows a run collected: the row counts of its raw/ materializations."""
     total = 0
-    for materialization in materializations:
-        if materialization and materialization.asset_key.path[0] == Layer.RAW:
-            count = materialization.metadata.get("dagster/row_count")
-            total += int(count.value) if count is not None else 0  # type: ignore[arg-type]
+    for materialization in raw_of(materializations):
+        count = materialization.metadata.get("dagster/row_count")
+        total += int(count.value) if count is not None else 0  # type: ignore[arg-type]
     return total
 
 
-def collected(instance: dg.DagsterInstance, run_id: str) -> int:
-    """Rows a finished run collected."""
+def partitions_committed(materializations: Iterable[dg.AssetMaterialization | None]) -> Committed:
+    """The raw partitions a run committed: a day of a range that failed, or was kept aside, is
+    materialized too, with `committed` False."""
+    return frozenset(
+        (m.asset_key.to_user_string(), m.partition or "")
+        for m in raw_of(materializations)
+        if (flag := m.metadata.get("committed")) is not None and flag.value is True
+    )
+
+
+def collected(instance: dg.DagsterInstance, run_id: str) -> tuple[int, Committed]:
+    """Rows a finished run collected, and the raw partitions it committed."""
     logs = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-    return rows_collected(entry.asset_materialization for entry in logs)
+    found = [entry.asset_materialization for entry in logs]
+    return rows_collected(found), partitions_committed(found)
 
 
 def backfill_state(
-    instance: dg.DagsterInstance, backfill_id: str, rows: dict[str, int]
+    instance: dg.DagsterInstance,
+    backfill_id: str,
+    rows: dict[str, int],
+    partitions: dict[str, Committed] | None = None,
 ) -> BackfillState:
-    """Read the backfill and its runs; `rows` caches the rows of each finished run."""
+    """Read the backfill and its runs; `rows` and `partitions` cache each finished run's rows
+    and committed partitions (without a `partitions` cache every finished run is read again)."""
     backfill = instance.get_backfill(backfill_id)
     if backfill is None:
         raise ValueError(f"no backfill {backfill_id}")
+    partitions = {} if partitions is None else partitions
     runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
     finished = [r for r in runs if r.is_finished]
     for run in finished:
-        if run.run_id not in rows:
-            rows[run.run_id] = collected(instance, run.run_id)
+        if run.run_id not in rows or run.run_id not in partitions:
+            rows[run.run_id], partitions[run.run_id] = collected(instance, run.run_id)
+    done = frozenset().union(*(partitions[r.run_id] for r in finished))
     return BackfillState(
         finished=backfill.status not in UNFINISHED and len(finished) == len(runs),
         failed_backfill=backfill.status
         in (BulkActionStatus.FAILED, BulkActionStatus.COMPLETED_FAILED, BulkActionStatus.CANCELED),
         done=len(finished),
         failed=sum(r.status != dg.DagsterRunStatus.SUCCESS for r in finished),
-        rows=sum(rows.values()),
+        rows=sum(rows[r.run_id] for r in finished),
+        partitions=len(done),
+        days=len({partition for _, partition in done}),
     )
