@@ -10,17 +10,18 @@ import pyarrow.compute as pc
 
 from ycpipelines.catalog import Dataset
 from ycpipelines.foundation.masking import mask
+from ycpipelines.foundation.ranges import ReportedError
 
 COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 SHOWN_CHARS = 100  # of each value of a row set aside for its length
 
 
-class SchemaDriftError(RuntimeError):
+class SchemaDriftError(RuntimeError, ReportedError):
     """The source no longer matches what the catalog and the last committed load expect."""
 
 
-class DeliveryError(ValueError):
+class DeliveryError(ValueError, ReportedError):
     """A delivery that cannot be read at all; the message names the file and line, never a
     value of it."""
 

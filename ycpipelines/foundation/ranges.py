@@ -35,11 +35,18 @@ def partitions_of(context: dg.OpExecutionContext) -> list[tuple[str, Partition]]
     return [(key, Partition(**key.keys_by_dimension)) for key in keys]  # type: ignore[attr-defined]
 
 
+class ReportedError(Exception):
+    """An error of the pipeline's own whose message names what failed (file, line, column),
+    never a source value: a failed day's metadata shows it."""
+
+
 def failure_text(error: Exception) -> str:
     """What a failed day's metadata says: the pipeline's own failure message, or only the
     error's type (a library's message may quote a source value)."""
     if isinstance(error, dg.Failure) and error.description:
         return error.description
+    if isinstance(error, ReportedError):
+        return f"{type(error).__name__}: {error}"
     return type(error).__name__
 
 
