@@ -7,7 +7,9 @@ shipped files:
 - a run's wall time as a line through the two measured sizes (mean run seconds against rows per
   run: baseline and N), plus the run slot's idle time per run (queue, daemon ticks, launch);
   measured with two runs sharing two cores, so a pod of `cpu` cores is credited nothing extra;
-- partitions: the catalog's datasets × 365 days (one run each, as a year of bureau × day);
+- partitions: the catalog's datasets × 365 days; a full re-collection is a backfill, so
+  `RANGE_DAYS` of them per run (ycpipelines/foundation/ranges.py), one day's increment is one
+  run per dataset;
 - pods at once: the Helm queue (`maxConcurrentRuns`, the per-bureau limit × bureaus);
 - lake: the whole lake's bytes per source row (raw/ + std/ + safe/ + quarantine).
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from ycpipelines.catalog import load_catalog
+from ycpipelines.foundation.ranges import RANGE_DAYS
 
 HELM = Path(__file__).resolve().parent.parent / "deploy" / "helm" / "values.yaml"
 DAYS = 365
@@ -49,13 +52,15 @@ def sizing_row(line: dict, records: int, datasets: int, pods: int) -> str:
     cpu_run = (line["cpu_s"] - sum(line[f"{s}_cpu_s"] for s in STAGES)) / line["runs"]
     partitions = datasets * DAYS
     per_partition = records / partitions
-    full_cpu_h = (records * cpu_row + partitions * cpu_run) / 3600
-    full_wall_h = math.ceil(partitions / pods) * run_seconds(line, per_partition) / 3600
+    runs = datasets * math.ceil(DAYS / RANGE_DAYS)
+    full_cpu_h = (records * cpu_row + runs * cpu_run) / 3600
+    full_wall_h = math.ceil(runs / pods) * run_seconds(line, records / runs) / 3600
     day_cpu_h = datasets * (per_partition * cpu_row + cpu_run) / 3600
     day_wall_s = run_seconds(line, per_partition)
     lake_gb = records * line["lake_bytes_per_row"] / 1e9
     return (
-        f"| {records / 1e6:,.0f} M | {partitions:,} × {per_partition:,.0f} rows | {pods} | "
+        f"| {records / 1e6:,.0f} M | {partitions:,} × {per_partition:,.0f} rows in {runs} runs "
+        f"| {pods} | "
         f"{full_cpu_h:,.1f} | {full_wall_h:,.1f} h | {datasets} runs, {day_cpu_h:,.2f} CPU h, "
         f"{day_wall_s:,.0f} s | {lake_gb:,.0f} GB |"
     )

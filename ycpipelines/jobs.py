@@ -1,13 +1,19 @@
-"""Jobs that span stages: one partitioned job per dataset (collect → govern → de-identify), and
-the products job. A blocking check only stops the steps after it inside the same run."""
+"""Jobs that span stages: one partitioned job per dataset (collect → govern → de-identify), one
+per bureau doing the same for all its datasets (the daily collection's), and the products job.
+A blocking check only stops the steps after it inside the same run."""
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ycpipelines.catalog import Catalog, Dataset
+from ycpipelines.catalog.models import Bureau
 from ycpipelines.deid.population import JOURNALIST_RISK, register_columns
 from ycpipelines.foundation.keys import product_key, raw_key, safe_key, std_key
-from ycpipelines.foundation.partitions import PARTITION_RUN_TAGS, dataset_partitions
+from ycpipelines.foundation.partitions import (
+    PARTITION_RUN_TAGS,
+    bureau_partitions,
+    dataset_partitions,
+)
 from ycpipelines.govern.conflicts import authorities
 from ycpipelines.govern.master import master_key
 from ycpipelines.govern.one_source import ONE_SOURCE
@@ -15,6 +21,10 @@ from ycpipelines.govern.one_source import ONE_SOURCE
 
 def dataset_job_name(dataset: Dataset) -> str:
     return f"ingest_{dataset.id}"
+
+
+def bureau_job_name(bureau: Bureau) -> str:
+    return f"collect_{bureau.id}"
 
 
 def check_job_name(dataset: Dataset) -> str:
@@ -32,12 +42,36 @@ def cross_checks(catalog: Catalog, dataset: Dataset) -> list[dg.AssetCheckKey]:
     return keys
 
 
+def collected_bureaus(catalog: Catalog) -> list[Bureau]:
+    """The bureaus delivering at least one dataset."""
+    return [b for b in catalog.bureaus if catalog.datasets_of(b.id)]
+
+
+def stages(catalog: Catalog, datasets: list[Dataset]) -> dg.AssetSelection:
+    """raw/, std/ and safe/ of `datasets` with their checks, minus those reading another dataset."""
+    keys = [k for d in datasets for k in (raw_key(d), std_key(d), safe_key(d))]
+    crossing = [c for d in datasets for c in cross_checks(catalog, d)]
+    return dg.AssetSelection.assets(*keys) - dg.AssetSelection.checks(*crossing)
+
+
+def bureau_job(catalog: Catalog, bureau: Bureau) -> UnresolvedAssetJobDefinition:
+    """One run collects, governs and de-identifies every dataset of `bureau` for a day."""
+    datasets = catalog.datasets_of(bureau.id)
+    return dg.define_asset_job(
+        bureau_job_name(bureau),
+        selection=stages(catalog, datasets),
+        partitions_def=bureau_partitions(catalog, bureau.id),
+        description=f"自动归集 {bureau.label}: 归集→治理→脱敏 "
+        f"{', '.join(d.label for d in datasets)}, one day per run",
+        tags=PARTITION_RUN_TAGS,
+    )
+
+
 def jobs(catalog: Catalog) -> list[UnresolvedAssetJobDefinition]:
     ingest = [
         dg.define_asset_job(
             dataset_job_name(d),
-            selection=dg.AssetSelection.assets(raw_key(d), std_key(d), safe_key(d))
-            - dg.AssetSelection.checks(*cross_checks(catalog, d)),
+            selection=stages(catalog, [d]),
             partitions_def=dataset_partitions(catalog, d),
             description=f"归集→治理→脱敏 {d.label}, one bureau × day partition per run",
             tags=PARTITION_RUN_TAGS,
@@ -65,4 +99,5 @@ def jobs(catalog: Catalog) -> list[UnresolvedAssetJobDefinition]:
         selection=dg.AssetSelection.assets(master_key()),
         description="主数据: rebuild the person master from every standardized source",
     )
-    return [*ingest, *checks, master, products]
+    collect = [bureau_job(catalog, b) for b in collected_bureaus(catalog)]
+    return [*ingest, *collect, *checks, master, products]

@@ -369,6 +369,10 @@ class Catalog(Strict):
     def bureau(self, bureau_id: str) -> Bureau:
         return next(b for b in self.bureaus if b.id == bureau_id)
 
+    def datasets_of(self, bureau_id: str) -> list[Dataset]:
+        """The datasets a bureau delivers, in catalog order."""
+        return [d for d in self.datasets if d.bureau == bureau_id]
+
     def standard(self, field: SourceField) -> Standard:
         return self.standards[field.standard or "text"]
 

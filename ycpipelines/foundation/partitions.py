@@ -21,15 +21,20 @@ class Calendar(Protocol):
     def start_date(self) -> date: ...
 
 
-def dataset_partitions(catalog: Calendar, dataset: DatasetLike) -> dg.MultiPartitionsDefinition:
+def bureau_partitions(catalog: Calendar, bureau: str) -> dg.MultiPartitionsDefinition:
+    """A bureau's days from the catalog's start: every dataset it delivers has these."""
     return dg.MultiPartitionsDefinition(
         {
-            "bureau": dg.StaticPartitionsDefinition([dataset.bureau]),
+            "bureau": dg.StaticPartitionsDefinition([bureau]),
             "date": dg.DailyPartitionsDefinition(
                 start_date=catalog.start_date.isoformat(), timezone=TIMEZONE
             ),
         }
     )
+
+
+def dataset_partitions(catalog: Calendar, dataset: DatasetLike) -> dg.MultiPartitionsDefinition:
+    return bureau_partitions(catalog, dataset.bureau)
 
 
 def partition_key(bureau: str, day: str) -> dg.MultiPartitionKey:
