@@ -43,7 +43,12 @@ from scale_sources import FIRST_DAY, generate
 from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.collect.backfill import BACKFILL_TAG, add_backfill, backfill_state
+from ycpipelines.collect.backfill import (
+    BACKFILL_TAG,
+    Committed,
+    add_backfill,
+    backfill_state,
+)
 from ycpipelines.foundation.ranges import RANGE_DAYS
 from ycpipelines.ops.serve import (
     INSTANCE,
@@ -180,10 +185,11 @@ def failure_of(instance: dg.DagsterInstance, run_id: str) -> str:
 def wait_for_backfills(services: Services, instance: dg.DagsterInstance, ids: list[str]) -> None:
     """Until every backfill has finished; a failed run fails the bench with its messages."""
     rows: dict[str, int] = {}
+    partitions: dict[str, Committed] = {}
     shown = (-1, 0.0)
     while True:
         alive(services)
-        states = [backfill_state(instance, i, rows) for i in ids]
+        states = [backfill_state(instance, i, rows, partitions) for i in ids]
         if any(s.failed or s.failed_backfill for s in states):
             failed = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
             detail = failure_of(instance, failed[0].run_id) if failed else "no run failed"
@@ -194,7 +200,8 @@ def wait_for_backfills(services: Services, instance: dg.DagsterInstance, ids: li
         done = sum(s.done for s in states)
         if done != shown[0] or time.monotonic() - shown[1] > 120:
             shown = (done, time.monotonic())
-            say(f"{done} runs done, {sum(rows.values()):,} rows collected")
+            days = sum(s.partitions for s in states)
+            say(f"{done} runs done, {days} days × datasets, {sum(rows.values()):,} rows collected")
         time.sleep(2)
 
 
