@@ -25,6 +25,7 @@ from ycpipelines.console.sessions import COOKIE
 from ycpipelines.egress.review import LAUNCHED_BY, quality_of_inputs
 from ycpipelines.foundation.clock import pilot_today
 from ycpipelines.foundation.keys import Layer, product_key, std_key
+from ycpipelines.foundation.partitions import BUREAU_TAG as BUREAU
 from ycpipelines.foundation.partitions import partition_key
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.govern.checks import QUALITY_GATE
@@ -227,7 +228,7 @@ def test_a_backfill_gets_the_operator_tag_and_an_audit_entry(
     params = {
         "partitionNames": [partition_key("health", "2025-06-30")],
         "assetSelection": [{"path": ["raw", "health", "outpatient_visits"]}],
-        "tags": [{"key": LAUNCHED_BY, "value": "someone-else"}],
+        "tags": [{"key": LAUNCHED_BY, "value": "someone-else"}, {"key": BUREAU, "value": "x"}],
     }
     before = len(registry.audit_log())
     answer = operator.post(
@@ -237,7 +238,10 @@ def test_a_backfill_gets_the_operator_tag_and_an_audit_entry(
     [audited] = [e for e in registry.audit_log()[before:] if e.action == "backfill.launched"]
     assert audited.actor == OPERATOR
     backfill = graphql(webserver_url, BACKFILL, id=answer["backfillId"])
-    assert {"key": LAUNCHED_BY, "value": OPERATOR} in backfill["partitionBackfillOrError"]["tags"]
+    tags = backfill["partitionBackfillOrError"]["tags"]
+    assert {"key": LAUNCHED_BY, "value": OPERATOR} in tags
+    # its runs over ranges of days carry no partition tag: the per-bureau limit keys on this
+    assert [t for t in tags if t["key"] == BUREAU] == [{"key": BUREAU, "value": "health"}]
 
 
 def test_only_a_pending_launch_token_binds_and_only_once(registry: Registry) -> None:

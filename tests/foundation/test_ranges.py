@@ -2,6 +2,7 @@
 a day that fails leaves the others committed and stops the steps after it."""
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ycpipelines.demo.run import QUIET
 from ycpipelines.foundation.keys import Layer, raw_key, safe_key, std_key
 from ycpipelines.foundation.lake import Lake, Partition
 from ycpipelines.foundation.partitions import partition_key
-from ycpipelines.foundation.ranges import RANGE_DAYS
+from ycpipelines.foundation.ranges import RANGE_DAYS, Event, check_each, materialize_each, ranged
 from ycpipelines.registry import Registry
 
 from bad_inputs import bad_inputs, delivery, identifiers
@@ -37,12 +38,16 @@ def days_of(sources: dict) -> list[str]:
 
 
 def run_range(
-    defs: dg.Definitions, instance: dg.DagsterInstance, dataset: str, keys: list[str]
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    dataset: str,
+    keys: list[str],
+    config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """The dataset's ingest job (raw → std → safe, with its checks) as ONE run of the range."""
     tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
     return defs.resolve_job_def(f"ingest_{dataset}").execute_in_process(
-        instance=instance, run_config=QUIET, tags=tags, raise_on_error=False
+        instance=instance, run_config={**QUIET, **(config or {})}, tags=tags, raise_on_error=False
     )
 
 
@@ -135,6 +140,21 @@ def test_a_failed_day_of_a_range_leaves_the_other_days_committed(
     assert not instance.fetch_materializations(dg.AssetKey(["std", dataset]), limit=1).records
 
 
+@pytest.mark.parametrize("option", ["accept_shrink", "accept_source_types"])
+def test_an_acceptance_for_one_delivery_is_refused_over_a_range(
+    sources: dict, instance: dg.DagsterInstance, defs: dg.Definitions, option: str
+) -> None:
+    """Accepting a shrink or new source types is a decision about one checked delivery: a run
+    over several days may not carry it to the others."""
+    dataset, bureau = "enterprises", "market_regulation"
+    keys = [partition_key(bureau, day) for day in days_of(sources)]
+    config = {"ops": {f"raw__{bureau}__{dataset}": {"config": {option: True}}}}
+    result = run_range(defs, instance, dataset, keys, config)
+    assert not result.success
+    assert "apply to one partition" in failures(result)
+    assert not result.get_asset_materialization_events()
+
+
 def test_a_backfill_runs_a_month_of_days_per_run(
     yc_home: Path, instance: dg.DagsterInstance
 ) -> None:
@@ -162,3 +182,59 @@ def test_a_backfill_runs_a_month_of_days_per_run(
         (partition_key("health", "2025-03-01"), partition_key("health", "2025-03-31")),
         (partition_key("health", "2025-04-01"), partition_key("health", "2025-04-09")),
     ]
+
+
+def test_each_days_check_result_is_about_that_days_materialization() -> None:
+    """Dagster shows a check result as current only when it names the materialization it
+    checked: each day's, in a range run and in a run of one day alike."""
+    days = dg.MultiPartitionsDefinition(
+        {
+            "bureau": dg.StaticPartitionsDefinition(["b"]),
+            "date": dg.DailyPartitionsDefinition(start_date="2025-01-01"),
+        }
+    )
+    key = dg.AssetKey(["raw", "b", "x"])
+    spec = dg.AssetCheckSpec("rows", asset=key, blocking=True, partitions_def=days)
+
+    @dg.asset(key=key, partitions_def=days, check_specs=[spec])
+    def raw(context: dg.AssetExecutionContext) -> Iterator[Event]:
+        yield from materialize_each(
+            context,
+            lambda p: dg.MaterializeResult(
+                metadata={"day": p.date},
+                check_results=[dg.AssetCheckResult(check_name="rows", passed=True)],
+            ),
+        )
+
+    @dg.asset_check(asset=key, name="late", partitions_def=days)
+    def late(context: dg.AssetCheckExecutionContext) -> Iterator[Event]:
+        yield from check_each(
+            context,
+            dg.AssetCheckKey(key, "late"),
+            lambda p: dg.AssetCheckResult(passed=p.date != "2025-01-02"),
+        )
+
+    instance = dg.DagsterInstance.ephemeral()
+    ranged_run = dg.materialize(
+        [ranged(raw), late],
+        instance=instance,
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: "b|2025-01-01",
+            ASSET_PARTITION_RANGE_END_TAG: "b|2025-01-03",
+        },
+    )
+    single = dg.materialize([ranged(raw), late], instance=instance, partition_key="b|2025-01-05")
+    assert ranged_run.success and single.success
+    stored = {
+        m.asset_materialization.partition: m.storage_id
+        for m in instance.fetch_materializations(key, limit=10).records
+    }
+    assert sorted(stored) == ["b|2025-01-01", "b|2025-01-02", "b|2025-01-03", "b|2025-01-05"]
+    for name, failed in (("rows", set()), ("late", {"b|2025-01-02"})):
+        check = dg.AssetCheckKey(key, name)
+        history = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
+        found = {e.partition: e.evaluation for e in history}
+        assert {p for p, e in found.items() if not e.passed} == failed
+        assert {p: e.target_materialization_data.storage_id for p, e in found.items()} == stored
+        infos = instance.event_log_storage.get_asset_check_partition_info([check])
+        assert {i.partition_key: i.is_current for i in infos} == dict.fromkeys(stored, True)

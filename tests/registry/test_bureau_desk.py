@@ -193,20 +193,22 @@ def test_a_tick_reads_the_logs_of_newly_finished_runs_only(
     serve_requests(registry, instance, graph, catalog)
     [mine] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
 
-    @dg.asset(key=["raw", "health", "probe"])
+    days = dg.StaticPartitionsDefinition(["health|2025-03-01", "health|2025-03-02"])
+
+    @dg.asset(key=["raw", "health", "probe"], partitions_def=days)
     def probe() -> dg.MaterializeResult:
-        return dg.MaterializeResult(metadata={"dagster/row_count": 5})
+        return dg.MaterializeResult(metadata={"dagster/row_count": 5, "committed": True})
 
     tags = {"dagster/backfill": mine.backfill_id}
-    for _ in range(2):
-        assert dg.materialize([probe], instance=instance, tags=tags).success
+    for day in days.get_partition_keys():
+        assert dg.materialize([probe], instance=instance, tags=tags, partition_key=day).success
     read: list[str] = []
     counted = backfill.collected
     monkeypatch.setattr(backfill, "collected", lambda i, run: read.append(run) or counted(i, run))
     for _ in range(3):
         serve_requests(registry, instance, graph, catalog)
     [progress] = [b for b in registry.backfills_for(HEALTH) if b.id == found.id]
-    assert (progress.done, progress.rows) == (2, 10)
+    assert (progress.done, progress.rows) == (2, 10)  # days collected, rows
     assert len(read) == 2, "each finished run's logs read once over three ticks"
 
 

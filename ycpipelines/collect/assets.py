@@ -133,6 +133,11 @@ def raw_asset(catalog: Catalog, dataset: Dataset) -> dg.AssetsDefinition:
         registry: RegistryResource,
     ) -> Iterator[Event]:
         store = registry.registry
+        if (config.accept_shrink or config.accept_source_types) and len(context.partition_keys) > 1:
+            raise dg.Failure(
+                "accept_shrink and accept_source_types apply to one partition after checking "
+                "its delivery: launch that day alone"
+            )
         yield from materialize_each(
             context,
             lambda p: collect_one(context, config, dataset, label, p, lake.lake, sources, store),

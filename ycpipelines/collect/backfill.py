@@ -16,6 +16,7 @@ from dagster._core.utils import make_new_backfill_id
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.foundation.keys import Layer, raw_key, safe_key, std_key
 from ycpipelines.foundation.partitions import (
+    BUREAU_TAG,
     PARTITION_RUN_TAGS,
     dataset_partitions,
     days_between,
@@ -106,7 +107,7 @@ def add_backfill(
         partition_names=[partition_key(bureau, day) for day in days_between(first, last)],
         asset_selection=[k for d in chosen for k in (raw_key(d), std_key(d), safe_key(d))],
         backfill_timestamp=time.time(),
-        tags={"ycp/bureau": bureau, **PARTITION_RUN_TAGS, **tags},
+        tags={BUREAU_TAG: bureau, **PARTITION_RUN_TAGS, **tags},
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=f"补采 {bureau} {first}..{last}",
@@ -161,7 +162,7 @@ def serve_requests(
                 FINISHED_PARTITIONS.pop(found.backfill_id, None)
             store.backfill_progress(
                 found.id,
-                done=state.done,
+                done=state.days,
                 failed=state.failed,
                 rows=state.rows,
                 finished=state.finished,

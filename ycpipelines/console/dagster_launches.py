@@ -37,6 +37,7 @@ from graphql.language import (
 from graphql.utilities import value_from_ast_untyped
 
 from ycpipelines.egress.review import LAUNCHED_BY
+from ycpipelines.foundation.partitions import BUREAU_TAG
 from ycpipelines.registry import Registry
 from ycpipelines.registry.identity import LAUNCH_TOKEN, OPERATOR
 
@@ -140,6 +141,18 @@ def tagged(tags: object, actor: str, token: str | None = None) -> list[dict[str,
     return kept + [{"key": k, "value": v} for k, v in ours.items()]
 
 
+def with_bureau(tags: list[dict[str, Any]], names: object) -> list[dict[str, Any]]:
+    """The tags with `ycp/bureau` set when the backfill's partitions are all of one bureau, so
+    the queue's per-bureau limit holds for its runs over ranges of days (they carry no
+    partition tags); other backfills keep the tags sent."""
+    bureaus = {str(n).split("|", 1)[0] for n in names} if isinstance(names, list) else set()
+    if len(bureaus) != 1:
+        return tags
+    return [t for t in tags if t.get("key") != BUREAU_TAG] + [
+        {"key": BUREAU_TAG, "value": bureaus.pop()}
+    ]
+
+
 def params(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Refused("launch parameters must be an object")
@@ -177,7 +190,9 @@ def record_backfill(
     """A backfill: its tags overwritten, its launch audited (its runs come later)."""
     found = params(value) if tags_key else {}
     if tags_key:
-        found[tags_key] = tagged(found.get(tags_key), actor)
+        found[tags_key] = with_bureau(
+            tagged(found.get(tags_key), actor), found.get("partitionNames")
+        )
     registry.require(actor, OPERATOR, name)
     parent = str(found.get("parentRunId") or "") or None
     registry.audit(actor, "backfill.launched", f"dagster/{name}", {"parent": parent})

@@ -12,6 +12,9 @@ from ycpipelines.foundation.lake import TIMEZONE
 # A bureau × day run not ended after 6 hours is failed by run monitoring: a run whose process
 # went down with its code server (a machine restart) would otherwise stay STARTED for ever.
 PARTITION_RUN_TAGS = {"dagster/max_runtime": str(6 * 3600)}
+# The bureau of a backfill's runs: a run over a range of days carries no partition tags, so the
+# queue's per-bureau limit (deploy/dagster.yaml) also keys on this one.
+BUREAU_TAG = "ycp/bureau"
 
 
 class Calendar(Protocol):

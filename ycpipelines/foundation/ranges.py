@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
 from ycpipelines.foundation.lake import Partition
 from ycpipelines.foundation.metadata import process_usage
@@ -65,13 +68,29 @@ def each(
             yield key, error
 
 
+def target(
+    context: dg.OpExecutionContext, asset: dg.AssetKey, key: str
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The day's newest materialization, the one its check result is about (without it Dagster
+    shows the result as out of date)."""
+    found = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[key]), limit=1
+    ).records
+    if not found:
+        return None
+    record = found[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        run_id=record.run_id, storage_id=record.storage_id, timestamp=record.timestamp
+    )
+
+
 def evaluation(
     context: dg.OpExecutionContext,
     key: str,
     result: dg.AssetCheckResult,
     check_key: dg.AssetCheckKey,
 ) -> dg.AssetCheckEvaluation:
-    """A check result recorded under the day it checked."""
+    """A check result recorded under the day it checked, about that day's materialization."""
     spec = context.assets_def.get_spec_for_check_key(check_key)
     return dg.AssetCheckEvaluation(
         check_name=check_key.name,
@@ -82,6 +101,7 @@ def evaluation(
         description=result.description,
         blocking=spec.blocking,
         partition=key,
+        target_materialization_data=target(context, check_key.asset_key, key),
     )
 
 
@@ -95,12 +115,12 @@ def check_outputs(context: dg.OpExecutionContext) -> Iterator[dg.Output]:
 def materialize_each(
     context: dg.AssetExecutionContext, work: Callable[[Partition], dg.MaterializeResult]
 ) -> Iterator[Event]:
-    """Materialize each partition of the run with `work`: its metadata (and what it used) and
-    its check results go under its key."""
-    op, failures = context.op_execution_context, []
+    """Materialize each partition of the run with `work`: its metadata (and what it used) goes
+    under its key, then its check results, recorded once the materializations are."""
+    op, checks, failure = context.op_execution_context, [], None
     for key, outcome in each(op, lambda p: (process_usage(), work(p))):
         if isinstance(outcome, Exception):
-            failures.append(outcome)
+            failure = failure or outcome
             context.add_asset_metadata(
                 {"committed": False, "failure": failure_text(outcome)}, partition_key=key
             )
@@ -111,11 +131,13 @@ def materialize_each(
         for check in result.check_results:
             check_key = dg.AssetCheckKey(context.asset_key, check.check_name or "")
             if check_key in op.selected_asset_check_keys:
-                yield evaluation(op, key, check, check_key)
+                checks.append((key, check, check_key))
     yield dg.MaterializeResult()
+    for key, check, check_key in checks:
+        yield evaluation(op, key, check, check_key)
     yield from check_outputs(op)
-    if failures:
-        raise failures[0]
+    if failure is not None:
+        raise failure
 
 
 def check_each(
@@ -124,12 +146,12 @@ def check_each(
     work: Callable[[Partition], dg.AssetCheckResult],
 ) -> Iterator[Event]:
     """Run a partitioned check on each partition of the run, each result under its day."""
-    op, failures = context.op_execution_context, []
+    op, failure = context.op_execution_context, None
     for key, outcome in each(op, work):
         if isinstance(outcome, Exception):
-            failures.append(outcome)
+            failure = failure or outcome
         else:
             yield evaluation(op, key, outcome, check_key)
     yield from check_outputs(op)
-    if failures:
-        raise failures[0]
+    if failure is not None:
+        raise failure

@@ -132,8 +132,8 @@ def partitions(instance: dg.DagsterInstance, dataset: Dataset) -> list[Partition
     records = instance.fetch_materializations(key, limit=HISTORY, ascending=True).records
     for record in records:
         m = record.asset_materialization
-        if m is None or m.partition is None:
-            continue
+        if m is None or m.partition is None or "failure" in m.metadata:
+            continue  # a day that failed inside a range run: the lake keeps what it had
         meta = {k: v.value for k, v in m.metadata.items()}
         found[m.partition] = PartitionQuality(
             m.partition,

@@ -4,9 +4,15 @@ operators' webhook, whose URL comes from `YC_ALERT_WEBHOOK` (a secret: never log
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 
 import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
+from ycpipelines.foundation.partitions import BUREAU_TAG
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
 from ycpipelines.registry.models import Alert
@@ -45,6 +51,12 @@ def notify(registry: Registry, alert: Alert, url: str | None) -> str:
     return outcome
 
 
+def days_of(tags: Mapping[str, str]) -> str | None:
+    """A range run's partitions, first..last (a backfill's month)."""
+    first, last = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    return f"{first}..{last}" if first and last else None
+
+
 @dg.run_failure_sensor(
     name="run_failure_alerts",
     minimum_interval_seconds=10,
@@ -57,8 +69,8 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, registry: RegistryRe
     store = registry.registry
     detail = {
         "job": run.job_name,
-        "partition": run.tags.get("dagster/partition"),
-        "bureau": run.tags.get("dagster/partition/bureau"),
+        "partition": run.tags.get("dagster/partition") or days_of(run.tags),
+        "bureau": run.tags.get("dagster/partition/bureau") or run.tags.get(BUREAU_TAG),
         "backfill": run.tags.get("dagster/backfill"),
         "failed_steps": sorted(
             {e.step_key for e in context.get_step_failure_events() if e.step_key}

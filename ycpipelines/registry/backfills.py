@@ -100,7 +100,8 @@ class BackfillsMixin:
     def backfill_progress(
         self, request_id: int, *, done: int, failed: int, rows: int, finished: bool, ok: bool
     ) -> None:
-        """The backfill's runs done and failed and the rows they collected; its end audited."""
+        """The backfill's days collected (`done`, of the request's days), its runs failed (a run
+        does up to a month of days) and the rows collected; its end audited."""
         status = ("succeeded" if ok else "failed") if finished else "submitted"
         counts = {"done": done, "failed": failed, "rows": rows}
         self._backfill_step(request_id, status, counts, audited=finished)
