@@ -32,6 +32,7 @@ from yamllint.config import YamlLintConfig
 from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
 from ycpipelines.demo.run import QUIET
+from ycpipelines.foundation.partitions import BUREAU_TAG
 from ycpipelines.foundation.settings import PROD_HOME, PROJECT_ROOT, Settings
 from ycpipelines.jobs import dataset_job_name
 from ycpipelines.ops.executor import (
@@ -108,9 +109,11 @@ def test_helm_values_pass_their_schema_and_match_the_instance_policy() -> None:
 
     instance = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
     queued = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
-    [helm_limit] = queued["tagConcurrencyLimits"]
-    [local_limit] = instance["run_coordinator"]["config"]["tag_concurrency_limits"]
-    assert (helm_limit["key"], helm_limit["value"]) == (local_limit["key"], local_limit["value"])
+    # the same per-bureau limits: a one-day run's partition tag, a backfill range run's bureau
+    helm_limits = [(t["key"], t["value"]) for t in queued["tagConcurrencyLimits"]]
+    local = instance["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert helm_limits == [(t["key"], t["value"]) for t in local]
+    assert [key for key, _ in helm_limits] == ["dagster/partition/bureau", BUREAU_TAG]
     retries = values["dagsterDaemon"]["runRetries"]
     assert (
         retries["retryOnAssetOrOpFailure"]
