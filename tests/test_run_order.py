@@ -15,8 +15,8 @@ from ycpipelines.demo.run import QUIET, ingest, partition_tags
 from ycpipelines.foundation.keys import raw_key, safe_key, std_key
 from ycpipelines.foundation.lake import Lake
 from ycpipelines.foundation.partitions import partition_key
-from ycpipelines.jobs import check_job_name, cross_checks
 from ycpipelines.foundation.settings import Settings
+from ycpipelines.jobs import check_job_name, cross_checks
 from ycpipelines.registry import Registry
 
 from helpers import materializations, upgraded
