@@ -1,6 +1,7 @@
 """Free text at lake speed: the pooled redaction equals one-by-one redaction, in order."""
 
 import multiprocessing
+import signal
 
 from ycpipelines.deid.analyzer import PARALLEL_FROM, close, redact, redact_texts
 
@@ -33,7 +34,13 @@ def test_a_spawned_process_that_used_the_workers_still_exits() -> None:
     child = multiprocessing.get_context("spawn").Process(
         target=redact_in_a_child, args=(PARALLEL_FROM + 1,)
     )
-    child.start()
+    # A process may be started with SIGTERM ignored (by its launcher or a library); its children,
+    # the pool's workers included, inherit that, and the pool stops its workers with SIGTERM.
+    inherited = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        child.start()
+    finally:
+        signal.signal(signal.SIGTERM, inherited)
     child.join(timeout=300)
     alive = child.is_alive()
     if alive:

@@ -4,6 +4,7 @@ free-text redaction the de-identification stage runs on both cores."""
 import multiprocessing
 import os
 import re
+import signal
 from copy import copy
 from functools import cache, lru_cache
 from multiprocessing.pool import Pool
@@ -157,6 +158,9 @@ def _redact_chunk(texts: list[str]) -> list[str]:
 
 
 def _load() -> None:
+    """A worker's start: the default SIGTERM (an ignored one inherited from the process that
+    spawned the pool would keep the pool's `terminate` and exit from stopping it), the models."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     analyzer().nlp_engine.load()
     ner.model()
 
