@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from ycpipelines.catalog import load_catalog
 from ycpipelines.cli import main
 from ycpipelines.definitions import build_definitions
+from ycpipelines.deid.analyzer import MOMENT, candidates
 from ycpipelines.demo.run import QUIET
 from ycpipelines.foundation.partitions import partition_key
 
@@ -61,6 +63,27 @@ def test_table_scan_reports_entity_shares_per_column(kind: str, tmp_path: Path) 
     shares = {row["column"]: row["entities"] for row in map(json.loads, result.output.splitlines())}
     expected = json.loads((CORPUS / "table.json").read_text(encoding="utf-8"))
     assert shares == expected
+
+
+def test_no_recognizer_proposes_anything_in_a_plain_date_or_timestamp() -> None:
+    """What lets `find` skip them: any digits in each place, any column name as context."""
+    rng = random.Random(7)
+    shapes = [
+        "dddd-dd-dd",
+        "dddd-dd-dd dd:dd:dd",
+        "dddd-dd-dd dd:dd:dd.d",
+        "dddd-dd-dd dd:dd:dd.dddddd",
+    ]
+    digits = "0123456789"
+    texts = ["0001-01-01", "9999-12-31 23:59:59.999999", "1381-23-45 67:89:01.234567"] + [
+        "".join(rng.choice(digits) if c == "d" else c for c in shape)
+        for shape in shapes
+        for _ in range(60)
+    ]
+    for text in texts:
+        assert MOMENT.fullmatch(text)
+        for context in (None, ["birth_date"], ["phone"], ["id_number"], ["bank_card"]):
+            assert candidates(text, context) == [], context
 
 
 @pytest.fixture(scope="module")

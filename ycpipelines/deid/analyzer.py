@@ -27,6 +27,10 @@ PARALLEL_FROM = 2_000
 CHUNK = 500
 FOUND_CACHED = 100_000
 LONG_NUMBER = re.compile(r"[0-9０-９]{4}")
+# A plain date or timestamp as DuckDB writes one (a DATE or TIMESTAMP column cast to text):
+# ASCII digit runs of at most six, one separator apart, no letter. No recognizer proposes
+# anything in such a text, at any score (tested), so it is not analyzed.
+MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)?")
 FOLD = str.maketrans("123456789１２３４５６７８９", "000000000０００００００００")
 # What must be in a text for an entity type to be possible (None: always possible).
 HINTS: dict[str, re.Pattern[str] | None] = {
@@ -128,7 +132,10 @@ def _found(key: str, context: tuple[str, ...] | None) -> tuple[RecognizerResult,
 
 def find(text: str, context: list[str] | None = None) -> list[RecognizerResult]:
     """Entities in one text, non-overlapping; `context` (e.g. a column name) boosts scores.
-    Each distinct text (digits folded, see `folded`) is analyzed once per process."""
+    Each distinct text (digits folded, see `folded`) is analyzed once per process; a plain
+    date or timestamp (`MOMENT`) never is."""
+    if MOMENT.fullmatch(text):
+        return []
     return [copy(r) for r in _found(folded(text), tuple(context) if context else None)]
 
 

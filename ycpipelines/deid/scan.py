@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 from presidio_analyzer import RecognizerResult
 
+from ycpipelines.deid import ner
 from ycpipelines.deid.analyzer import SCORE_THRESHOLD, candidates, find, resolve
 from ycpipelines.deid.recognizers import ModelRecognizer
 from ycpipelines.foundation.lake import quoted, sql_literal
@@ -77,8 +78,9 @@ def findings(
 
 def scan_column(column: str, values: list[str]) -> ColumnScan:
     """Share of the values that carry each entity type; each distinct value is analyzed once,
-    its first `VALUE_CHARS` characters."""
+    its first `VALUE_CHARS` characters, their clauses labelled by the model in batches first."""
     counts = Counter(v[:VALUE_CHARS] for v in values if v and v.strip())
+    ner.prime(counts)
     carrying: Counter[str] = Counter()
     for value, n in counts.items():
         for entity in {r.entity_type for r in find(value, [column])}:
