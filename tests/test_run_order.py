@@ -11,8 +11,11 @@ import pytest
 
 from ycpipelines.catalog import Catalog, Dataset, load_catalog
 from ycpipelines.definitions import build_definitions
-from ycpipelines.demo.run import ingest
+from ycpipelines.demo.run import QUIET, ingest, partition_tags
+from ycpipelines.foundation.keys import raw_key, safe_key, std_key
 from ycpipelines.foundation.lake import Lake
+from ycpipelines.foundation.partitions import partition_key
+from ycpipelines.jobs import check_job_name, cross_checks
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.registry import Registry
 
@@ -131,3 +134,34 @@ def test_reverse_ingest_order_gives_the_same_results(
     reverse = outcome(catalog, instance)
     for part in forward:
         assert reverse[part] == forward[part], part
+
+
+def test_a_run_that_materializes_the_asset_leaves_cross_dataset_checks_to_their_job(
+    yc_home: Path, sources: dict, instance: dg.DagsterInstance
+) -> None:
+    """A backfill's run gets every check of the assets it materializes; the ones reading another
+    dataset are evaluated only by their check job, after both datasets are ingested."""
+    catalog = load_catalog()
+    defs = build_definitions(catalog)
+    day = date.fromisoformat(sources["first"])
+    visits = catalog.dataset("outpatient_visits")
+    assert ingest(catalog, day, day, 1, datasets=[catalog.dataset("residents")])[1] == []
+    keys = [raw_key(visits), std_key(visits), safe_key(visits)]
+    crossing = {(k.asset_key, k.name) for k in cross_checks(catalog, visits)}
+    partition = partition_key(visits.bureau, str(day))
+    backfill_like = defs.resolve_implicit_job_def_def_for_assets(keys).execute_in_process(
+        asset_selection=keys, partition_key=partition, instance=instance, run_config=QUIET
+    )
+    assert backfill_like.success
+    steps = {e.step_key for e in backfill_like.all_events if e.is_step_success}
+    assert all(any(name in str(s) for s in steps) for _, name in crossing), (
+        "the run was given the cross-dataset checks, as a backfill's is"
+    )
+    evaluated = {(e.asset_key, e.check_name) for e in backfill_like.get_asset_check_evaluations()}
+    assert evaluated and not evaluated & crossing
+    checked = defs.resolve_job_def(check_job_name(visits)).execute_in_process(
+        tags=partition_tags(visits.bureau, str(day)), instance=instance, run_config=QUIET
+    )
+    assert checked.success
+    found = {(e.asset_key, e.check_name) for e in checked.get_asset_check_evaluations()}
+    assert found == crossing

@@ -94,6 +94,7 @@ def journalist_check(
             context,
             dg.AssetCheckKey(safe_key(dataset), JOURNALIST_RISK),
             lambda p: journalist_risk(dataset, population, quasi, p, lake.lake),
+            after_ingest=True,
         )
 
     return journalist

@@ -140,13 +140,27 @@ def materialize_each(
         raise failure
 
 
+def beside_its_asset(context: dg.OpExecutionContext, check_key: dg.AssetCheckKey) -> bool:
+    """Whether the run also materializes the asset the check is about (a backfill adds every
+    check of the assets it targets to its runs)."""
+    return check_key.asset_key in (context.run.asset_selection or frozenset())
+
+
 def check_each(
     context: dg.AssetCheckExecutionContext,
     check_key: dg.AssetCheckKey,
     work: Callable[[Partition], dg.AssetCheckResult],
+    *,
+    after_ingest: bool = False,
 ) -> Iterator[Event]:
-    """Run a partitioned check on each partition of the run, each result under its day."""
+    """Run a partitioned check on each partition of the run, each result under its day.
+    An `after_ingest` check (one reading another dataset) is evaluated only in a run of its own,
+    after both datasets are ingested: beside its asset, in a backfill, it only closes its output."""
     op, failure = context.op_execution_context, None
+    if after_ingest and beside_its_asset(op, check_key):
+        op.log.info(f"{check_key.name}: evaluated by its own check job, after ingestion")
+        yield from check_outputs(op)
+        return
     for key, outcome in each(op, work):
         if isinstance(outcome, Exception):
             failure = failure or outcome

@@ -96,6 +96,7 @@ def one_source_check(catalog: Catalog, dataset: Dataset) -> dg.AssetChecksDefini
             lambda p: compare_partition(
                 catalog, dataset, p, lake.lake, registry.registry, context.run.run_id
             ),
+            after_ingest=True,
         )
 
     return one_source
