@@ -239,6 +239,11 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         con.register_filesystem(filesystem)
 
 
+def remote_filesystems() -> tuple[tuple[str, AbstractFileSystem], ...]:
+    """The object-storage filesystems `prepare()` now gives a connection, by protocol."""
+    return tuple(sorted(_REMOTE.items(), key=lambda item: item[0]))
+
+
 def quoted(name: str) -> str:
     """A SQL identifier, quoted."""
     return '"' + name.replace('"', '""') + '"'

@@ -11,6 +11,8 @@ masked before they are kept anywhere.
 
 import math
 import re
+import threading
+import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,7 +23,13 @@ from upath import UPath
 
 from ycpipelines.catalog import Dataset, SourceField
 from ycpipelines.foundation.keys import Layer
-from ycpipelines.foundation.lake import TIMEZONE, Lake, Partition, duck, sql_literal
+from ycpipelines.foundation.lake import (
+    TIMEZONE,
+    Lake,
+    Partition,
+    remote_filesystems,
+    sql_literal,
+)
 from ycpipelines.foundation.masking import mask
 from ycpipelines.foundation.settings import Settings
 from ycpipelines.govern.score import QualityScore, quality_score
@@ -45,6 +53,40 @@ def gx_context() -> Any:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
+
+
+_DATASOURCE = threading.local()
+
+
+def gx_datasource() -> Any:
+    """This thread's GE context and DuckDB datasource, built once and reused by every gate run
+    (each run adds and removes its own query asset). Rebuilt when the process has opened another
+    lake since, so each connection has every lake filesystem `prepare()` gives."""
+    filesystems = remote_filesystems()
+    cached = getattr(_DATASOURCE, "cached", None)
+    if cached is None or cached[0] != filesystems:
+        datasource = gx_context().data_sources.add_duckdb(
+            "lake",
+            connection_string="duckdb:///:memory:",
+            kwargs={"connect_args": {"config": DUCKDB_CONFIG}},
+        )
+        _DATASOURCE.cached = cached = (filesystems, datasource)
+    return cached[1]
+
+
+def run_suite(datasource: Any, query: str, expectations: Any, result_format: dict) -> Any:
+    """GE's validation of `query`'s rows, through a query asset of its own (a batch id no other
+    run shares, so nothing cached by batch is reused), removed afterwards with its batch."""
+    name = f"partition-{uuid.uuid4().hex}"
+    asset = datasource.add_query_asset(name, query=query)
+    try:
+        batch = asset.add_batch_definition_whole_table("whole").get_batch()
+        return batch.validate(expectations, result_format=result_format)
+    finally:
+        datasource.delete_asset(name)
+        batches = datasource.get_execution_engine().batch_manager
+        batches.batch_data_cache.clear()
+        batches.reset_batch_cache()
 
 
 def label(config: Any) -> str:
@@ -151,15 +193,19 @@ def previous_rows(lake: Lake, dataset: str, partition: Partition) -> int | None:
         return pq.ParquetFile(f).metadata.num_rows
 
 
-def timely_share(parquet: UPath, day: str, freshness_hours: int) -> tuple[int, float]:
-    """(rows, share of rows loaded by the end of `day` in Asia/Shanghai + freshness_hours)."""
+def timely_share(
+    datasource: Any, parquet: UPath, day: str, freshness_hours: int
+) -> tuple[int, float]:
+    """(rows, share of rows loaded by the end of `day` in Asia/Shanghai + freshness_hours),
+    counted on the gate's DuckDB connection (`gx_datasource`) rather than a new one."""
+    import sqlalchemy as sa
+
     end = datetime.combine(date.fromisoformat(day) + timedelta(1), datetime.min.time())
     deadline = end.replace(tzinfo=ZoneInfo(TIMEZONE)) + timedelta(hours=freshness_hours)
-    with duck() as con:
-        rows, timely = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE _loaded_at <= $1) FROM {scan(parquet)}",
-            [deadline],
-        ).fetchone()
+    query = sa.text(
+        f"SELECT count(*), count(*) FILTER (WHERE _loaded_at <= :deadline) FROM {scan(parquet)}"
+    ).bindparams(deadline=deadline)
+    rows, timely = datasource.get_execution_engine().execute_query(query).one()
     return rows, timely / rows if rows else 1.0
 
 
@@ -174,10 +220,11 @@ def validate(
     from great_expectations.core import ExpectationSuite
     from great_expectations.expectations import ExpectTableRowCountToBeBetween
 
-    rows, timeliness = timely_share(parquet, partition.date, dataset.source.freshness_hours)
     # The context comes first: adding an expectation to a suite asks GE's current project
     # whether the suite was saved, and a fresh worker process has no project yet.
-    context = gx_context()
+    datasource = gx_datasource()
+    freshness = dataset.source.freshness_hours
+    rows, timeliness = timely_share(datasource, parquet, partition.date, freshness)
     expectations = ExpectationSuite(**suite.document)
     share = suite.min_share_of_previous_rows
     if share is not None and previous:
@@ -186,17 +233,8 @@ def validate(
                 min_value=math.ceil(share * previous), meta={"gate": ROW_COUNT_GATE}
             )
         )
-    batch = (
-        context.data_sources.add_duckdb(
-            "lake",
-            connection_string="duckdb:///:memory:",
-            kwargs={"connect_args": {"config": DUCKDB_CONFIG}},
-        )
-        .add_query_asset("partition", query=f"SELECT * FROM {scan(parquet)}")
-        .add_batch_definition_whole_table("whole")
-        .get_batch()
-    )
-    validation = batch.validate(expectations, result_format=suite.result_format)
+    query = f"SELECT * FROM {scan(parquet)}"
+    validation = run_suite(datasource, query, expectations, suite.result_format)
     results = outcomes(validation, dataset)
     score = quality_score([(r["type"], r) for r in results], timeliness)
     gate = GateResult(
