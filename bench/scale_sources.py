@@ -102,14 +102,17 @@ def person_values(bucket: str) -> dict[str, str]:
     }
 
 
-def moment(g: str, days: int) -> str:
+def moment(g: str, days: int, rows: int) -> str:
+    """A time on day ⌊g × days / (rows + 1)⌋: rows numbered in order fill the days in order, as
+    a source system's table fills (a day's rows spread over the whole table would make each
+    day's read touch most of its pages: O(table) per partition, a benchmark artifact)."""
     return (
-        f"(TIMESTAMP '{FIRST_DAY} 00:00:00' + (({g}) % {days}) * INTERVAL '1 day' "
+        f"(TIMESTAMP '{FIRST_DAY} 00:00:00' + (({g}) * {days} / {rows + 1}) * INTERVAL '1 day' "
         f"+ (({g}) * 7919 % 86400) * INTERVAL '1 second')"
     )
 
 
-def resident_select(days: int) -> dict[str, str]:
+def resident_select(days: int, rows: int) -> dict[str, str]:
     person = person_values("(k * 7 % 1000)")
     return {
         "id_number": id_number("(k * 7 % 1000)"),
@@ -118,11 +121,11 @@ def resident_select(days: int) -> dict[str, str]:
         "ELSE '满族' END",
         "household_division": pick(REGIONS, "k / 19"),
         "household_address": person["address"],
-        "updated_at": moment("k", days),
+        "updated_at": moment("k", days, rows),
     }
 
 
-def visit_select(days: int) -> dict[str, str]:
+def visit_select(days: int, rows: int) -> dict[str, str]:
     person = person_values("(g % 1000)")
     diagnosis = f"(g * 31 % {len(WEIGHTED)})"
     note = (
@@ -142,17 +145,17 @@ def visit_select(days: int) -> dict[str, str]:
         "icd10_code": pick([d[0] for d in WEIGHTED], diagnosis),
         "diagnosis": pick([d[1] for d in WEIGHTED], diagnosis),
         "note": f"CASE WHEN g % 20 = 3 THEN {note} END",
-        "visit_time": moment("g", days),
+        "visit_time": moment("g", days, rows),
         "fee": "round(20 + (g * 7919 % 200000) / 100.0, 2)",
-        "updated_at": f"{moment('g', days)} + (g % 3600) * INTERVAL '1 second'",
+        "updated_at": f"{moment('g', days, rows)} + (g % 3600) * INTERVAL '1 second'",
     }
 
 
-def settlement_select(days: int) -> dict[str, str]:
+def settlement_select(days: int, rows: int) -> dict[str, str]:
     person = person_values("(g % 1000)")
     fee = "round(20 + (g * 7919 % 200000) / 100.0, 2)"
     fund = f"round({fee} * (50 + g % 30) / 100.0, 2)"
-    at = moment("g", days)
+    at = moment("g", days, rows)
     return {
         "settlement_id": "'JS' || lpad(g::text, 10, '0')",
         "id_number": id_number("CASE WHEN g % 1000 < 20 THEN g % 1000 ELSE 999 END"),
@@ -211,9 +214,9 @@ def generate(url: str, catalog: Catalog, visits: int, days: int, parts: int = 2)
     residents = max(visits // 10, 100)
     spread = f"(g * {SPREAD}) % {residents}"
     plans = {
-        "residents": (resident_select(days), "g", residents - 1, 0),
-        "outpatient_visits": (visit_select(days), spread, visits, 1),
-        "settlements": (settlement_select(days), spread, visits, 1),
+        "residents": (resident_select(days, residents), "g", residents - 1, 0),
+        "outpatient_visits": (visit_select(days, visits), spread, visits, 1),
+        "settlements": (settlement_select(days, visits), spread, visits, 1),
     }
     metadata = sa.MetaData()
     tables = {d.id: server_table(d, metadata) for d in catalog.datasets if d.id in plans}

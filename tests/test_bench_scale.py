@@ -10,7 +10,13 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from ycpipelines.catalog import load_catalog
 from ycpipelines.foundation.settings import PROJECT_ROOT
+
+from helpers import server_database
+
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+from scale_sources import generate
 
 STAGES = ("collect", "govern", "deid")
 
@@ -68,3 +74,26 @@ def test_the_scale_bench_measures_the_stages_and_deletes_what_it_made(tmp_path: 
     made = set(re.findall(r"ycp_scale_[0-9a-f]{10}", done.stderr))
     assert len(made) == 6 and not existing(made)  # each size's three databases dropped
     assert not list(tmp_path.glob("ycp-scale-*"))  # its home, lake and logs removed
+
+
+def test_generated_days_sit_together_in_the_source_table() -> None:
+    """Rows fill the days in order, as a source system's table fills: a day's visits occupy a
+    few heap pages, not a slice of every page (each day's read would then cost the table)."""
+    with server_database("postgresql") as url:
+        made = generate(url, load_catalog(), 36_500, 365)
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            per_day = conn.execute(
+                text(
+                    "SELECT visit_time::date AS day, count(*) AS n, "
+                    "count(DISTINCT (ctid::text::point)[0]) AS pages "
+                    "FROM outpatient_visits GROUP BY 1"
+                )
+            ).all()
+            pages = conn.execute(
+                text("SELECT pg_relation_size('outpatient_visits') / 8192")
+            ).scalar_one()
+        engine.dispose()
+    assert made["rows"]["outpatient_visits"] == 36_500 + 365  # the 1 % duplicates on top
+    assert len(per_day) == 365 and all(95 <= n <= 110 for _, n, _ in per_day)
+    assert pages > 1_000 and max(p for *_, p in per_day) <= 12, "a day is a few pages"
