@@ -7,7 +7,8 @@ For each size (a baseline first, then N), on its own data and instance, deleted 
 - start the code server and daemon of `ycp serve` (ycpipelines/ops/serve.py) on a fresh
   PostgreSQL instance (QueuedRunCoordinator: two runs at a time on two cores) with the registry
   in PostgreSQL, submit one backfill per bureau (health, population, medical_insurance) for all
-  the days, collect → govern → de-identify, and wait for every run;
+  the days, collect → govern → de-identify, and wait for every run, emptying each source slice
+  once its days are collected (the sources and the lake would not both fit the disk at 100 M);
 - read the figures back from the instance: per stage the rows in, rows/s (rows ÷ summed step
   seconds, STEP_START → STEP_SUCCESS: one worker's throughput), CPU seconds and peak RSS (each
   step's `ycp/cpu_seconds` since it started and `ycp/peak_rss_mib`, its run's process's peak so
@@ -39,7 +40,7 @@ import dagster as dg
 import yaml
 from scale_processes import Sampler
 from scale_sizing import sizing_table
-from scale_sources import FIRST_DAY, generate
+from scale_sources import FIRST_DAY, Release, generate
 from sqlalchemy import create_engine, text
 
 from ycpipelines.catalog import load_catalog
@@ -182,8 +183,11 @@ def failure_of(instance: dg.DagsterInstance, run_id: str) -> str:
     return "\n".join(found)[-4000:]
 
 
-def wait_for_backfills(services: Services, instance: dg.DagsterInstance, ids: list[str]) -> None:
-    """Until every backfill has finished; a failed run fails the bench with its messages."""
+def wait_for_backfills(
+    services: Services, instance: dg.DagsterInstance, ids: list[str], release: Release
+) -> None:
+    """Until every backfill has finished; a failed run fails the bench with its messages. The
+    source slices whose days are all collected are emptied meanwhile."""
     rows: dict[str, int] = {}
     partitions: dict[str, Committed] = {}
     shown = (-1, 0.0)
@@ -195,6 +199,8 @@ def wait_for_backfills(services: Services, instance: dg.DagsterInstance, ids: li
             detail = failure_of(instance, failed[0].run_id) if failed else "no run failed"
             tail = (services.logs / "daemon.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"a backfill failed:\n{detail}\n--- daemon log ---\n{tail}")
+        if emptied := release(frozenset().union(*partitions.values())):
+            say(f"collected, so emptied: {', '.join(emptied)}")
         if all(s.finished for s in states):
             return
         done = sum(s.done for s in states)
@@ -205,7 +211,7 @@ def wait_for_backfills(services: Services, instance: dg.DagsterInstance, ids: li
         time.sleep(2)
 
 
-def run_backfills(home: Path, days: int) -> dict:
+def run_backfills(home: Path, days: int, source: str) -> dict:
     """Serve, submit a backfill per bureau for the days, wait; the instance's figures."""
     from ycpipelines.definitions import build_definitions
 
@@ -221,7 +227,7 @@ def run_backfills(home: Path, days: int) -> dict:
                 for bureau in BUREAUS
             ]
             say(f"{len(ids)} backfills submitted for {days} days")
-            wait_for_backfills(services, instance, ids)
+            wait_for_backfills(services, instance, ids, Release(source, catalog, days))
             wall = time.monotonic() - started
             figures = read_figures(instance, ids)
         finally:
@@ -338,7 +344,7 @@ def one_size(rows: int, days: int) -> dict:
         generated = sum(made["rows"].values())
         say(f"generated {generated:,} rows in {made['seconds']:.1f} s; running the backfills")
         with environment(home, source, instance, registry):
-            figures = run_backfills(home, days)
+            figures = run_backfills(home, days, source)
         figures |= lake_figures(home / "lake", figures)
     if figures["collect_rows"] != generated:
         raise RuntimeError(f"collected {figures['collect_rows']} of {generated} generated rows")
@@ -352,6 +358,7 @@ def one_size(rows: int, days: int) -> dict:
 def main(rows: int, baseline: int, days: int) -> None:
     started = time.monotonic()
     base = one_size(baseline, days)
+    say(f"baseline {baseline:,}: {json.dumps(base)}")  # kept should N not finish
     at_n = one_size(rows, days)
     line: dict[str, object] = {
         "bench": "scale",

@@ -7,11 +7,18 @@ and a settlement of that visit carry the same person. Visits spread uniformly ov
 one settlement per visit; notes on 5 % of visits (as bench/deid.py). Defects like the demo's,
 at its rates, by row number: bad check digits, missing IDs, future birth dates, mismatched
 genders and duplicate keys (quarantined); 15-digit IDs and odd phone formats (standardized).
+
+Each table is partitioned by its day column into slices of RANGE_DAYS days (a backfill run's
+range); `Release` empties a slice once all its days are collected, so the sources shrink as the
+lake grows (at 100 M rows they are 43 GB: both at once would not fit a 100 GB disk).
 """
 
+import re
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -19,6 +26,7 @@ from ycpipelines.catalog import Catalog
 from ycpipelines.demo.people import DISTRICTS, GIVEN, MOBILE_PREFIXES, SURNAMES
 from ycpipelines.demo.servers import server_table
 from ycpipelines.demo.sources import DIAGNOSES, HOSPITALS, INSURANCE_TYPES
+from ycpipelines.foundation.ranges import RANGE_DAYS
 
 FIRST_DAY = date(2025, 1, 1)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -26,6 +34,8 @@ DATES = 88 * 12 * 28  # birth dates a resident's number maps to: 1936..2023, day
 SPREAD = 2654435761  # Knuth's multiplicative hash: which resident a visit is
 REGIONS = list(DISTRICTS)
 WEIGHTED = [d for d in DIAGNOSES for _ in range(d[3])]
+GENERATED = ("residents", "outpatient_visits", "settlements")
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def text_array(values: list[str]) -> str:
@@ -206,10 +216,46 @@ def split(first: int, last: int, parts: int) -> list[str]:
     ]
 
 
+def slices(days: int) -> list[tuple[date, date]]:
+    """The source tables' partitions, [first, end): RANGE_DAYS days each from FIRST_DAY."""
+    return [
+        (FIRST_DAY + timedelta(a), FIRST_DAY + timedelta(min(a + RANGE_DAYS, days)))
+        for a in range(0, days, RANGE_DAYS)
+    ]
+
+
+def slice_name(table: str, index: int) -> str:
+    return f"{table}_s{index:02d}"
+
+
+def create_tables(engine: sa.Engine, catalog: Catalog, days: int) -> dict[str, sa.Table]:
+    """The generated datasets' tables, partitioned by day into UNLOGGED slices, no indexes yet."""
+    metadata = sa.MetaData()
+    tables = {}
+    for dataset in (d for d in catalog.datasets if d.id in GENERATED):
+        table = tables[dataset.id] = server_table(dataset, metadata)
+        table.dialect_kwargs["postgresql_partition_by"] = (
+            f"RANGE ({dataset.source.partition_column})"
+        )
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        for table in tables.values():
+            for index in table.indexes:
+                conn.execute(sa.text(f"DROP INDEX {index.name}"))
+            for i, (first, end) in enumerate(slices(days)):
+                conn.execute(
+                    sa.text(
+                        f"CREATE UNLOGGED TABLE {slice_name(table.name, i)} PARTITION OF "
+                        f"{table.name} FOR VALUES FROM ('{first}') TO ('{end}')"
+                    )
+                )
+    return tables
+
+
 def generate(url: str, catalog: Catalog, visits: int, days: int, parts: int = 2) -> dict:
-    """The three bureaus' tables (UNLOGGED, partition columns indexed after loading, analyzed):
-    `visits` visits over `days` days from FIRST_DAY, their settlements, a tenth as many
-    residents; duplicates (1 %) on top. Returns rows per table and the seconds taken."""
+    """The three bureaus' tables (day slices, partition columns indexed after loading,
+    analyzed): `visits` visits over `days` days from FIRST_DAY, their settlements, a tenth as
+    many residents; duplicates (1 %) on top. Returns rows per table and the seconds taken."""
     started = time.perf_counter()
     residents = max(visits // 10, 100)
     spread = f"(g * {SPREAD}) % {residents}"
@@ -218,15 +264,8 @@ def generate(url: str, catalog: Catalog, visits: int, days: int, parts: int = 2)
         "outpatient_visits": (visit_select(days, visits), spread, visits, 1),
         "settlements": (settlement_select(days, visits), spread, visits, 1),
     }
-    metadata = sa.MetaData()
-    tables = {d.id: server_table(d, metadata) for d in catalog.datasets if d.id in plans}
     engine = sa.create_engine(url)
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        for table in tables.values():
-            conn.execute(sa.text(f"ALTER TABLE {table.name} SET UNLOGGED"))
-            for index in table.indexes:
-                conn.execute(sa.text(f"DROP INDEX {index.name}"))
+    tables = create_tables(engine, catalog, days)
     jobs = []
     for name, (columns, k, last, first) in plans.items():
         table = tables[name].name
@@ -246,3 +285,43 @@ def generate(url: str, catalog: Catalog, visits: int, days: int, parts: int = 2)
         }
     engine.dispose()
     return {"rows": counts, "seconds": time.perf_counter() - started}
+
+
+def collected_days(committed: Iterable[tuple[str, str]]) -> dict[str, set[date]]:
+    """Dataset → its days among raw partitions committed (asset key, partition key)."""
+    found: dict[str, set[date]] = {}
+    for key, partition in committed:
+        if day := DAY.search(partition):
+            found.setdefault(key.rsplit("/", 1)[-1], set()).add(date.fromisoformat(day.group()))
+    return found
+
+
+@dataclass
+class Release:
+    """Empties (TRUNCATE) each source slice whose days are all collected: called with the raw
+    partitions committed so far, as the bench polls the backfills."""
+
+    url: str
+    catalog: Catalog
+    days: int
+    emptied: set[str] = field(default_factory=set)
+
+    def __call__(self, committed: Iterable[tuple[str, str]]) -> list[str]:
+        """The slices emptied by this call."""
+        collected = collected_days(committed)
+        due = []
+        for dataset in (d for d in self.catalog.datasets if d.id in GENERATED):
+            days = collected.get(dataset.id, set())
+            for i, (first, end) in enumerate(slices(self.days)):
+                name = slice_name(dataset.source.table, i)
+                whole = {first + timedelta(n) for n in range((end - first).days)}
+                if name not in self.emptied and whole <= days:
+                    due.append(name)
+        if due:
+            engine = sa.create_engine(self.url)
+            with engine.begin() as conn:
+                for name in due:
+                    conn.execute(sa.text(f"TRUNCATE {name}"))
+            engine.dispose()
+            self.emptied.update(due)
+        return due

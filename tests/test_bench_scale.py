@@ -16,7 +16,7 @@ from ycpipelines.foundation.settings import PROJECT_ROOT
 from helpers import server_database
 
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
-from scale_sources import generate
+from scale_sources import Release, generate
 
 STAGES = ("collect", "govern", "deid")
 
@@ -91,9 +91,38 @@ def test_generated_days_sit_together_in_the_source_table() -> None:
                 )
             ).all()
             pages = conn.execute(
-                text("SELECT pg_relation_size('outpatient_visits') / 8192")
+                text(
+                    "SELECT sum(pg_relation_size(relid)) / 8192 "
+                    "FROM pg_partition_tree('outpatient_visits')"
+                )
             ).scalar_one()
         engine.dispose()
     assert made["rows"]["outpatient_visits"] == 36_500 + 365  # the 1 % duplicates on top
     assert len(per_day) == 365 and all(95 <= n <= 110 for _, n, _ in per_day)
     assert pages > 1_000 and max(p for *_, p in per_day) <= 12, "a day is a few pages"
+
+
+def counts(url: str, tables: list[str]) -> list[int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables]
+    engine.dispose()
+    return found
+
+
+def test_a_source_slice_is_emptied_once_every_day_of_it_is_collected() -> None:
+    """The sources shrink as the lake grows: a 31-day slice goes once all its days are
+    committed for its dataset, and no earlier; other slices and datasets stay."""
+    with server_database("postgresql") as url:
+        generate(url, load_catalog(), 6_200, 62)
+        release = Release(url, load_catalog(), 62)
+        tables = ["outpatient_visits_s00", "outpatient_visits_s01", "settlements_s00"]
+        before = counts(url, tables)
+        key = "raw/health/outpatient_visits"
+        days = [f"health|2025-01-{d:02d}" for d in range(1, 32)]
+        assert release({(key, day) for day in days[:-1]}) == []  # one day still to collect
+        assert release({("raw/medical_insurance/settlements", day) for day in days[:-1]}) == []
+        assert counts(url, tables) == before and min(before) > 3_000
+        assert release({(key, day) for day in days}) == ["outpatient_visits_s00"]
+        assert counts(url, tables) == [0, *before[1:]]
+        assert release({(key, day) for day in days}) == []  # once
