@@ -10,7 +10,8 @@ genders and duplicate keys (quarantined); 15-digit IDs and odd phone formats (st
 
 Each table is partitioned by its day column into slices of RANGE_DAYS days (a backfill run's
 range); `Release` empties a slice once all its days are collected, so the sources shrink as the
-lake grows (at 100 M rows they are 43 GB: both at once would not fit a 100 GB disk).
+lake grows (at 100 M rows they are about 45 GB with indexes and the lake 33 GB: both at once would
+not fit the 80 GB this disk has free).
 """
 
 import re
