@@ -32,6 +32,11 @@ CASES = [
         {"column": "visit_id"},
         "visit_id IN (SELECT visit_id FROM t GROUP BY visit_id HAVING count(*) > 1)",
     ),
+    (  # a column with NULLs (never duplicates) and a value repeated many times
+        "expect_column_values_to_be_unique",
+        {"column": "phone"},
+        "phone IN (SELECT phone FROM t GROUP BY phone HAVING count(*) > 1)",
+    ),
 ]
 
 
@@ -50,7 +55,8 @@ def partition(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def unexpected_counts(batch) -> list[int]:
+def validate_cases(batch, result_format: dict | str) -> list:
+    """The batch's validation results, one per case, in the cases' order."""
     from great_expectations.core import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
@@ -63,11 +69,26 @@ def unexpected_counts(batch) -> list[int]:
             for t, kwargs, _ in CASES
         ],
     )
-    validation = batch.validate(suite, result_format="SUMMARY")
-    by_type = {
-        r.expectation_config.type: r.result.get("unexpected_count") for r in validation.results
+    validation = batch.validate(suite, result_format=result_format)
+    by_case = {
+        (r.expectation_config.type, r.expectation_config.kwargs["column"]): r
+        for r in validation.results
     }
-    return [by_type[t] for t, _, _ in CASES]
+    return [by_case[(t, kwargs["column"])] for t, kwargs, _ in CASES]
+
+
+def unexpected_counts(batch) -> list[int]:
+    return [r.result.get("unexpected_count") for r in validate_cases(batch, "SUMMARY")]
+
+
+def duckdb_batch(partition: Path):
+    return (
+        gx_context()
+        .data_sources.add_duckdb("lake", connection_string="duckdb:///:memory:")
+        .add_query_asset("partition", query=f"SELECT * FROM read_parquet('{partition}')")
+        .add_batch_definition_whole_table("whole")
+        .get_batch()
+    )
 
 
 def test_duckdb_datasource_counts_match_sql_and_pandas(partition: Path) -> None:
@@ -76,13 +97,7 @@ def test_duckdb_datasource_counts_match_sql_and_pandas(partition: Path) -> None:
     truth = [con.execute(f"SELECT count(*) FROM t WHERE {sql}").fetchone()[0] for *_, sql in CASES]
     assert all(truth), "every case has failing rows"
 
-    on_duckdb = (
-        gx_context()
-        .data_sources.add_duckdb("lake", connection_string="duckdb:///:memory:")
-        .add_query_asset("partition", query=f"SELECT * FROM read_parquet('{partition}')")
-        .add_batch_definition_whole_table("whole")
-        .get_batch()
-    )
+    on_duckdb = duckdb_batch(partition)
     on_pandas = (
         gx_context()
         .data_sources.add_pandas("frame")
@@ -91,3 +106,49 @@ def test_duckdb_datasource_counts_match_sql_and_pandas(partition: Path) -> None:
         .get_batch(batch_parameters={"dataframe": pd.read_parquet(partition)})
     )
     assert unexpected_counts(on_duckdb) == truth == unexpected_counts(on_pandas)
+
+
+def test_duckdb_uniqueness_lists_the_repeated_values(partition: Path) -> None:
+    """DuckDB's own uniqueness query (a GROUP BY, not GE's window) lists every repeated row's
+    value, samples and all, as GE on pandas does; NULLs are neither counted nor listed."""
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW t AS SELECT * FROM '{partition}'")
+    complete = {"result_format": "COMPLETE", "partial_unexpected_count": 5}
+    on_pandas = (
+        gx_context()
+        .data_sources.add_pandas("frame")
+        .add_dataframe_asset("partition")
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": pd.read_parquet(partition)})
+    )
+    ours_all = validate_cases(duckdb_batch(partition), complete)
+    theirs_all = validate_cases(on_pandas, complete)
+    for (kind, kwargs, sql), ours, theirs in zip(CASES, ours_all, theirs_all, strict=True):
+        if kind != "expect_column_values_to_be_unique":
+            continue
+        column = kwargs["column"]
+        truth = sorted(v for (v,) in con.execute(f"SELECT {column} FROM t WHERE {sql}").fetchall())
+        assert len(truth) > 1 and None not in truth
+        assert sorted(ours.result["unexpected_list"]) == truth
+        assert sorted(theirs.result["unexpected_list"]) == truth
+        assert len(ours.result["partial_unexpected_list"]) == 5
+        assert set(ours.result["partial_unexpected_list"]) <= set(truth)
+        assert ours.success is theirs.success is False
+
+
+def test_duckdb_engine_counts_values_with_its_own_query() -> None:
+    """The DuckDB engine takes its own count-per-value metric; GE's SQL engines keep theirs."""
+    from great_expectations.execution_engine import SqlAlchemyExecutionEngine
+    from great_expectations.expectations.registry import get_metric_provider
+
+    from ycpipelines.govern.gx_duckdb import (
+        BufferedSqlAlchemyExecutionEngine,
+        DuckDBColumnValuesUnique,
+    )
+
+    metric = "column_values.count_per_value.map"
+    ours = BufferedSqlAlchemyExecutionEngine(connection_string="duckdb:///:memory:")
+    sqlite = SqlAlchemyExecutionEngine(connection_string="sqlite://")
+    duckdb_query = DuckDBColumnValuesUnique._duckdb_function
+    assert get_metric_provider(metric, ours)[1] is duckdb_query
+    assert get_metric_provider(metric, sqlite)[1].__name__ == "_sqlalchemy_function"
