@@ -36,45 +36,69 @@ def family(sql_type: sa.types.TypeEngine) -> str:
     return "untyped" if isinstance(sql_type, sa.types.NullType) else type(sql_type).__name__
 
 
-def source_relation(source: SqlSource) -> sa.FromClause:
+def source_relation(source: SqlSource, columns: list[str] | None = None) -> sa.FromClause:
+    """The source table, or its query as subquery `src`, with `columns` to refer to."""
+    named = [sa.column(c) for c in columns or []]
     if source.table:
-        return sa.table(source.table)
-    return sa.text(source.query or "").columns().subquery("src")
+        return sa.table(source.table, *named)
+    return sa.text(source.query or "").columns(*named).subquery("src")
 
 
-def partition_query(source: SqlSource, dataset: Dataset, day: date, after: str | None) -> sa.Select:
-    """One day's rows (and, incrementally, only those changed after the watermark), in key order.
+def partition_query(
+    source: SqlSource,
+    dataset: Dataset,
+    day: date,
+    after: str | None,
+    as_text: frozenset[str] = frozenset(),
+) -> sa.Select:
+    """One day's rows (and, incrementally, only those changed after the watermark), in key order;
+    the `as_text` columns as the server's own text (`CAST(… AS TEXT)`).
 
     Bounds are dates: a text column compares '2025-06-30 00:00:00' below the datetime
-    '2025-06-30 00:00:00.000000', which would move midnight into the day before.
+    '2025-06-30 00:00:00.000000', which would move midnight into the day before. Conditions and
+    order name the relation's columns (`src.fee`): a bare name in ORDER BY would mean the
+    output column, which is text when cast.
     """
-    column = sa.column
+    names = [f.name for f in dataset.fields]
+    extra = [source.partition_column, source.watermark_column]
+    relation = source_relation(source, names + [c for c in extra if c and c not in names])
+    column = relation.c
     query = (
-        sa.select(*[column(f.name) for f in dataset.fields])
-        .select_from(source_relation(source))
-        .where(column(source.partition_column) >= day)
-        .where(column(source.partition_column) < day + timedelta(days=1))
-        .order_by(column(source.partition_column), *[column(k) for k in dataset.primary_key])
+        sa.select(
+            *[sa.cast(column[n], sa.Text).label(n) if n in as_text else column[n] for n in names]
+        )
+        .select_from(relation)
+        .where(column[source.partition_column] >= day)
+        .where(column[source.partition_column] < day + timedelta(days=1))
+        .order_by(column[source.partition_column], *[column[k] for k in dataset.primary_key])
     )
     if after is not None and source.watermark_column:
         # At the watermark too: a row committed later with the same time is not missed, and
         # rows read again replace themselves by primary key.
-        query = query.where(column(source.watermark_column) >= after)
+        query = query.where(column[source.watermark_column] >= after)
     return query
 
 
-def inspect_source(engine: Engine, source: SqlSource, reading: Reading) -> None:
-    """Columns and type families the source has now."""
+def inspect_source(engine: Engine, source: SqlSource, reading: Reading) -> frozenset[str]:
+    """Columns and type families the source has now; returns its exact numeric columns
+    (NUMERIC, DECIMAL: not floats), which the reader asks for as the server's text."""
+    exact: frozenset[str] = frozenset()
     if source.table:
         columns = sa.inspect(engine).get_columns(source.table)
         reading.families = {c["name"]: family(c["type"]) for c in columns}
         found = [c["name"] for c in columns]
+        exact = frozenset(
+            c["name"]
+            for c in columns
+            if isinstance(c["type"], sa.Numeric) and not isinstance(c["type"], sa.Float)
+        )
     else:
         with engine.connect() as conn:
             found = list(
                 conn.execute(sa.select("*").select_from(source_relation(source)).limit(0)).keys()
             )
     reading.check_columns(found)
+    return exact
 
 
 def read_sql(
@@ -93,16 +117,18 @@ def read_sql(
     engine = sa.create_engine(url)
     query = partition_query(source, dataset, day, after)
     try:
-        inspect_source(engine, source, reading)
+        exact = inspect_source(engine, source, reading)
         reading.check_families(baseline)
     except Exception:
         engine.dispose()
         raise
     counting = Counting(engine, query, reading)
     if engine.dialect.name == "postgresql":
-        return adbc_reader(
-            url, str(query.compile(engine, compile_kwargs={"literal_binds": True})), counting
-        )
+        # Numerics as PostgreSQL's own text: the server writes it faster than ADBC decodes
+        # NUMERIC into text (about 0.35 CPU s per million values, on the reading thread).
+        texts = partition_query(source, dataset, day, after, as_text=exact)
+        sql = str(texts.compile(engine, compile_kwargs={"literal_binds": True}))
+        return adbc_reader(url, sql, counting)
     return sqlalchemy_reader(engine, query, reading, counting)
 
 
