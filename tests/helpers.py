@@ -4,6 +4,7 @@ opening the static pages for auditors in Chromium."""
 import json
 import os
 import shutil
+import subprocess
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -291,3 +292,25 @@ def server_database(server: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(drop))
         admin.dispose()
+
+
+def sensor_tick(
+    defs: dg.Definitions, instance: dg.DagsterInstance, name: str, cursor: str | None = None
+) -> tuple[list[dg.RunRequest], str | None]:
+    """One evaluation of the sensor `name`, as the daemon's: its run requests, the cursor after."""
+    repository = defs.get_repository_def()
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, repository_def=repository
+    ) as context:
+        data = repository.get_sensor_def(name).evaluate_tick(context)
+    return list(data.run_requests or []), data.cursor
+
+
+NOBODY = 65534  # another local account: the attacks on private files run as it (root only)
+
+
+def as_nobody(*command: str) -> subprocess.CompletedProcess:
+    """`command` as uid/gid 65534 with no supplementary group (root's group is dropped)."""
+    return subprocess.run(
+        command, user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, text=True
+    )

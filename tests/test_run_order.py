@@ -19,7 +19,7 @@ from ycpipelines.foundation.settings import Settings
 from ycpipelines.jobs import check_job_name, cross_checks
 from ycpipelines.registry import Registry
 
-from helpers import materializations, upgraded
+from helpers import materializations, sensor_tick, upgraded
 
 STD, SAFE = "std", "safe"
 VARYING = ("_run_id", "_loaded_at")  # provenance of the run, not of the data
@@ -140,7 +140,8 @@ def test_a_run_that_materializes_the_asset_leaves_cross_dataset_checks_to_their_
     yc_home: Path, sources: dict, instance: dg.DagsterInstance
 ) -> None:
     """A backfill's run gets every check of the assets it materializes; the ones reading another
-    dataset are evaluated only by their check job, after both datasets are ingested."""
+    dataset are evaluated only by their check job, which the dataset's sensor requests for the
+    partition the run committed."""
     catalog = load_catalog()
     defs = build_definitions(catalog)
     day = date.fromisoformat(sources["first"])
@@ -149,6 +150,8 @@ def test_a_run_that_materializes_the_asset_leaves_cross_dataset_checks_to_their_
     keys = [raw_key(visits), std_key(visits), safe_key(visits)]
     crossing = {(k.asset_key, k.name) for k in cross_checks(catalog, visits)}
     partition = partition_key(visits.bureau, str(day))
+    sensor = f"cross_checks_{visits.id}"
+    _, cursor = sensor_tick(defs, instance, sensor)
     backfill_like = defs.resolve_implicit_job_def_def_for_assets(keys).execute_in_process(
         asset_selection=keys, partition_key=partition, instance=instance, run_config=QUIET
     )
@@ -159,9 +162,13 @@ def test_a_run_that_materializes_the_asset_leaves_cross_dataset_checks_to_their_
     )
     evaluated = {(e.asset_key, e.check_name) for e in backfill_like.get_asset_check_evaluations()}
     assert evaluated and not evaluated & crossing
+    # The check job's run is the one the sensor requests for the partition the run committed.
+    (request,), _ = sensor_tick(defs, instance, sensor, cursor)
+    assert partition_tags(visits.bureau, str(day)).items() <= request.tags.items()
     checked = defs.resolve_job_def(check_job_name(visits)).execute_in_process(
-        tags=partition_tags(visits.bureau, str(day)), instance=instance, run_config=QUIET
+        tags=request.tags, instance=instance, run_config=QUIET
     )
     assert checked.success
     found = {(e.asset_key, e.check_name) for e in checked.get_asset_check_evaluations()}
     assert found == crossing
+    assert {e.partition for e in checked.get_asset_check_evaluations()} == {str(partition)}

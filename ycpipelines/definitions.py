@@ -18,6 +18,7 @@ from ycpipelines.products.defs import product_defs
 from ycpipelines.registry.schema import upgrade, upgrades_implicitly
 from ycpipelines.resources import resources
 from ycpipelines.schedules import schedules
+from ycpipelines.sensors import sensors
 
 
 def build_definitions(
@@ -38,6 +39,7 @@ def build_definitions(
         dg.Definitions(
             jobs=jobs(catalog),
             schedules=schedules(catalog, settings),
+            sensors=sensors(catalog, settings),
             resources=resources(settings),
             executor=step_executor(settings),
         ),

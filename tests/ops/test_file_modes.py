@@ -16,7 +16,8 @@ import pytest
 from ycpipelines.foundation.settings import PROJECT_ROOT
 from ycpipelines.ops.serve import Services
 
-NOBODY = 65534
+from helpers import as_nobody
+
 LOOSE_UMASK = 0o022  # a distribution's default: files 0644, folders 0755
 ROOT_ONLY = "reading as another account needs root to switch to it"
 
@@ -44,13 +45,6 @@ def ycp_process(cwd: Path, home: Path, *args: str) -> subprocess.CompletedProces
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
-
-
-def as_nobody(*command: str) -> subprocess.CompletedProcess:
-    """`command` as uid/gid 65534 with no supplementary group (root's group is dropped)."""
-    return subprocess.run(
-        command, user=NOBODY, group=NOBODY, extra_groups=[], capture_output=True, text=True
-    )
 
 
 def assert_refused(*paths: Path) -> None:

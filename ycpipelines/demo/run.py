@@ -13,13 +13,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import MULTIDIMENSIONAL_PARTITION_PREFIX, PARTITION_NAME_TAG
 
 from ycpipelines.catalog import Catalog, Dataset
 from ycpipelines.collect.backfill import rows_collected
 from ycpipelines.egress.review import LAUNCHED_BY
 from ycpipelines.foundation.clock import pilot_today
-from ycpipelines.foundation.partitions import days_between, partition_key
+from ycpipelines.foundation.partitions import days_between, partition_key, partition_tags
 from ycpipelines.jobs import check_job_name, cross_checks, dataset_job_name
 from ycpipelines.registry import Registry
 
@@ -78,16 +77,6 @@ class DemoResult:
     failed: list[str]
     request_ids: list[int]
     published: list[Path]
-
-
-def partition_tags(bureau: str, day: str) -> dict[str, str]:
-    """Run tags naming a partition, for a job of checks only: Dagster infers no partitions
-    definition for a job that materializes no asset, so it takes no `partition_key`."""
-    key = partition_key(bureau, day)
-    return {
-        PARTITION_NAME_TAG: str(key),
-        **{f"{MULTIDIMENSIONAL_PARTITION_PREFIX}{d}": k for d, k in key.keys_by_dimension.items()},
-    }
 
 
 def collected_rows(result: dg.ExecuteInProcessResult) -> int:

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 import dagster as dg
+from dagster._core.storage.tags import MULTIDIMENSIONAL_PARTITION_PREFIX, PARTITION_NAME_TAG
 
 from ycpipelines.foundation.keys import DatasetLike
 from ycpipelines.foundation.lake import TIMEZONE
@@ -42,6 +43,16 @@ def dataset_partitions(catalog: Calendar, dataset: DatasetLike) -> dg.MultiParti
 
 def partition_key(bureau: str, day: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"bureau": bureau, "date": day})
+
+
+def partition_tags(bureau: str, day: str) -> dict[str, str]:
+    """Run tags naming a partition, for a job of checks only: Dagster infers no partitions
+    definition for a job that materializes no asset, so it takes no `partition_key`."""
+    key = partition_key(bureau, day)
+    return {
+        PARTITION_NAME_TAG: str(key),
+        **{f"{MULTIDIMENSIONAL_PARTITION_PREFIX}{d}": k for d, k in key.keys_by_dimension.items()},
+    }
 
 
 def days_between(first: date, last: date) -> list[str]:
