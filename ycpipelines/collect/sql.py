@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -132,6 +133,12 @@ def read_sql(
     return sqlalchemy_reader(engine, query, reading, counting)
 
 
+def line_numbers(before: int, rows: int) -> pa.Array:
+    """`_line` of a batch: before + 1 … before + rows (from numpy: a Python range costs the
+    reading thread about 0.3 s per million rows, holding the GIL)."""
+    return pa.array(np.arange(before + 1, before + 1 + rows, dtype=np.int64))
+
+
 class Counting(threading.Thread):
     """Counts the partition at the source alongside the read; `finish` waits and records it."""
 
@@ -172,7 +179,7 @@ def sqlalchemy_reader(
                         pa.array([None if v is None else str(v) for v in col], pa.string())
                         for col in zip(*rows, strict=True)
                     ]
-                    arrays.append(pa.array(range(line + 1, line + 1 + len(rows)), pa.int64()))
+                    arrays.append(line_numbers(line, len(rows)))
                     line += len(rows)
                     yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         finally:
@@ -207,7 +214,7 @@ def adbc_reader(url: str, sql: str, counting: Counting) -> pa.RecordBatchReader:
 
     def convert(batch: pa.RecordBatch, line: int) -> pa.RecordBatch:
         arrays = [c.storage if isinstance(c, pa.ExtensionArray) else c for c in batch.columns]
-        arrays.append(pa.array(range(line + 1, line + 1 + batch.num_rows), pa.int64()))
+        arrays.append(line_numbers(line, batch.num_rows))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def batches() -> Iterator[pa.RecordBatch]:
