@@ -1,12 +1,14 @@
 """The PostgreSQL reader gives NUMERIC values as the server's own text (NaN included) and keeps
-key order when the key itself is NUMERIC."""
+key order when the key itself is NUMERIC; a value over its field's limit (in characters) is set
+aside with its row."""
 
 from datetime import date
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from ycpipelines.catalog import load_catalog
-from ycpipelines.collect.reading import Reading
+from ycpipelines.collect.reading import Reading, limit_fields
 from ycpipelines.collect.sql import read_sql
 from ycpipelines.demo.servers import server_table
 
@@ -72,3 +74,19 @@ def test_a_query_source_reads_the_same_rows_in_the_same_order(pg_url: str) -> No
         assert reading.source_count == len(ids[name])
     assert ids["table"] == ["V4", "V8", "V3", "V7"]
     assert ids["query"] == ["V4", "V8", "V3"]  # V7 (fee 2) is left out by the query
+
+
+def test_a_value_is_measured_in_characters_not_bytes() -> None:
+    """At its limit a Chinese value (3 bytes a character) is kept; one character more and its
+    row is set aside, with its line."""
+    visits = load_catalog().dataset("outpatient_visits")
+    limits = {f.name: f.max_chars for f in visits.fields}
+    at_limit = "宁" * limits["address"]
+    batch = pa.RecordBatch.from_pydict(
+        {"address": [at_limit, at_limit + "夏", "短"], "_line": [1, 2, 3]},
+        schema=pa.schema([("address", pa.string()), ("_line", pa.int64())]),
+    )
+    reading = Reading(visits, "t")
+    kept = limit_fields(pa.RecordBatchReader.from_batches(batch.schema, [batch]), reading)
+    assert kept.read_all().column("_line").to_pylist() == [1, 3]
+    assert [(b["line"], b["rule"]) for b in reading.bad_lines] == [(2, "field_too_long")]

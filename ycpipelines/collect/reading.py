@@ -80,6 +80,8 @@ def limit_fields(reader: pa.RecordBatchReader, reading: Reading) -> pa.RecordBat
             for name in batch.schema.names:
                 column = batch.column(name)
                 if name in limits and pa.types.is_string(column.type):
+                    if (pc.max(pc.binary_length(column)).as_py() or 0) <= limits[name]:
+                        continue  # no value has more bytes, so none has more characters
                     long = pc.greater(pc.utf8_length(column), limits[name])
                     over = pc.or_(over, pc.fill_null(long, False))
             if pc.any(over).as_py():
