@@ -57,8 +57,8 @@ def partition_query(
 
     Bounds are dates: a text column compares '2025-06-30 00:00:00' below the datetime
     '2025-06-30 00:00:00.000000', which would move midnight into the day before. Conditions and
-    order name the relation's columns (`src.fee`): a bare name in ORDER BY would mean the
-    output column, which is text when cast.
+    order name the relation's columns (`visits.fee`, `src.fee`): a bare name in ORDER BY would
+    mean the output column, which is text when cast.
     """
     names = [f.name for f in dataset.fields]
     extra = [source.partition_column, source.watermark_column]

@@ -49,7 +49,7 @@ class BufferedSqlAlchemyExecutionEngine(SqlAlchemyExecutionEngine):
 class DuckDBColumnValuesUnique(ColumnValuesUnique):
     """GE's `column_values.unique` on DuckDB: the rows per value come from a GROUP BY expanded
     back to one row per source row (`range(n)`), where GE's `count(*) OVER (PARTITION BY …)`
-    takes 2–2.5× as long in DuckDB. Same rows and counts; only the value column and its count
+    takes about 1.7× as long in DuckDB. Same rows and counts; only the value column and its count
     are exposed, as GE's narrow window does, and GE's own join-back serves the row lists."""
 
     @column_function_partial(engine=BufferedSqlAlchemyExecutionEngine)
