@@ -91,36 +91,39 @@ def duckdb_batch(partition: Path):
     )
 
 
-def test_duckdb_datasource_counts_match_sql_and_pandas(partition: Path) -> None:
-    con = duckdb.connect()
-    con.execute(f"CREATE VIEW t AS SELECT * FROM '{partition}'")
-    truth = [con.execute(f"SELECT count(*) FROM t WHERE {sql}").fetchone()[0] for *_, sql in CASES]
-    assert all(truth), "every case has failing rows"
-
-    on_duckdb = duckdb_batch(partition)
-    on_pandas = (
+def pandas_batch(partition: Path):
+    return (
         gx_context()
         .data_sources.add_pandas("frame")
         .add_dataframe_asset("partition")
         .add_batch_definition_whole_dataframe("whole")
         .get_batch(batch_parameters={"dataframe": pd.read_parquet(partition)})
     )
+
+
+def partition_view(partition: Path) -> duckdb.DuckDBPyConnection:
+    """A connection where `t` is the partition, for the cases' SQL."""
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW t AS SELECT * FROM '{partition}'")
+    return con
+
+
+def test_duckdb_datasource_counts_match_sql_and_pandas(partition: Path) -> None:
+    con = partition_view(partition)
+    truth = [con.execute(f"SELECT count(*) FROM t WHERE {sql}").fetchone()[0] for *_, sql in CASES]
+    assert all(truth), "every case has failing rows"
+
+    on_duckdb = duckdb_batch(partition)
+    on_pandas = pandas_batch(partition)
     assert unexpected_counts(on_duckdb) == truth == unexpected_counts(on_pandas)
 
 
 def test_duckdb_uniqueness_lists_the_repeated_values(partition: Path) -> None:
     """DuckDB's own uniqueness query (a GROUP BY, not GE's window) lists every repeated row's
     value, samples and all, as GE on pandas does; NULLs are neither counted nor listed."""
-    con = duckdb.connect()
-    con.execute(f"CREATE VIEW t AS SELECT * FROM '{partition}'")
+    con = partition_view(partition)
     complete = {"result_format": "COMPLETE", "partial_unexpected_count": 5}
-    on_pandas = (
-        gx_context()
-        .data_sources.add_pandas("frame")
-        .add_dataframe_asset("partition")
-        .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": pd.read_parquet(partition)})
-    )
+    on_pandas = pandas_batch(partition)
     ours_all = validate_cases(duckdb_batch(partition), complete)
     theirs_all = validate_cases(on_pandas, complete)
     for (kind, kwargs, sql), ours, theirs in zip(CASES, ours_all, theirs_all, strict=True):
