@@ -1,6 +1,6 @@
-"""The cross-check sensors: each ingest of a partition is followed by its dataset's check job
-(一数一源, journalist risk) on that partition, once per materialization, read from the event log
-after a cursor."""
+"""The cross-check sensors: a day of a dataset is checked against the datasets its checks read
+(一数一源, journalist risk) once both are committed, whichever came first, once per
+materialization, read from the event log after a cursor."""
 
 import dagster as dg
 import pytest
@@ -9,16 +9,16 @@ from dagster._core.storage.tags import PARTITION_NAME_TAG
 from ycpipelines import sensors as sensor_module
 from ycpipelines.catalog import load_catalog
 from ycpipelines.definitions import build_definitions
-from ycpipelines.foundation.keys import safe_key
-from ycpipelines.foundation.partitions import partition_key
+from ycpipelines.foundation.keys import safe_key, std_key
 from ycpipelines.foundation.settings import Settings
-from ycpipelines.jobs import check_job_name, cross_checks
+from ycpipelines.jobs import check_job_name, cross_check_inputs, cross_checks
 from ycpipelines.sensors import sensors
 
 from helpers import sensor_tick
 
 CATALOG = load_catalog(Settings().catalog)
 VISITS = CATALOG.dataset("outpatient_visits")
+RESIDENTS = CATALOG.dataset("residents")
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +26,17 @@ def defs() -> dg.Definitions:
     return build_definitions()
 
 
-def committed(
-    instance: dg.DagsterInstance, dataset_id: str, bureau: str, day: str, ok: bool = True
-) -> None:
-    """A safe/ materialization of one partition, as an ingest run records it (`ok=False`: a day
-    its range run failed, recorded with `committed: False`)."""
-    key = safe_key(CATALOG.dataset(dataset_id))
+def commit(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str, ok: bool = True) -> None:
+    """A materialization as an ingest run records it (`ok=False`: a day its range run failed,
+    recorded with `committed: False`)."""
     metadata = {} if ok else {"committed": False, "failure": "QuarantineThresholdExceeded"}
     instance.report_runless_asset_event(
-        dg.AssetMaterialization(
-            asset_key=key, partition=partition_key(bureau, day), metadata=metadata
-        )
+        dg.AssetMaterialization(asset_key=key, partition=partition, metadata=metadata)
     )
+
+
+def visits(instance: dg.DagsterInstance, day: str, ok: bool = True) -> None:
+    commit(instance, safe_key(VISITS), f"health|{day}", ok)
 
 
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> tuple:
@@ -61,27 +60,52 @@ def test_one_sensor_per_dataset_with_cross_checks_stopped_outside_production(
     running = sensors(CATALOG, Settings(env="prod"))
     assert len(running) == len(crossing)
     assert {s.default_status for s in running} == {dg.DefaultSensorStatus.RUNNING}
+    # what the visits' checks read: the authority's std/ and the register's safe/
+    assert [k for k, _ in cross_check_inputs(CATALOG, VISITS)] == [
+        std_key(RESIDENTS),
+        safe_key(RESIDENTS),
+    ]
 
 
-def test_each_committed_partition_is_checked_once_and_again_when_collected_again(
+def test_each_committed_day_is_checked_once_and_again_when_collected_again(
     defs: dg.Definitions,
 ) -> None:
     with dg.DagsterInstance.ephemeral() as instance:
-        assert tick(defs, instance, None) == ([], [], None)  # nothing ingested yet
-        committed(instance, "outpatient_visits", "health", "2025-06-29")
-        committed(instance, "outpatient_visits", "health", "2025-06-30")
-        committed(instance, "outpatient_visits", "health", "2025-06-30")  # re-run, same tick
-        committed(instance, "residents", "population", "2025-06-30")  # another dataset's
-        committed(
-            instance, "outpatient_visits", "health", "2025-06-28", ok=False
-        )  # not in the lake
-        partitions, keys, cursor = tick(defs, instance, None)
+        visits(instance, "2025-06-25")  # before the sensor started: not replayed
+        assert tick(defs, instance, None)[:2] == ([], [])
+        _, _, cursor = tick(defs, instance, None)
+        visits(instance, "2025-06-29")
+        visits(instance, "2025-06-30")
+        visits(instance, "2025-06-30")  # re-run, same tick
+        visits(instance, "2025-06-28", ok=False)  # failed inside its range run: not in the lake
+        commit(instance, safe_key(VISITS), "not-a-day")  # an odd key is skipped, not fatal
+        partitions, keys, cursor = tick(defs, instance, cursor)
         assert partitions == ["health|2025-06-29", "health|2025-06-30"]
         assert len(set(keys)) == 2
         assert tick(defs, instance, cursor)[:2] == ([], [])  # evaluated again: nothing twice
-        committed(instance, "outpatient_visits", "health", "2025-06-29")  # collected again
+        visits(instance, "2025-06-29")  # collected again
         again, new_keys, _ = tick(defs, instance, cursor)
         assert again == ["health|2025-06-29"] and not set(new_keys) & set(keys)
+
+
+def test_a_day_is_checked_again_when_what_its_checks_read_arrives_later(
+    defs: dg.Definitions,
+) -> None:
+    """The health bureau's day first, the population bureau's after: checked both times; the
+    authority's day for a day the visits lack, or failed there, requests nothing."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        _, _, cursor = tick(defs, instance, None)
+        visits(instance, "2025-06-27")
+        visits(instance, "2025-06-26", ok=False)
+        first, first_keys, cursor = tick(defs, instance, cursor)
+        assert first == ["health|2025-06-27"]
+        commit(instance, std_key(RESIDENTS), "population|2025-06-27")
+        commit(instance, std_key(RESIDENTS), "population|2025-06-26")  # visits' day not in lake
+        commit(instance, std_key(RESIDENTS), "population|2025-06-20")  # no visits that day
+        second, second_keys, cursor = tick(defs, instance, cursor)
+        assert second == ["health|2025-06-27"] and second_keys != first_keys
+        commit(instance, safe_key(RESIDENTS), "population|2025-06-27")  # the register's too
+        assert tick(defs, instance, cursor)[0] == ["health|2025-06-27"]
 
 
 def test_a_long_history_is_read_a_batch_per_tick(
@@ -90,9 +114,10 @@ def test_a_long_history_is_read_a_batch_per_tick(
     monkeypatch.setattr(sensor_module, "BATCH", 2)
     days = ["2025-06-27", "2025-06-28", "2025-06-29"]
     with dg.DagsterInstance.ephemeral() as instance:
+        _, _, cursor = tick(defs, instance, None)
         for day in days:
-            committed(instance, "outpatient_visits", "health", day)
-        first, _, cursor = tick(defs, instance, None)
+            visits(instance, day)
+        first, _, cursor = tick(defs, instance, cursor)
         second, _, end = tick(defs, instance, cursor)
         assert first + second == [f"health|{d}" for d in days]
         assert tick(defs, instance, end)[:2] == ([], [])

@@ -42,6 +42,16 @@ def cross_checks(catalog: Catalog, dataset: Dataset) -> list[dg.AssetCheckKey]:
     return keys
 
 
+def cross_check_inputs(catalog: Catalog, dataset: Dataset) -> list[tuple[dg.AssetKey, Dataset]]:
+    """The other datasets' assets the cross checks of `dataset` read: std/ of each authority
+    (一数一源) and safe/ of the population register (journalist risk)."""
+    inputs = [(std_key(a), a) for a in authorities(catalog, dataset)]
+    population = catalog.population
+    if population is not None and register_columns(catalog, dataset):
+        inputs.append((safe_key(population), population))
+    return inputs
+
+
 def collected_bureaus(catalog: Catalog) -> list[Bureau]:
     """The bureaus delivering at least one dataset."""
     return [b for b in catalog.bureaus if catalog.datasets_of(b.id)]
