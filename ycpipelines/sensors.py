@@ -50,6 +50,7 @@ def day_of(catalog: Catalog, dataset: Dataset, key: str | None) -> str | None:
 def newer(
     instance: dg.DagsterInstance, key: dg.AssetKey, after: int | None
 ) -> list[dg.EventLogRecord]:
+    """`key`'s materializations after storage id `after`, oldest first, at most BATCH."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=BATCH, ascending=True
     )
