@@ -72,8 +72,8 @@ def test_each_committed_day_is_checked_once_and_again_when_collected_again(
 ) -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         visits(instance, "2025-06-25")  # before the sensor started: not replayed
-        assert tick(defs, instance, None)[:2] == ([], [])
-        _, _, cursor = tick(defs, instance, None)
+        first, _, cursor = tick(defs, instance, None)
+        assert first == []
         visits(instance, "2025-06-29")
         visits(instance, "2025-06-30")
         visits(instance, "2025-06-30")  # re-run, same tick

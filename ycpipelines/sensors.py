@@ -37,10 +37,12 @@ def committed(record: dg.EventLogRecord) -> bool:
     return getattr(value, "value", value) is not False
 
 
-def day_of(catalog: Catalog, dataset: Dataset, key: str | None) -> str | None:
-    """The day of one of `dataset`'s partition keys; None for a key that is not bureau × day
-    (skipped: one odd key in the event log must not stop the sensor)."""
-    partitions = dataset_partitions(catalog, dataset)
+Watched = list[tuple[dg.AssetKey, dg.PartitionsDefinition]]  # an asset and its partitions
+
+
+def day_of(partitions: dg.PartitionsDefinition, key: str | None) -> str | None:
+    """The day of a bureau × day partition key; None for a key of another shape (skipped: one
+    odd key in the event log must not stop the sensor)."""
     try:
         return partitions.get_partition_key_from_str(key or "").keys_by_dimension["date"]
     except Exception:  # Dagster raises its CheckError for a key without both dimensions
@@ -75,19 +77,20 @@ def starts(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dict[str, i
 
 
 def due_checks(
-    instance: dg.DagsterInstance, catalog: Catalog, dataset: Dataset, cursor: dict[str, int]
+    instance: dg.DagsterInstance, dataset: Dataset, watched: Watched, cursor: dict[str, int]
 ) -> tuple[list[dg.RunRequest], dict[str, int]]:
     """The check runs due for materializations after `cursor`, one per day (for the latest
     event making it due), and the cursor after them. A day is due when its safe/ is committed,
-    or when an input commits that day while the dataset's day is in the lake. The partition
-    goes as run tags: a job of checks only takes no `partition_key` (`partition_tags`)."""
+    or when an input (the rest of `watched`) commits that day while the dataset's day is in the
+    lake. The partition goes as run tags: a job of checks only takes no `partition_key`
+    (`partition_tags`)."""
     own = safe_key(dataset)
     due: dict[str, int] = {}  # day → storage id of the materialization that made it due
     after = dict(cursor)
-    for key, source in [(own, dataset), *cross_check_inputs(catalog, dataset)]:
+    for key, partitions in watched:
         records = newer(instance, key, cursor.get(key.to_user_string()))
         for record in records:
-            day = day_of(catalog, source, record.partition_key)
+            day = day_of(partitions, record.partition_key)
             if day is None or not committed(record):
                 continue
             ours = str(partition_key(dataset.bureau, day))
@@ -109,13 +112,14 @@ def cross_check_sensor(
     catalog: Catalog, dataset: Dataset, status: dg.DefaultSensorStatus
 ) -> dg.SensorDefinition:
     """The sensor requesting `check_<dataset>` for each day its inputs complete."""
-    watched = [safe_key(dataset), *[key for key, _ in cross_check_inputs(catalog, dataset)]]
+    inputs = [(safe_key(dataset), dataset), *cross_check_inputs(catalog, dataset)]
+    watched = [(key, dataset_partitions(catalog, source)) for key, source in inputs]
 
     def tick(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         before = json.loads(context.cursor) if context.cursor else {}
-        unseen = [k for k in watched if k.to_user_string() not in before]
+        unseen = [k for k, _ in watched if k.to_user_string() not in before]
         cursor = before | starts(context.instance, unseen)
-        requests, after = due_checks(context.instance, catalog, dataset, cursor)
+        requests, after = due_checks(context.instance, dataset, watched, cursor)
         if after == before:
             return dg.SkipReason("nothing materialized since the last tick")
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(after, sort_keys=True))
